@@ -1,0 +1,31 @@
+import { ddl } from "../../migrations/sql.js"
+import type { MigrationGroup } from "../../migrations/types.js"
+
+export const socialMigrations: MigrationGroup = {
+  name: "authsome-social",
+  migrations: [
+    ddl(1, "create_oauth_connections", [
+      `CREATE TABLE authsome_oauth_connections (
+        id text NOT NULL,
+        app_id text NOT NULL,
+        user_id text NOT NULL,
+        provider text NOT NULL,
+        provider_user_id text NOT NULL,
+        email text,
+        access_token text,
+        refresh_token text,
+        expires_at timestamptz,
+        scope text,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        CONSTRAINT authsome_oauth_connections_pkey PRIMARY KEY (id),
+        CONSTRAINT authsome_oauth_connections_app_id_fkey FOREIGN KEY (app_id)
+          REFERENCES authsome_apps (id) ON DELETE CASCADE,
+        CONSTRAINT authsome_oauth_connections_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES authsome_users (id) ON DELETE CASCADE,
+        CONSTRAINT authsome_oauth_connections_provider_user_key UNIQUE (app_id, provider, provider_user_id)
+      )`,
+      `CREATE INDEX authsome_oauth_connections_user_id_idx ON authsome_oauth_connections (user_id)`,
+    ]),
+  ],
+}

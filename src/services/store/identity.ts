@@ -1,0 +1,170 @@
+import { Context, type Effect, type Option } from "effect"
+import type { EmailTaken, NotFound, UsernameTaken } from "../../domain/errors.js"
+import type * as Id from "../../domain/ids.js"
+import type * as M from "../../domain/models.js"
+import type { Page, PageRequest } from "./common.js"
+
+export type UserPatch = Partial<
+  Pick<
+    M.User,
+    | "email"
+    | "emailVerified"
+    | "firstName"
+    | "lastName"
+    | "image"
+    | "username"
+    | "phone"
+    | "banned"
+    | "banReason"
+    | "banExpires"
+    | "metadata"
+  >
+>
+
+export interface UserListQuery extends PageRequest {
+  readonly envId?: Id.EnvironmentId | undefined
+  /** Case-insensitive substring of the email; LIKE metacharacters match literally. */
+  readonly email?: string | undefined
+}
+
+/**
+ * Users. Emails are stored trimmed and lower-cased by the caller; they and usernames (case-insensitively) are unique
+ * per app + environment among live users. Soft-deleted users are invisible to every method.
+ */
+export interface UserStoreShape {
+  readonly create: (user: M.User) => Effect.Effect<M.User, EmailTaken | UsernameTaken>
+  readonly get: (id: Id.UserId) => Effect.Effect<M.User, NotFound>
+  readonly getByEmail: (appId: Id.AppId, envId: Id.EnvironmentId, email: string) => Effect.Effect<M.User, NotFound>
+  readonly getByUsername: (
+    appId: Id.AppId,
+    envId: Id.EnvironmentId,
+    username: string,
+  ) => Effect.Effect<M.User, NotFound>
+  readonly update: (
+    id: Id.UserId,
+    patch: UserPatch,
+    now: Date,
+  ) => Effect.Effect<M.User, NotFound | EmailTaken | UsernameTaken>
+  /**
+   * Soft delete: sets `deletedAt`, replaces the email with `deleted+<id>@deleted.invalid` and clears every personal
+   * field (names, image, username, phone, metadata), so the email is free for a new sign-up.
+   */
+  readonly softDelete: (id: Id.UserId, now: Date) => Effect.Effect<void, NotFound>
+  readonly list: (appId: Id.AppId, query: UserListQuery) => Effect.Effect<Page<M.User>>
+  /** Live users of an app. */
+  readonly count: (appId: Id.AppId) => Effect.Effect<number>
+}
+export class UserStore extends Context.Tag("authsome/UserStore")<UserStore, UserStoreShape>() {}
+
+export interface SessionWithUser {
+  readonly session: M.Session
+  readonly user: M.User
+}
+
+export interface RotateSession {
+  readonly id: Id.SessionId
+  /** Compare-and-swap: the rotation applies only while the session still holds this refresh-token hash. */
+  readonly expectedRefreshTokenHash: string
+  readonly tokenHash: string
+  readonly refreshTokenHash: string
+  readonly expiresAt: Date
+  readonly refreshTokenExpiresAt: Date
+  readonly now: Date
+}
+
+/**
+ * Sessions and their refresh-token families. Only SHA-256 hashes of tokens are stored.
+ * A family is started by each sign-in; rotation keeps it; presenting a rotated refresh token again is reuse.
+ */
+export interface SessionStoreShape {
+  readonly create: (session: M.Session) => Effect.Effect<M.Session>
+  readonly get: (id: Id.SessionId) => Effect.Effect<M.Session, NotFound>
+  /** One indexed read that also returns the (live) user: the per-request validation path. */
+  readonly findByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<SessionWithUser>>
+  readonly findByRefreshTokenHash: (refreshTokenHash: string) => Effect.Effect<Option.Option<M.Session>>
+  /**
+   * Atomically swaps in new token hashes if the session still holds `expectedRefreshTokenHash`, and records the old
+   * refresh-token hash as revoked (`rotated`) in the same transaction. `None` when another rotation won.
+   */
+  readonly rotate: (input: RotateSession) => Effect.Effect<Option.Option<M.Session>>
+  readonly touch: (id: Id.SessionId, now: Date) => Effect.Effect<void>
+  readonly setOrganization: (
+    id: Id.SessionId,
+    orgId: Id.OrganizationId | null,
+    now: Date,
+  ) => Effect.Effect<M.Session, NotFound>
+  /** Newest first. */
+  readonly listByUser: (userId: Id.UserId) => Effect.Effect<ReadonlyArray<M.Session>>
+  /** Removes the session; false when it did not exist. */
+  readonly delete: (id: Id.SessionId) => Effect.Effect<boolean>
+  /** Removes every session of the user (except `keep`), returning how many went. */
+  readonly deleteByUser: (userId: Id.UserId, keep?: Id.SessionId) => Effect.Effect<number>
+  readonly findRevokedRefreshToken: (refreshTokenHash: string) => Effect.Effect<Option.Option<M.RevokedRefreshToken>>
+  /** Marks a revoked refresh token as replayed; true only the first time (so reuse alerts fire once). */
+  readonly markReplayed: (refreshTokenHash: string, now: Date) => Effect.Effect<boolean>
+  /**
+   * In one transaction: records every family session's current refresh-token hash as revoked (`family_revoked`)
+   * and deletes those sessions. Returns the number of sessions removed.
+   */
+  readonly revokeFamily: (familyId: Id.SessionFamilyId, now: Date) => Effect.Effect<number>
+  /** Sessions of the app whose refresh token has not expired. */
+  readonly countActive: (appId: Id.AppId, now: Date) => Effect.Effect<number>
+  /** Deletes sessions whose refresh token expired before `now`. */
+  readonly deleteExpired: (now: Date) => Effect.Effect<number>
+}
+export class SessionStore extends Context.Tag("authsome/SessionStore")<SessionStore, SessionStoreShape>() {}
+
+/** Email verifications and magic links; single-use, consumed atomically. */
+export interface VerificationStoreShape {
+  readonly create: (verification: M.Verification) => Effect.Effect<M.Verification>
+  /** The newest unconsumed, unexpired verification of that kind for the email. */
+  readonly findActive: (
+    appId: Id.AppId,
+    envId: Id.EnvironmentId,
+    email: string,
+    kind: M.VerificationKind,
+    now: Date,
+  ) => Effect.Effect<Option.Option<M.Verification>>
+  readonly findByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<M.Verification>>
+  /** Adds one failed attempt and returns the new count. */
+  readonly recordAttempt: (id: Id.VerificationId) => Effect.Effect<number>
+  /** Atomically marks it consumed; true for exactly one of any number of concurrent callers. */
+  readonly consume: (id: Id.VerificationId, now: Date) => Effect.Effect<boolean>
+  /** Voids every unconsumed verification of that kind for the email (before a new one is issued). */
+  readonly invalidate: (
+    appId: Id.AppId,
+    envId: Id.EnvironmentId,
+    email: string,
+    kind: M.VerificationKind,
+    now: Date,
+  ) => Effect.Effect<void>
+}
+export class VerificationStore extends Context.Tag("authsome/VerificationStore")<
+  VerificationStore,
+  VerificationStoreShape
+>() {}
+
+export interface PasswordResetStoreShape {
+  readonly create: (reset: M.PasswordReset) => Effect.Effect<M.PasswordReset>
+  readonly findByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<M.PasswordReset>>
+  /** Atomically marks it consumed; true for exactly one of any number of concurrent callers. */
+  readonly consume: (id: Id.PasswordResetId, now: Date) => Effect.Effect<boolean>
+  /** Voids every unconsumed reset of the user. */
+  readonly invalidateForUser: (userId: Id.UserId, now: Date) => Effect.Effect<void>
+}
+export class PasswordResetStore extends Context.Tag("authsome/PasswordResetStore")<
+  PasswordResetStore,
+  PasswordResetStoreShape
+>() {}
+
+/** Devices: one row per user and User-Agent fingerprint. */
+export interface DeviceStoreShape {
+  /** Inserts, or refreshes `lastSeenAt`/`ipAddress` of the existing row for (userId, fingerprint). */
+  readonly upsert: (device: M.Device) => Effect.Effect<M.Device>
+  readonly get: (id: Id.DeviceId) => Effect.Effect<M.Device, NotFound>
+  /** Most recently seen first. */
+  readonly listByUser: (userId: Id.UserId) => Effect.Effect<ReadonlyArray<M.Device>>
+  readonly setTrusted: (id: Id.DeviceId, trusted: boolean, now: Date) => Effect.Effect<M.Device, NotFound>
+  readonly delete: (id: Id.DeviceId) => Effect.Effect<void, NotFound>
+}
+export class DeviceStore extends Context.Tag("authsome/DeviceStore")<DeviceStore, DeviceStoreShape>() {}

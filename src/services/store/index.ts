@@ -1,0 +1,7 @@
+export * from "./common.js"
+export * from "./identity.js"
+export * from "./organizations.js"
+export * from "./platform.js"
+export * from "./plugins.js"
+export * from "./store.js"
+export * from "./tenancy.js"

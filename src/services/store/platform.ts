@@ -1,0 +1,149 @@
+import { Context, type Effect, type Option } from "effect"
+import type { Conflict, NotFound, SlugTaken } from "../../domain/errors.js"
+import type * as Id from "../../domain/ids.js"
+import type * as M from "../../domain/models.js"
+import type { Page, PageRequest } from "./common.js"
+
+export type WebhookPatch = Partial<Pick<M.Webhook, "url" | "events" | "active">>
+
+export interface WebhookStoreShape {
+  readonly create: (webhook: M.Webhook) => Effect.Effect<M.Webhook>
+  readonly get: (id: Id.WebhookId) => Effect.Effect<M.Webhook, NotFound>
+  readonly update: (id: Id.WebhookId, patch: WebhookPatch, now: Date) => Effect.Effect<M.Webhook, NotFound>
+  readonly delete: (id: Id.WebhookId) => Effect.Effect<void, NotFound>
+  /** Newest first. */
+  readonly listByApp: (appId: Id.AppId) => Effect.Effect<ReadonlyArray<M.Webhook>>
+  /** Active webhooks of the app + environment whose `events` contain `eventType` or `*`. */
+  readonly listSubscribed: (
+    appId: Id.AppId,
+    envId: Id.EnvironmentId,
+    eventType: string,
+  ) => Effect.Effect<ReadonlyArray<M.Webhook>>
+}
+export class WebhookStore extends Context.Tag("authsome/WebhookStore")<WebhookStore, WebhookStoreShape>() {}
+
+export interface DeliveryAttemptFailure {
+  readonly statusCode: number | null
+  readonly error: string
+  /** When to try again; `null` marks the delivery `failed` for good. */
+  readonly nextAttemptAt: Date | null
+}
+
+/** The webhook outbox: rows are written in the transaction of the change, then delivered at least once. */
+export interface WebhookDeliveryStoreShape {
+  readonly enqueue: (deliveries: ReadonlyArray<M.WebhookDelivery>) => Effect.Effect<void>
+  /**
+   * Claims up to `limit` pending deliveries due at `now` (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never
+   * claim the same row), pushing their `nextAttemptAt` to `leaseUntil` and counting the attempt.
+   */
+  readonly claimDue: (now: Date, limit: number, leaseUntil: Date) => Effect.Effect<ReadonlyArray<M.WebhookDelivery>>
+  readonly markDelivered: (id: Id.WebhookDeliveryId, statusCode: number, now: Date) => Effect.Effect<void>
+  readonly markAttemptFailed: (
+    id: Id.WebhookDeliveryId,
+    failure: DeliveryAttemptFailure,
+    now: Date,
+  ) => Effect.Effect<void>
+  readonly listByWebhook: (webhookId: Id.WebhookId, page: PageRequest) => Effect.Effect<Page<M.WebhookDelivery>>
+}
+export class WebhookDeliveryStore extends Context.Tag("authsome/WebhookDeliveryStore")<
+  WebhookDeliveryStore,
+  WebhookDeliveryStoreShape
+>() {}
+
+/** The mail outbox. */
+export interface NotificationStoreShape {
+  readonly enqueue: (notification: M.Notification) => Effect.Effect<M.Notification>
+  readonly get: (id: Id.NotificationId) => Effect.Effect<M.Notification, NotFound>
+  /** As `WebhookDeliveryStore.claimDue`. */
+  readonly claimDue: (now: Date, limit: number, leaseUntil: Date) => Effect.Effect<ReadonlyArray<M.Notification>>
+  /** Marks it sent and clears `subject`, `body` and `html` (they may hold codes and links). */
+  readonly markSent: (id: Id.NotificationId, now: Date) => Effect.Effect<void>
+  /** Records a failed attempt; `nextAttemptAt: null` marks it `failed` for good. */
+  readonly markAttemptFailed: (
+    id: Id.NotificationId,
+    error: string,
+    nextAttemptAt: Date | null,
+    now: Date,
+  ) => Effect.Effect<void>
+  /** Newest first. */
+  readonly listByUser: (userId: Id.UserId) => Effect.Effect<ReadonlyArray<M.Notification>>
+}
+export class NotificationStore extends Context.Tag("authsome/NotificationStore")<
+  NotificationStore,
+  NotificationStoreShape
+>() {}
+
+/** API keys, stored as SHA-256 hashes of the whole key. */
+export interface ApiKeyStoreShape {
+  readonly create: (key: M.ApiKey) => Effect.Effect<M.ApiKey>
+  readonly get: (id: Id.ApiKeyId) => Effect.Effect<M.ApiKey, NotFound>
+  readonly findByHash: (keyHash: string) => Effect.Effect<Option.Option<M.ApiKey>>
+  /** Newest first, revoked ones included. */
+  readonly listByUser: (appId: Id.AppId, userId: Id.UserId) => Effect.Effect<ReadonlyArray<M.ApiKey>>
+  readonly revoke: (id: Id.ApiKeyId, now: Date) => Effect.Effect<void, NotFound>
+  readonly touch: (id: Id.ApiKeyId, now: Date) => Effect.Effect<void>
+  readonly delete: (id: Id.ApiKeyId) => Effect.Effect<void, NotFound>
+}
+export class ApiKeyStore extends Context.Tag("authsome/ApiKeyStore")<ApiKeyStore, ApiKeyStoreShape>() {}
+
+export type RolePatch = Partial<Pick<M.Role, "name" | "slug" | "description" | "parentId">>
+
+/**
+ * Roles (slug unique per app; a role's parent is in the same app), their `resource:action` permissions (unique per
+ * role) and assignments to users (unique per user, role and organization; a null organization is app-wide).
+ * Cycle detection is the service's job; deleting a role removes its permissions and assignments and detaches children.
+ */
+export interface RbacStoreShape {
+  readonly createRole: (role: M.Role) => Effect.Effect<M.Role, SlugTaken>
+  readonly getRole: (id: Id.RoleId) => Effect.Effect<M.Role, NotFound>
+  readonly getRoleBySlug: (appId: Id.AppId, slug: string) => Effect.Effect<M.Role, NotFound>
+  readonly updateRole: (id: Id.RoleId, patch: RolePatch, now: Date) => Effect.Effect<M.Role, NotFound | SlugTaken>
+  readonly deleteRole: (id: Id.RoleId) => Effect.Effect<void, NotFound>
+  /** Oldest first. */
+  readonly listRoles: (appId: Id.AppId) => Effect.Effect<ReadonlyArray<M.Role>>
+  readonly addPermission: (permission: M.Permission) => Effect.Effect<M.Permission, Conflict>
+  readonly removePermission: (roleId: Id.RoleId, permissionId: Id.PermissionId) => Effect.Effect<void, NotFound>
+  readonly listPermissions: (roleId: Id.RoleId) => Effect.Effect<ReadonlyArray<M.Permission>>
+  /** Every permission of every role of the app, for evaluating hierarchies in one read. */
+  readonly listAppPermissions: (appId: Id.AppId) => Effect.Effect<ReadonlyArray<M.Permission>>
+  readonly assign: (userRole: M.UserRole) => Effect.Effect<M.UserRole, Conflict>
+  readonly unassign: (
+    userId: Id.UserId,
+    roleId: Id.RoleId,
+    orgId: Id.OrganizationId | null,
+  ) => Effect.Effect<void, NotFound>
+  /** The user's assignments: app-wide ones, plus those of `orgId` when given (all of them when omitted). */
+  readonly listUserRoles: (userId: Id.UserId, orgId?: Id.OrganizationId) => Effect.Effect<ReadonlyArray<M.UserRole>>
+}
+export class RbacStore extends Context.Tag("authsome/RbacStore")<RbacStore, RbacStoreShape>() {}
+
+export interface AuditQuery extends PageRequest {
+  readonly userId?: Id.UserId | undefined
+  readonly type?: string | undefined
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
+}
+
+export interface AuditStoreShape {
+  readonly record: (event: M.AuditEvent) => Effect.Effect<void>
+  /** Newest first, filtered by every given field (`since` inclusive, `until` exclusive). */
+  readonly list: (appId: Id.AppId, query: AuditQuery) => Effect.Effect<Page<M.AuditEvent>>
+}
+export class AuditStore extends Context.Tag("authsome/AuditStore")<AuditStore, AuditStoreShape>() {}
+
+/** Fixed-window counters shared by every instance: rate limits, failed sign-ins and lockouts. */
+export interface RateLimitStoreShape {
+  /**
+   * Counts one hit on `key`. A counter whose window ended before `now` restarts at 1 with `resetAt = now + windowMs`.
+   * Atomic: N concurrent hits on a fresh key yield counts 1..N.
+   */
+  readonly hit: (key: string, windowMs: number, now: Date) => Effect.Effect<M.RateLimitCounter>
+  /** The live counter, if its window has not ended. */
+  readonly peek: (key: string, now: Date) => Effect.Effect<Option.Option<M.RateLimitCounter>>
+  /** Sets a counter to `count` until `resetAt` (used for locks). */
+  readonly set: (key: string, count: number, resetAt: Date) => Effect.Effect<void>
+  readonly reset: (key: string) => Effect.Effect<void>
+  /** Deletes counters whose window ended before `now`. */
+  readonly deleteExpired: (now: Date) => Effect.Effect<number>
+}
+export class RateLimitStore extends Context.Tag("authsome/RateLimitStore")<RateLimitStore, RateLimitStoreShape>() {}

@@ -1,0 +1,141 @@
+import { SqlClient } from "@effect/sql"
+import { Effect, Exit, ManagedRuntime } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Pg from "../src/layers/pg.js"
+import * as Pglite from "../src/layers/pglite.js"
+import { allMigrationGroups, coreMigrations, migrationStatus, runMigrations } from "../src/migrations/index.js"
+import { ddl } from "../src/migrations/sql.js"
+import { createDatabase, postgresAvailable } from "./support/postgres.js"
+
+const expectedTables = [
+  "authsome_users",
+  "authsome_sessions",
+  "authsome_verifications",
+  "authsome_password_resets",
+  "authsome_apps",
+  "authsome_organizations",
+  "authsome_members",
+  "authsome_invitations",
+  "authsome_teams",
+  "authsome_devices",
+  "authsome_webhooks",
+  "authsome_notifications",
+  "authsome_api_keys",
+  "authsome_environments",
+  "authsome_form_configs",
+  "authsome_branding_configs",
+  "authsome_app_session_configs",
+  "authsome_team_members",
+  "authsome_roles",
+  "authsome_permissions",
+  "authsome_user_roles",
+  "authsome_refresh_tokens",
+  "authsome_webhook_deliveries",
+  "authsome_audit_events",
+  "authsome_rate_limits",
+  "authsome_password_hashes",
+  "authsome_mfa_enrollments",
+  "authsome_mfa_recovery_codes",
+  "authsome_passkeys",
+  "authsome_oauth_connections",
+  "authsome_migrations",
+].sort()
+
+const tables = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) => sql<{ tablename: string }>`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+).pipe(Effect.map((rows) => rows.map((r) => r.tablename)))
+
+const totalMigrations = allMigrationGroups.reduce((n, g) => n + g.migrations.length, 0)
+
+describe.skipIf(!postgresAvailable)("migrations on PostgreSQL", () => {
+  let db: Awaited<ReturnType<typeof createDatabase>>
+  beforeAll(async () => {
+    db = await createDatabase("mig")
+  })
+  afterAll(() => db?.drop())
+
+  const runtimeFor = (url: string) => ManagedRuntime.make(Pg.layer(url, { maxConnections: 3, minConnections: 0 }))
+
+  it("creates exactly the spec's tables, then applies nothing on a second run", async () => {
+    const rt = runtimeFor(db.url)
+    try {
+      const first = await rt.runPromise(runMigrations(allMigrationGroups))
+      expect(first).toHaveLength(totalMigrations)
+      expect(await rt.runPromise(tables)).toEqual(expectedTables)
+      const second = await rt.runPromise(runMigrations(allMigrationGroups))
+      expect(second).toEqual([])
+      const status = await rt.runPromise(migrationStatus(allMigrationGroups))
+      expect(status).toHaveLength(totalMigrations)
+      expect(status.every((s) => s.appliedAt instanceof Date)).toBe(true)
+    } finally {
+      await rt.dispose()
+    }
+  })
+
+  it("6 migrators started at once on an empty database all succeed, each migration recorded once", async () => {
+    const fresh = await createDatabase("race")
+    const runtimes = Array.from({ length: 6 }, () => runtimeFor(fresh.url))
+    try {
+      const results = await Promise.all(runtimes.map((rt) => rt.runPromise(runMigrations(allMigrationGroups))))
+      expect(results.flat()).toHaveLength(totalMigrations)
+      expect(results.filter((r) => r.length > 0)).toHaveLength(1)
+      const rows = await runtimes[0]!.runPromise(
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM authsome_migrations`,
+        ),
+      )
+      expect(rows[0]!.n).toBe(totalMigrations)
+    } finally {
+      await Promise.all(runtimes.map((rt) => rt.dispose()))
+      await fresh.drop()
+    }
+  })
+
+  it("a failing migration leaves nothing applied", async () => {
+    const fresh = await createDatabase("fail")
+    const rt = runtimeFor(fresh.url)
+    try {
+      const broken = { name: "broken", migrations: [ddl(1, "bad", ["CREATE TABLE nope (x no_such_type)"])] }
+      const exit = await rt.runPromiseExit(runMigrations([coreMigrations, broken]))
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(await rt.runPromise(tables)).toEqual([])
+      const status = await rt.runPromise(migrationStatus([coreMigrations]))
+      expect(status.every((s) => s.appliedAt === null)).toBe(true)
+    } finally {
+      await rt.dispose()
+      await fresh.drop()
+    }
+  })
+})
+
+describe("migrations on the embedded database", () => {
+  it("creates the same tables and is idempotent", async () => {
+    const rt = ManagedRuntime.make(Pglite.layer())
+    try {
+      expect(await rt.runPromise(runMigrations(allMigrationGroups))).toHaveLength(totalMigrations)
+      expect(await rt.runPromise(tables)).toEqual(expectedTables)
+      expect(await rt.runPromise(runMigrations(allMigrationGroups))).toEqual([])
+    } finally {
+      await rt.dispose()
+    }
+  })
+
+  it("keeps its data in a directory across restarts", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs")
+    const { tmpdir } = await import("node:os")
+    const { join } = await import("node:path")
+    const dir = mkdtempSync(join(tmpdir(), "authsome-pglite-"))
+    try {
+      const first = ManagedRuntime.make(Pglite.layer({ dataDir: dir }))
+      await first.runPromise(runMigrations(allMigrationGroups))
+      await first.dispose()
+      const second = ManagedRuntime.make(Pglite.layer({ dataDir: dir }))
+      expect(await second.runPromise(runMigrations(allMigrationGroups))).toEqual([])
+      await second.dispose()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
