@@ -5,3 +5,48 @@ export * from "./platform.js"
 export * from "./plugins.js"
 export * from "./store.js"
 export * from "./tenancy.js"
+
+import type {
+  ApiKeyStore,
+  AuditStore,
+  NotificationStore,
+  RateLimitStore,
+  RbacStore,
+  WebhookDeliveryStore,
+  WebhookStore,
+} from "./platform.js"
+import type { DeviceStore, PasswordResetStore, SessionStore, UserStore, VerificationStore } from "./identity.js"
+import type { InvitationStore, MemberStore, OrganizationStore, TeamMemberStore, TeamStore } from "./organizations.js"
+import type { MfaStore, OAuthConnectionStore, PasskeyStore, PasswordHashStore } from "./plugins.js"
+import type { Store } from "./store.js"
+import type { AppSessionConfigStore, AppStore, BrandingStore, EnvironmentStore, FormConfigStore } from "./tenancy.js"
+
+/** Everything a store implementation (`PostgresStore.layer`, `MemoryStore.layer`) provides. */
+export type StoreServices =
+  | Store
+  | AppStore
+  | EnvironmentStore
+  | AppSessionConfigStore
+  | FormConfigStore
+  | BrandingStore
+  | UserStore
+  | SessionStore
+  | VerificationStore
+  | PasswordResetStore
+  | DeviceStore
+  | OrganizationStore
+  | MemberStore
+  | InvitationStore
+  | TeamStore
+  | TeamMemberStore
+  | WebhookStore
+  | WebhookDeliveryStore
+  | NotificationStore
+  | ApiKeyStore
+  | RbacStore
+  | AuditStore
+  | RateLimitStore
+  | PasswordHashStore
+  | MfaStore
+  | PasskeyStore
+  | OAuthConnectionStore
