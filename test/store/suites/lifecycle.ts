@@ -1,0 +1,137 @@
+import { Cause, Effect, Exit } from "effect"
+import { describe, expect } from "vitest"
+import { Conflict } from "../../../src/domain/errors.js"
+import { allMigrationGroups } from "../../../src/migrations/index.js"
+import { passwordMigrations } from "../../../src/plugins/password/migrations.js"
+import { Store, UserStore, WebhookStore } from "../../../src/services/store/index.js"
+import { makeUser, makeWebhook } from "../fixtures.js"
+import { expectFailure, type Harness, pluginGroups } from "../harness.js"
+import { seedTenant } from "../seed.js"
+
+export const lifecycleSuite = (h: Harness) =>
+  describe("Store", () => {
+    h.test(
+      "migrate applies nothing a second time; migrationStatus lists what was applied and nothing pending",
+      Effect.gen(function* () {
+        const store = yield* Store
+        expect(yield* store.migrate(...pluginGroups)).toEqual([])
+        const status = yield* store.migrationStatus(...pluginGroups)
+        expect(status.filter((s) => s.appliedAt === null)).toEqual([])
+        const key = (m: { group: string; version: number }) => `${m.group}/${m.version}`
+        expect(status.map(key).sort()).toEqual(h.initialMigration().map(key).sort())
+        // A backend with a schema (PostgreSQL) applied every group on its fresh database.
+        if (status.length > 0) {
+          expect(new Set(status.map((s) => s.group))).toEqual(new Set(allMigrationGroups.map((g) => g.name)))
+        }
+      }),
+    )
+
+    h.test(
+      "migrate and migrationStatus reject a group given twice with InvalidMigrationGroups",
+      Effect.gen(function* () {
+        const store = yield* Store
+        yield* expectFailure(store.migrate(passwordMigrations, passwordMigrations), "InvalidMigrationGroups")
+        yield* expectFailure(store.migrationStatus(passwordMigrations, passwordMigrations), "InvalidMigrationGroups")
+      }),
+    )
+
+    h.test(
+      "ping answers true",
+      Effect.gen(function* () {
+        expect(yield* (yield* Store).ping).toBe(true)
+      }),
+    )
+
+    describe("transaction", () => {
+      h.test(
+        "commits every write together; reads inside it see its own writes",
+        Effect.gen(function* () {
+          const [store, users, webhooks] = yield* Effect.all([Store, UserStore, WebhookStore])
+          const tenant = yield* seedTenant()
+          const user = makeUser(tenant)
+          const webhook = makeWebhook(tenant)
+          const seenInside = yield* store.transaction(
+            Effect.gen(function* () {
+              yield* users.create(user)
+              yield* webhooks.create(webhook)
+              return yield* users.getByEmail(tenant.app.id, tenant.env.id, user.email)
+            }),
+          )
+          expect(seenInside.id).toBe(user.id)
+          expect(yield* users.get(user.id)).toEqual(user)
+          expect(yield* webhooks.get(webhook.id)).toEqual(webhook)
+        }),
+      )
+
+      h.test(
+        "a failure inside rolls back every write made in it, across stores, and passes the error through",
+        Effect.gen(function* () {
+          const [store, users, webhooks] = yield* Effect.all([Store, UserStore, WebhookStore])
+          const tenant = yield* seedTenant()
+          const user = makeUser(tenant)
+          const webhook = makeWebhook(tenant)
+          const error = yield* store
+            .transaction(
+              Effect.gen(function* () {
+                yield* users.create(user)
+                yield* webhooks.create(webhook)
+                return yield* new Conflict({ message: "abort" })
+              }),
+            )
+            .pipe(Effect.flip)
+          expect(error).toEqual(new Conflict({ message: "abort" }))
+          yield* expectFailure(users.get(user.id), "NotFound")
+          yield* expectFailure(webhooks.get(webhook.id), "NotFound")
+          expect(yield* webhooks.listByApp(tenant.app.id)).toEqual([])
+        }),
+      )
+
+      h.test(
+        "a defect inside rolls back too",
+        Effect.gen(function* () {
+          const [store, users] = yield* Effect.all([Store, UserStore])
+          const tenant = yield* seedTenant()
+          const user = makeUser(tenant)
+          const exit = yield* store
+            .transaction(Effect.zipRight(users.create(user), Effect.die("boom")))
+            .pipe(Effect.exit)
+          expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+          yield* expectFailure(users.get(user.id), "NotFound")
+        }),
+      )
+
+      h.test(
+        "a nested transaction joins the outer one: its writes roll back when the outer one fails",
+        Effect.gen(function* () {
+          const [store, users] = yield* Effect.all([Store, UserStore])
+          const tenant = yield* seedTenant()
+          const inner = makeUser(tenant)
+          const outer = makeUser(tenant)
+          yield* store
+            .transaction(
+              Effect.gen(function* () {
+                yield* store.transaction(users.create(inner))
+                yield* users.create(outer)
+                return yield* new Conflict({ message: "abort" })
+              }),
+            )
+            .pipe(Effect.flip)
+          yield* expectFailure(users.get(inner.id), "NotFound")
+          yield* expectFailure(users.get(outer.id), "NotFound")
+        }),
+      )
+
+      h.test(
+        "a nested transaction's writes commit with the outer one",
+        Effect.gen(function* () {
+          const [store, users] = yield* Effect.all([Store, UserStore])
+          const tenant = yield* seedTenant()
+          const inner = makeUser(tenant)
+          const outer = makeUser(tenant)
+          yield* store.transaction(Effect.zipRight(store.transaction(users.create(inner)), users.create(outer)))
+          expect((yield* users.get(inner.id)).id).toBe(inner.id)
+          expect((yield* users.get(outer.id)).id).toBe(outer.id)
+        }),
+      )
+    })
+  })
