@@ -1,0 +1,334 @@
+/** Users, sessions and refresh-token families, verifications, password resets and devices. */
+import { Effect, Layer, Option } from "effect"
+import { EmailTaken, UsernameTaken } from "../../domain/errors.js"
+import type * as M from "../../domain/models.js"
+import {
+  DeviceStore,
+  PasswordResetStore,
+  type RotateSession,
+  SessionStore,
+  type SessionWithUser,
+  UserStore,
+  VerificationStore,
+} from "../../services/store/identity.js"
+import * as Sql from "./sql.js"
+
+export const Users = Sql.defineTable<M.User>("authsome_users", {
+  id: "text",
+  appId: "text",
+  envId: "text",
+  email: "text",
+  emailVerified: "boolean",
+  firstName: "text",
+  lastName: "text",
+  image: "text",
+  username: "text",
+  phone: "text",
+  banned: "boolean",
+  banReason: "text",
+  banExpires: "timestamptz",
+  metadata: "jsonb",
+  createdAt: "timestamptz",
+  updatedAt: "timestamptz",
+  deletedAt: "timestamptz",
+})
+
+export const Sessions = Sql.defineTable<M.Session>("authsome_sessions", {
+  id: "text",
+  appId: "text",
+  envId: "text",
+  userId: "text",
+  orgId: "text",
+  familyId: "text",
+  tokenHash: "text",
+  refreshTokenHash: "text",
+  ipAddress: "text",
+  userAgent: "text",
+  deviceId: "text",
+  impersonatedBy: "text",
+  expiresAt: "timestamptz",
+  refreshTokenExpiresAt: "timestamptz",
+  lastActivityAt: "timestamptz",
+  createdAt: "timestamptz",
+  updatedAt: "timestamptz",
+})
+
+export const RevokedRefreshTokens = Sql.defineTable<M.RevokedRefreshToken>("authsome_refresh_tokens", {
+  tokenHash: "text",
+  familyId: "text",
+  appId: "text",
+  userId: "text",
+  reason: "text",
+  revokedAt: "timestamptz",
+  replayedAt: "timestamptz",
+})
+
+export const Verifications = Sql.defineTable<M.Verification>("authsome_verifications", {
+  id: "text",
+  appId: "text",
+  envId: "text",
+  userId: "text",
+  email: "text",
+  kind: "text",
+  codeHash: "text",
+  tokenHash: "text",
+  attempts: "integer",
+  expiresAt: "timestamptz",
+  consumedAt: "timestamptz",
+  createdAt: "timestamptz",
+})
+
+export const PasswordResets = Sql.defineTable<M.PasswordReset>("authsome_password_resets", {
+  id: "text",
+  appId: "text",
+  envId: "text",
+  userId: "text",
+  tokenHash: "text",
+  expiresAt: "timestamptz",
+  consumedAt: "timestamptz",
+  createdAt: "timestamptz",
+})
+
+export const Devices = Sql.defineTable<M.Device>("authsome_devices", {
+  id: "text",
+  appId: "text",
+  envId: "text",
+  userId: "text",
+  name: "text",
+  type: "text",
+  browser: "text",
+  os: "text",
+  ipAddress: "text",
+  fingerprint: "text",
+  trusted: "boolean",
+  lastSeenAt: "timestamptz",
+  createdAt: "timestamptz",
+  updatedAt: "timestamptz",
+})
+
+const userTaken = (constraint: string) =>
+  constraint === "authsome_users_email_key"
+    ? new EmailTaken()
+    : constraint === "authsome_users_username_key"
+      ? new UsernameTaken()
+      : undefined
+
+const makeUserStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  // Every read and write sees live users only.
+  const findUser = (condition: Sql.Fragment) =>
+    sql`SELECT ${Users.select} FROM authsome_users WHERE ${condition} AND deleted_at IS NULL`.pipe(
+      Sql.one(Users, "user"),
+    )
+
+  return UserStore.of({
+    create: (user) =>
+      sql`${Sql.insertInto(sql, Users, [user])} RETURNING ${Users.select}`.pipe(
+        Sql.onUniqueViolation(userTaken),
+        Sql.returned(Users),
+      ),
+    get: (id) => findUser(sql`id = ${id}`),
+    getByEmail: (appId, envId, email) => findUser(sql`app_id = ${appId} AND env_id = ${envId} AND email = ${email}`),
+    // Matches the expression of the unique index authsome_users_username_key.
+    getByUsername: (appId, envId, username) =>
+      findUser(
+        sql`app_id = ${appId} AND env_id = ${envId} AND lower(username) = lower(${username}) AND username IS NOT NULL`,
+      ),
+    update: (id, patch, now) =>
+      sql`UPDATE authsome_users SET ${Sql.assignments(sql, Users, { ...patch, updatedAt: now })}
+          WHERE id = ${id} AND deleted_at IS NULL RETURNING ${Users.select}`.pipe(
+        Sql.onUniqueViolation(userTaken),
+        Sql.one(Users, "user"),
+      ),
+    // The placeholder email frees the address (and the cleared username the name) for a new sign-up.
+    softDelete: (id, now) =>
+      sql`UPDATE authsome_users SET
+            deleted_at = ${now}, updated_at = ${now}, email = 'deleted+' || id || '@deleted.invalid',
+            first_name = NULL, last_name = NULL, image = NULL, username = NULL, phone = NULL, metadata = NULL
+          WHERE id = ${id} AND deleted_at IS NULL RETURNING 1`.pipe(Sql.found("user")),
+    list: (appId, query) =>
+      Sql.listPage(
+        sql,
+        Users,
+        [
+          sql`app_id = ${appId}`,
+          sql`deleted_at IS NULL`,
+          query.envId === undefined ? undefined : sql`env_id = ${query.envId}`,
+          query.email === undefined ? undefined : sql`email ILIKE ${`%${Sql.escapeLike(query.email)}%`} ESCAPE '\\'`,
+        ],
+        query,
+      ),
+    count: (appId) =>
+      sql`SELECT count(*) AS count FROM authsome_users WHERE app_id = ${appId} AND deleted_at IS NULL`.pipe(Sql.count),
+  })
+})
+
+const decodeJoinedSession = Sessions.decoder("s_")
+const decodeJoinedUser = Users.decoder("u_")
+
+const makeSessionStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  const transaction = Sql.transaction(sql)
+  // The per-request validation read: one lookup by token hash joined to the live user, with explicit columns.
+  const sessionWithUserColumns = sql.csv([Sessions.selectAs("s", "s_"), Users.selectAs("u", "u_")])
+
+  const rotate = (input: RotateSession) =>
+    Effect.gen(function* () {
+      const rotated = yield* sql`UPDATE authsome_sessions SET
+            token_hash = ${input.tokenHash}, refresh_token_hash = ${input.refreshTokenHash},
+            expires_at = ${input.expiresAt}, refresh_token_expires_at = ${input.refreshTokenExpiresAt},
+            last_activity_at = ${input.now}, updated_at = ${input.now}
+          WHERE id = ${input.id} AND refresh_token_hash = ${input.expectedRefreshTokenHash}
+          RETURNING ${Sessions.select}`.pipe(Sql.maybe(Sessions))
+      if (Option.isSome(rotated)) {
+        const session = rotated.value
+        // The old refresh token is now revoked: presenting it again is reuse of the family.
+        yield* sql`INSERT INTO authsome_refresh_tokens (token_hash, family_id, app_id, user_id, reason, revoked_at)
+                   VALUES (${input.expectedRefreshTokenHash}, ${session.familyId}, ${session.appId},
+                           ${session.userId}, 'rotated', ${input.now})
+                   ON CONFLICT (token_hash) DO NOTHING`.pipe(Sql.exec)
+      }
+      return rotated
+    }).pipe(transaction)
+
+  return SessionStore.of({
+    create: (session) =>
+      sql`${Sql.insertInto(sql, Sessions, [session])} RETURNING ${Sessions.select}`.pipe(Sql.returned(Sessions)),
+    get: (id) =>
+      sql`SELECT ${Sessions.select} FROM authsome_sessions WHERE id = ${id}`.pipe(Sql.one(Sessions, "session")),
+    findByTokenHash: (tokenHash) =>
+      sql`SELECT ${sessionWithUserColumns}
+          FROM authsome_sessions s JOIN authsome_users u ON u.id = s.user_id
+          WHERE s.token_hash = ${tokenHash} AND u.deleted_at IS NULL`.pipe(
+        Effect.map((rows) =>
+          Option.map(
+            Option.fromNullable(rows[0]),
+            (row): SessionWithUser => ({ session: decodeJoinedSession(row), user: decodeJoinedUser(row) }),
+          ),
+        ),
+        Sql.dieOnSqlError,
+      ),
+    findByRefreshTokenHash: (refreshTokenHash) =>
+      sql`SELECT ${Sessions.select} FROM authsome_sessions WHERE refresh_token_hash = ${refreshTokenHash}`.pipe(
+        Sql.maybe(Sessions),
+      ),
+    rotate,
+    touch: (id, now) => sql`UPDATE authsome_sessions SET last_activity_at = ${now} WHERE id = ${id}`.pipe(Sql.exec),
+    setOrganization: (id, orgId, now) =>
+      sql`UPDATE authsome_sessions SET org_id = ${orgId}, updated_at = ${now}
+          WHERE id = ${id} RETURNING ${Sessions.select}`.pipe(Sql.one(Sessions, "session")),
+    listByUser: (userId) =>
+      sql`SELECT ${Sessions.select} FROM authsome_sessions WHERE user_id = ${userId} ORDER BY id DESC`.pipe(
+        Sql.all(Sessions),
+      ),
+    delete: (id) => sql`DELETE FROM authsome_sessions WHERE id = ${id} RETURNING 1`.pipe(Sql.changed),
+    deleteByUser: (userId, keep) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_sessions
+            WHERE ${Sql.where(sql, [sql`user_id = ${userId}`, keep === undefined ? undefined : sql`id <> ${keep}`])}
+            RETURNING 1
+          ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
+    findRevokedRefreshToken: (refreshTokenHash) =>
+      sql`SELECT ${RevokedRefreshTokens.select} FROM authsome_refresh_tokens
+          WHERE token_hash = ${refreshTokenHash}`.pipe(Sql.maybe(RevokedRefreshTokens)),
+    markReplayed: (refreshTokenHash, now) =>
+      sql`UPDATE authsome_refresh_tokens SET replayed_at = ${now}
+          WHERE token_hash = ${refreshTokenHash} AND replayed_at IS NULL RETURNING 1`.pipe(Sql.changed),
+    // One statement is one transaction: the hashes recorded are exactly those of the sessions deleted.
+    revokeFamily: (familyId, now) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_sessions WHERE family_id = ${familyId}
+            RETURNING refresh_token_hash, family_id, app_id, user_id
+          ), revoked AS (
+            INSERT INTO authsome_refresh_tokens (token_hash, family_id, app_id, user_id, reason, revoked_at)
+            SELECT refresh_token_hash, family_id, app_id, user_id, 'family_revoked', ${now} FROM deleted
+            ON CONFLICT (token_hash) DO NOTHING
+          ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
+    countActive: (appId, now) =>
+      sql`SELECT count(*) AS count FROM authsome_sessions
+          WHERE app_id = ${appId} AND refresh_token_expires_at > ${now}`.pipe(Sql.count),
+    deleteExpired: (now) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_sessions WHERE refresh_token_expires_at < ${now} RETURNING 1
+          ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
+  })
+})
+
+const makeVerificationStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  return VerificationStore.of({
+    create: (verification) =>
+      sql`${Sql.insertInto(sql, Verifications, [verification])} RETURNING ${Verifications.select}`.pipe(
+        Sql.returned(Verifications),
+      ),
+    // Newest first along authsome_verifications_lookup_idx (app_id, env_id, email, kind, id DESC).
+    findActive: (appId, envId, email, kind, now) =>
+      sql`SELECT ${Verifications.select} FROM authsome_verifications
+          WHERE app_id = ${appId} AND env_id = ${envId} AND email = ${email} AND kind = ${kind}
+            AND consumed_at IS NULL AND expires_at > ${now}
+          ORDER BY id DESC LIMIT 1`.pipe(Sql.maybe(Verifications)),
+    findByTokenHash: (tokenHash) =>
+      sql`SELECT ${Verifications.select} FROM authsome_verifications WHERE token_hash = ${tokenHash}`.pipe(
+        Sql.maybe(Verifications),
+      ),
+    // A missing verification has no attempts: 0.
+    recordAttempt: (id) =>
+      sql`UPDATE authsome_verifications SET attempts = attempts + 1 WHERE id = ${id} RETURNING attempts AS count`.pipe(
+        Sql.count,
+      ),
+    consume: (id, now) =>
+      sql`UPDATE authsome_verifications SET consumed_at = ${now}
+          WHERE id = ${id} AND consumed_at IS NULL RETURNING 1`.pipe(Sql.changed),
+    invalidate: (appId, envId, email, kind, now) =>
+      sql`UPDATE authsome_verifications SET consumed_at = ${now}
+          WHERE app_id = ${appId} AND env_id = ${envId} AND email = ${email} AND kind = ${kind}
+            AND consumed_at IS NULL`.pipe(Sql.exec),
+  })
+})
+
+const makePasswordResetStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  return PasswordResetStore.of({
+    create: (reset) =>
+      sql`${Sql.insertInto(sql, PasswordResets, [reset])} RETURNING ${PasswordResets.select}`.pipe(
+        Sql.returned(PasswordResets),
+      ),
+    findByTokenHash: (tokenHash) =>
+      sql`SELECT ${PasswordResets.select} FROM authsome_password_resets WHERE token_hash = ${tokenHash}`.pipe(
+        Sql.maybe(PasswordResets),
+      ),
+    consume: (id, now) =>
+      sql`UPDATE authsome_password_resets SET consumed_at = ${now}
+          WHERE id = ${id} AND consumed_at IS NULL RETURNING 1`.pipe(Sql.changed),
+    invalidateForUser: (userId, now) =>
+      sql`UPDATE authsome_password_resets SET consumed_at = ${now}
+          WHERE user_id = ${userId} AND consumed_at IS NULL`.pipe(Sql.exec),
+  })
+})
+
+const makeDeviceStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  return DeviceStore.of({
+    upsert: (device) =>
+      sql`${Sql.insertInto(sql, Devices, [device])}
+          ON CONFLICT (user_id, fingerprint) DO UPDATE SET
+            ${Sql.fromExcluded<M.Device>("lastSeenAt", "ipAddress", "updatedAt")}
+          RETURNING ${Devices.select}`.pipe(Sql.returned(Devices)),
+    get: (id) => sql`SELECT ${Devices.select} FROM authsome_devices WHERE id = ${id}`.pipe(Sql.one(Devices, "device")),
+    listByUser: (userId) =>
+      sql`SELECT ${Devices.select} FROM authsome_devices WHERE user_id = ${userId}
+          ORDER BY last_seen_at DESC, id DESC`.pipe(Sql.all(Devices)),
+    setTrusted: (id, trusted, now) =>
+      sql`UPDATE authsome_devices SET trusted = ${trusted}, updated_at = ${now}
+          WHERE id = ${id} RETURNING ${Devices.select}`.pipe(Sql.one(Devices, "device")),
+    delete: (id) => sql`DELETE FROM authsome_devices WHERE id = ${id} RETURNING 1`.pipe(Sql.found("device")),
+  })
+})
+
+export const identityLayer = Layer.mergeAll(
+  Layer.effect(UserStore, makeUserStore),
+  Layer.effect(SessionStore, makeSessionStore),
+  Layer.effect(VerificationStore, makeVerificationStore),
+  Layer.effect(PasswordResetStore, makePasswordResetStore),
+  Layer.effect(DeviceStore, makeDeviceStore),
+)

@@ -1,0 +1,195 @@
+/** Organizations, memberships, invitations and teams. */
+import { Effect, Layer } from "effect"
+import type * as M from "../../domain/models.js"
+import {
+  InvitationStore,
+  MemberStore,
+  OrganizationStore,
+  TeamMemberStore,
+  TeamStore,
+} from "../../services/store/organizations.js"
+import * as Sql from "./sql.js"
+
+export const Organizations = Sql.defineTable<M.Organization>("authsome_organizations", {
+  id: "text",
+  appId: "text",
+  envId: "text",
+  name: "text",
+  slug: "text",
+  logo: "text",
+  metadata: "jsonb",
+  createdBy: "text",
+  createdAt: "timestamptz",
+  updatedAt: "timestamptz",
+})
+
+export const Members = Sql.defineTable<M.Member>("authsome_members", {
+  id: "text",
+  appId: "text",
+  orgId: "text",
+  userId: "text",
+  role: "text",
+  createdAt: "timestamptz",
+  updatedAt: "timestamptz",
+})
+
+export const Invitations = Sql.defineTable<M.Invitation>("authsome_invitations", {
+  id: "text",
+  appId: "text",
+  orgId: "text",
+  email: "text",
+  role: "text",
+  inviterId: "text",
+  status: "text",
+  tokenHash: "text",
+  expiresAt: "timestamptz",
+  createdAt: "timestamptz",
+  updatedAt: "timestamptz",
+})
+
+export const Teams = Sql.defineTable<M.Team>("authsome_teams", {
+  id: "text",
+  appId: "text",
+  orgId: "text",
+  name: "text",
+  slug: "text",
+  createdAt: "timestamptz",
+  updatedAt: "timestamptz",
+})
+
+export const TeamMembers = Sql.defineTable<M.TeamMember>("authsome_team_members", {
+  teamId: "text",
+  userId: "text",
+  appId: "text",
+  createdAt: "timestamptz",
+})
+
+const makeOrganizationStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  const findOrganization = (condition: Sql.Fragment) =>
+    sql`SELECT ${Organizations.select} FROM authsome_organizations WHERE ${condition}`.pipe(
+      Sql.one(Organizations, "organization"),
+    )
+
+  return OrganizationStore.of({
+    create: (org) =>
+      sql`${Sql.insertInto(sql, Organizations, [org])} RETURNING ${Organizations.select}`.pipe(
+        Sql.onUniqueViolation(Sql.slugTaken),
+        Sql.returned(Organizations),
+      ),
+    get: (id) => findOrganization(sql`id = ${id}`),
+    getBySlug: (appId, slug) => findOrganization(sql`app_id = ${appId} AND slug = ${slug}`),
+    update: (id, patch, now) =>
+      sql`UPDATE authsome_organizations SET ${Sql.assignments(sql, Organizations, { ...patch, updatedAt: now })}
+          WHERE id = ${id} RETURNING ${Organizations.select}`.pipe(
+        Sql.onUniqueViolation(Sql.slugTaken),
+        Sql.one(Organizations, "organization"),
+      ),
+    // Members, teams, invitations and branding go with it through ON DELETE CASCADE.
+    delete: (id) =>
+      sql`DELETE FROM authsome_organizations WHERE id = ${id} RETURNING 1`.pipe(Sql.found("organization")),
+    listByApp: (appId, page) => Sql.listPage(sql, Organizations, [sql`app_id = ${appId}`], page),
+    listForUser: (userId) =>
+      sql`SELECT ${Organizations.selectAs("o", "")}
+          FROM authsome_organizations o JOIN authsome_members m ON m.org_id = o.id
+          WHERE m.user_id = ${userId} ORDER BY o.id DESC`.pipe(Sql.all(Organizations)),
+    count: (appId) => sql`SELECT count(*) AS count FROM authsome_organizations WHERE app_id = ${appId}`.pipe(Sql.count),
+  })
+})
+
+const makeMemberStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  return MemberStore.of({
+    create: (member) =>
+      sql`${Sql.insertInto(sql, Members, [member])} RETURNING ${Members.select}`.pipe(
+        Sql.onUniqueViolation(Sql.conflict),
+        Sql.returned(Members),
+      ),
+    get: (id) => sql`SELECT ${Members.select} FROM authsome_members WHERE id = ${id}`.pipe(Sql.one(Members, "member")),
+    getByUserAndOrg: (userId, orgId) =>
+      sql`SELECT ${Members.select} FROM authsome_members WHERE org_id = ${orgId} AND user_id = ${userId}`.pipe(
+        Sql.one(Members, "member"),
+      ),
+    updateRole: (id, role, now) =>
+      sql`UPDATE authsome_members SET role = ${role}, updated_at = ${now}
+          WHERE id = ${id} RETURNING ${Members.select}`.pipe(Sql.one(Members, "member")),
+    delete: (id) => sql`DELETE FROM authsome_members WHERE id = ${id} RETURNING 1`.pipe(Sql.found("member")),
+    listByOrg: (orgId) =>
+      sql`SELECT ${Members.select} FROM authsome_members WHERE org_id = ${orgId} ORDER BY id`.pipe(Sql.all(Members)),
+    countByRole: (orgId, role) =>
+      sql`SELECT count(*) AS count FROM authsome_members WHERE org_id = ${orgId} AND role = ${role}`.pipe(Sql.count),
+  })
+})
+
+const makeInvitationStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  return InvitationStore.of({
+    create: (invitation) =>
+      sql`${Sql.insertInto(sql, Invitations, [invitation])} RETURNING ${Invitations.select}`.pipe(
+        Sql.returned(Invitations),
+      ),
+    get: (id) =>
+      sql`SELECT ${Invitations.select} FROM authsome_invitations WHERE id = ${id}`.pipe(
+        Sql.one(Invitations, "invitation"),
+      ),
+    findByTokenHash: (tokenHash) =>
+      sql`SELECT ${Invitations.select} FROM authsome_invitations WHERE token_hash = ${tokenHash}`.pipe(
+        Sql.maybe(Invitations),
+      ),
+    listByOrg: (orgId) =>
+      sql`SELECT ${Invitations.select} FROM authsome_invitations WHERE org_id = ${orgId} ORDER BY id DESC`.pipe(
+        Sql.all(Invitations),
+      ),
+    resolve: (id, status, now) =>
+      sql`UPDATE authsome_invitations SET status = ${status}, updated_at = ${now}
+          WHERE id = ${id} AND status = 'pending' RETURNING 1`.pipe(Sql.changed),
+    delete: (id) => sql`DELETE FROM authsome_invitations WHERE id = ${id} RETURNING 1`.pipe(Sql.found("invitation")),
+  })
+})
+
+const makeTeamStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  return TeamStore.of({
+    create: (team) =>
+      sql`${Sql.insertInto(sql, Teams, [team])} RETURNING ${Teams.select}`.pipe(
+        Sql.onUniqueViolation(Sql.slugTaken),
+        Sql.returned(Teams),
+      ),
+    get: (id) => sql`SELECT ${Teams.select} FROM authsome_teams WHERE id = ${id}`.pipe(Sql.one(Teams, "team")),
+    update: (id, patch, now) =>
+      sql`UPDATE authsome_teams SET ${Sql.assignments(sql, Teams, { ...patch, updatedAt: now })}
+          WHERE id = ${id} RETURNING ${Teams.select}`.pipe(
+        Sql.onUniqueViolation(Sql.slugTaken),
+        Sql.one(Teams, "team"),
+      ),
+    delete: (id) => sql`DELETE FROM authsome_teams WHERE id = ${id} RETURNING 1`.pipe(Sql.found("team")),
+    listByOrg: (orgId) =>
+      sql`SELECT ${Teams.select} FROM authsome_teams WHERE org_id = ${orgId} ORDER BY id`.pipe(Sql.all(Teams)),
+  })
+})
+
+const makeTeamMemberStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  return TeamMemberStore.of({
+    add: (member) =>
+      sql`${Sql.insertInto(sql, TeamMembers, [member])} RETURNING ${TeamMembers.select}`.pipe(
+        Sql.onUniqueViolation(Sql.conflict),
+        Sql.returned(TeamMembers),
+      ),
+    remove: (teamId, userId) =>
+      sql`DELETE FROM authsome_team_members WHERE team_id = ${teamId} AND user_id = ${userId} RETURNING 1`.pipe(
+        Sql.found("team_member"),
+      ),
+    list: (teamId) =>
+      sql`SELECT ${TeamMembers.select} FROM authsome_team_members WHERE team_id = ${teamId}
+          ORDER BY created_at, user_id`.pipe(Sql.all(TeamMembers)),
+  })
+})
+
+export const organizationsLayer = Layer.mergeAll(
+  Layer.effect(OrganizationStore, makeOrganizationStore),
+  Layer.effect(MemberStore, makeMemberStore),
+  Layer.effect(InvitationStore, makeInvitationStore),
+  Layer.effect(TeamStore, makeTeamStore),
+  Layer.effect(TeamMemberStore, makeTeamMemberStore),
+)

@@ -1,0 +1,284 @@
+/**
+ * Shared plumbing of the PostgreSQL store:
+ * - table descriptors (column list, SQL types for casts and decoding, snake_case <-> camelCase mapping);
+ * - the one place where an `SqlError` becomes a typed error (unique violations) or a defect;
+ * - small runners for the usual result shapes (rows, optional row, required row, changed?, count, page).
+ *
+ * The SQL is plain PostgreSQL so it runs unchanged on node-postgres and PGlite. The client is used without name
+ * transforms: column names are written in snake_case and rows are mapped here.
+ */
+import { SqlClient } from "@effect/sql"
+import { SqlError } from "@effect/sql/SqlError"
+import type { Row } from "@effect/sql/SqlConnection"
+import { type Fragment, unsafeFragment } from "@effect/sql/Statement"
+import { Effect, Option, Predicate, String as Str } from "effect"
+import { Conflict, NotFound, SlugTaken, StoreUnavailable } from "../../domain/errors.js"
+import { type Page, type PageRequest, toPage } from "../../services/store/common.js"
+
+export type { Fragment, Row }
+
+export type Client = SqlClient.SqlClient
+
+/** The client every store uses: the user's, with its name transforms switched off. */
+export const client = Effect.map(SqlClient.SqlClient, (sql) => sql.withoutTransforms())
+
+// --- tables ------------------------------------------------------------------------------------------------------
+
+/** The PostgreSQL type of a column, as in the migrations; `jsonb` and `text[]` get casts, `bigint` is decoded. */
+export type ColumnType = "text" | "boolean" | "integer" | "bigint" | "timestamptz" | "jsonb" | "text[]"
+
+/** Every field of the row model, with its column's type (the mapped type makes forgetting a field a type error). */
+export type Columns<A> = { readonly [K in keyof A]-?: ColumnType }
+
+export interface Table<A> {
+  readonly name: string
+  readonly columns: Columns<A>
+  /** `id, app_id, ...`: the explicit column list for SELECT and RETURNING. */
+  readonly select: Fragment
+  /** `alias.id AS prefixid, ...`: the column list of one side of a join, renamed so the sides cannot clash. */
+  readonly selectAs: (alias: string, prefix: string) => Fragment
+  /** snake_case row -> model. */
+  readonly decode: (row: Row) => A
+  /** Decoder of the columns selected by `selectAs(_, prefix)`. */
+  readonly decoder: (prefix: string) => (row: Row) => A
+}
+
+const decodeValue = (type: ColumnType, value: unknown): unknown =>
+  // int8 arrives as a string from node-postgres and as a number from PGlite.
+  type === "bigint" && value !== null && value !== undefined ? Number(value) : value
+
+export const defineTable = <A>(name: string, columns: Columns<A>): Table<A> => {
+  const fields = (Object.keys(columns) as Array<keyof A & string>).map((key) => ({
+    key,
+    column: Str.camelToSnake(key),
+    type: columns[key],
+  }))
+  const decoder = (prefix: string) => {
+    const named = fields.map((field) => ({ ...field, alias: prefix + field.column }))
+    return (row: Row): A => {
+      const out: Record<string, unknown> = {}
+      for (const field of named) out[field.key] = decodeValue(field.type, row[field.alias])
+      return out as A
+    }
+  }
+  return {
+    name,
+    columns,
+    select: unsafeFragment(fields.map((field) => field.column).join(", ")),
+    selectAs: (alias, prefix) =>
+      unsafeFragment(fields.map((field) => `${alias}.${field.column} AS ${prefix}${field.column}`).join(", ")),
+    decode: decoder(""),
+    decoder,
+  }
+}
+
+/** One bound parameter, cast where the drivers need it: jsonb as JSON text (SQL NULL stays NULL), text[] as array. */
+export const bind = (sql: SqlClient.SqlClient, type: ColumnType, value: unknown): Fragment => {
+  switch (type) {
+    case "jsonb":
+      return sql`${value === null || value === undefined ? null : JSON.stringify(value)}::jsonb`
+    case "text[]":
+      return sql`${value}::text[]`
+    default:
+      return sql`${value}`
+  }
+}
+
+const columnOf = <A>(table: Table<A>, key: string): ColumnType | undefined =>
+  Object.hasOwn(table.columns, key) ? (table.columns as Record<string, ColumnType>)[key] : undefined
+
+/** `INSERT INTO table (every column) VALUES (...), (...)`. */
+export const insertInto = <A>(sql: SqlClient.SqlClient, table: Table<A>, rows: ReadonlyArray<A>): Fragment => {
+  const keys = Object.keys(table.columns) as Array<keyof A & string>
+  const tuples = rows.map((row) => sql`(${sql.csv(keys.map((key) => bind(sql, table.columns[key], row[key])))})`)
+  return sql`INSERT INTO ${sql.literal(table.name)} (${table.select}) VALUES ${sql.csv(tuples)}`
+}
+
+/**
+ * `col = $1, other = $2::jsonb`: assignments for the fields present in `values` (a patch plus e.g. `updatedAt`).
+ * Keys that are not columns of the table are ignored, so a patch object can never inject SQL.
+ */
+export const assignments = <A>(sql: SqlClient.SqlClient, table: Table<A>, values: Partial<A>): Fragment =>
+  sql.csv(
+    Object.entries(values).flatMap(([key, value]) => {
+      const type = columnOf(table, key)
+      return type === undefined || value === undefined
+        ? []
+        : [sql`${sql.literal(Str.camelToSnake(key))} = ${bind(sql, type, value)}`]
+    }),
+  )
+
+/** `col = EXCLUDED.col, ...` for an upsert's `DO UPDATE SET`. */
+export const fromExcluded = <A>(...keys: ReadonlyArray<keyof A & string>): Fragment =>
+  unsafeFragment(
+    keys
+      .map(Str.camelToSnake)
+      .map((column) => `${column} = EXCLUDED.${column}`)
+      .join(", "),
+  )
+
+/** `AND`s the given conditions, skipping the absent ones (`1=1` when none). */
+export const where = (sql: SqlClient.SqlClient, conditions: ReadonlyArray<Fragment | undefined>): Fragment =>
+  sql.and(conditions.filter(Predicate.isNotUndefined))
+
+/** Escapes LIKE metacharacters so `value` matches literally inside a `LIKE ... ESCAPE '\'` pattern. */
+export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (char) => `\\${char}`)
+
+// --- errors -----------------------------------------------------------------------------------------------------
+
+const causeOf = (error: SqlError): { readonly code?: unknown; readonly constraint?: unknown } =>
+  Predicate.isObject(error.cause) ? (error.cause as { code?: unknown; constraint?: unknown }) : {}
+
+const connectionCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "ETIMEDOUT", "57P01", "57P03"])
+
+/** The database could not be reached (as opposed to a statement the database rejected). */
+const isConnectionFailure = (error: SqlError): boolean => {
+  if (error.message.startsWith("Failed to acquire connection") || error.message === "Connection error") return true
+  const code = causeOf(error).code
+  // Driver errors about the socket carry no SQLSTATE; class 08 is "connection exception".
+  return typeof code !== "string" || connectionCodes.has(code) || code.startsWith("08")
+}
+
+/** An SqlError as a defect: `StoreUnavailable` when the database is unreachable, the error itself otherwise. */
+export const sqlDefect = (error: SqlError): Effect.Effect<never> =>
+  Effect.die(isConnectionFailure(error) ? new StoreUnavailable({ cause: error }) : error)
+
+/** Turns every remaining `SqlError` into a defect; typed errors mapped before pass through. */
+export const dieOnSqlError = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError>, R> =>
+  Effect.catchAll(self, (error) =>
+    error instanceof SqlError ? sqlDefect(error) : Effect.fail(error as Exclude<E, SqlError>),
+  )
+
+/**
+ * Maps unique violations (SQLSTATE 23505) by constraint name to a typed error; `toError` returning `undefined`
+ * leaves the SqlError in place (it then becomes a defect in the runner).
+ */
+export const onUniqueViolation =
+  <E2>(toError: (constraint: string) => E2 | undefined) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | E2, R> =>
+    Effect.catchAll(self, (error): Effect.Effect<never, E | E2> => {
+      if (!(error instanceof SqlError) || causeOf(error).code !== "23505") return Effect.fail(error)
+      const constraint = causeOf(error).constraint
+      const mapped = toError(typeof constraint === "string" ? constraint : "")
+      return mapped === undefined ? Effect.fail(error) : Effect.fail(mapped)
+    })
+
+/** Readable messages for the uniqueness constraints that surface as `Conflict`. */
+const conflictMessages: Record<string, string> = {
+  authsome_apps_publishable_key_key: "publishable key already in use",
+  authsome_environments_default_key: "the app already has a default environment",
+  authsome_members_org_user_key: "user is already a member of the organization",
+  authsome_team_members_pkey: "user is already a member of the team",
+  authsome_permissions_role_key: "the role already has this permission",
+  authsome_user_roles_key: "the role is already assigned to the user",
+  authsome_mfa_enrollments_user_method_key: "the user is already enrolled in this MFA method",
+  authsome_passkeys_credential_id_key: "passkey credential already registered",
+  authsome_oauth_connections_provider_user_key: "provider account already linked",
+}
+
+/** A unique violation as `Conflict`, with a readable message. */
+export const conflict = (constraint: string): Conflict =>
+  new Conflict({
+    message:
+      conflictMessages[constraint] ??
+      (constraint.endsWith("_pkey") ? "a row with this id already exists" : `duplicate value (${constraint})`),
+  })
+
+/** `SlugTaken` for every `*_slug_key` constraint (slugs are unique per app or per organization). */
+export const slugTaken = (constraint: string): SlugTaken | undefined =>
+  constraint.endsWith("_slug_key") ? new SlugTaken() : undefined
+
+// --- runners: decode rows and make every SqlError left over a defect ----------------------------------------------
+
+type Rows<E, R> = Effect.Effect<ReadonlyArray<Row>, E, R>
+
+/** All rows, decoded. */
+export const all =
+  <A>(table: Table<A>) =>
+  <E, R>(self: Rows<E, R>): Effect.Effect<ReadonlyArray<A>, Exclude<E, SqlError>, R> =>
+    dieOnSqlError(Effect.map(self, (rows) => rows.map((row) => table.decode(row))))
+
+/** The first row, if any. */
+export const maybe =
+  <A>(table: Table<A>) =>
+  <E, R>(self: Rows<E, R>): Effect.Effect<Option.Option<A>, Exclude<E, SqlError>, R> =>
+    dieOnSqlError(Effect.map(self, (rows) => Option.map(Option.fromNullable(rows[0]), table.decode)))
+
+/** The first row, or `NotFound(entity)`. */
+export const one =
+  <A>(table: Table<A>, entity: string) =>
+  <E, R>(self: Rows<E, R>): Effect.Effect<A, Exclude<E, SqlError> | NotFound, R> =>
+    dieOnSqlError(
+      Effect.flatMap(self, (rows) =>
+        rows[0] === undefined ? Effect.fail(new NotFound({ entity })) : Effect.succeed(table.decode(rows[0])),
+      ),
+    )
+
+/** The row an INSERT/UPSERT ... RETURNING gave back (always one; none would be a bug, so a defect). */
+export const returned =
+  <A>(table: Table<A>) =>
+  <E, R>(self: Rows<E, R>): Effect.Effect<A, Exclude<E, SqlError>, R> =>
+    dieOnSqlError(
+      Effect.flatMap(self, (rows) =>
+        rows[0] === undefined
+          ? Effect.dieMessage(`no row returned from ${table.name}`)
+          : Effect.succeed(table.decode(rows[0])),
+      ),
+    )
+
+/** Whether the statement returned a row (`... RETURNING 1` on an UPDATE/DELETE: did it change anything?). */
+export const changed = <E, R>(self: Rows<E, R>): Effect.Effect<boolean, Exclude<E, SqlError>, R> =>
+  dieOnSqlError(Effect.map(self, (rows) => rows.length > 0))
+
+/** `NotFound(entity)` unless the statement returned a row. */
+export const found =
+  (entity: string) =>
+  <E, R>(self: Rows<E, R>): Effect.Effect<void, Exclude<E, SqlError> | NotFound, R> =>
+    dieOnSqlError(
+      Effect.flatMap(self, (rows) => (rows.length > 0 ? Effect.void : Effect.fail(new NotFound({ entity })))),
+    )
+
+/** The `count` column of the first row (int8 or int4, from either driver). */
+export const count = <E, R>(self: Rows<E, R>): Effect.Effect<number, Exclude<E, SqlError>, R> =>
+  dieOnSqlError(Effect.map(self, (rows) => Number(rows[0]?.count ?? 0)))
+
+/** Runs the statement for its effect. */
+export const exec = <E, R>(self: Rows<E, R>): Effect.Effect<void, Exclude<E, SqlError>, R> =>
+  dieOnSqlError(Effect.asVoid(self))
+
+/**
+ * One page of `table` by cursor: `conditions AND id < cursor ORDER BY id DESC LIMIT limit + 1`, cut by `toPage`.
+ * Every paged table has an `(app_id | parent, id DESC)` index for this.
+ */
+export const listPage = <A extends { readonly id: string }>(
+  sql: SqlClient.SqlClient,
+  table: Table<A>,
+  conditions: ReadonlyArray<Fragment | undefined>,
+  page: PageRequest,
+): Effect.Effect<Page<A>> =>
+  sql`SELECT ${table.select} FROM ${sql.literal(table.name)}
+      WHERE ${where(sql, [...conditions, page.cursor === undefined ? undefined : sql`id < ${page.cursor}`])}
+      ORDER BY id DESC LIMIT ${page.limit + 1}`.pipe(
+    all(table),
+    Effect.map((rows) => toPage(rows, page.limit)),
+  )
+
+// --- transactions -------------------------------------------------------------------------------------------------
+
+/** Carries the body's own failures through `withTransaction`, so only the transaction's SqlErrors become defects. */
+class BodyFailure<E> {
+  constructor(readonly error: E) {}
+}
+
+/**
+ * `sql.withTransaction` without `SqlError` in the signature: the body's failures (and defects) roll back and pass
+ * through unchanged; BEGIN/connection failures are defects. Nested calls become savepoints of the outer transaction.
+ */
+export const transaction =
+  (sql: SqlClient.SqlClient) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    sql
+      .withTransaction(Effect.mapError(effect, (error) => new BodyFailure(error)))
+      .pipe(
+        Effect.catchAll((error) => (error instanceof BodyFailure ? Effect.fail(error.error as E) : sqlDefect(error))),
+      )
