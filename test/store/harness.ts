@@ -116,6 +116,3 @@ export const race = <A, E, R>(n: number, f: (i: number) => Effect.Effect<A, E, R
 
 /** How many of the results are `true`. */
 export const countTrue = (results: ReadonlyArray<boolean>) => results.filter(Boolean).length
-
-/** Millisecond timestamps of a row's Date fields, for comparing rows across backends (microsecond storage). */
-export const time = (date: Date | null | undefined) => date?.getTime() ?? null

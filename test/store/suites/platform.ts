@@ -157,9 +157,8 @@ export const platformSuite = (h: Harness) => {
       Effect.gen(function* () {
         const deliveries = yield* WebhookDeliveryStore
         const webhook = yield* seedWebhook(yield* seedTenant())
-        const [delivered, retried, failed] = Array.from({ length: 3 }, () =>
-          makeDelivery(webhook, { nextAttemptAt: outcomes(0) }),
-        ) as [M.WebhookDelivery, M.WebhookDelivery, M.WebhookDelivery]
+        const due = () => makeDelivery(webhook, { nextAttemptAt: outcomes(0) })
+        const [delivered, retried, failed] = [due(), due(), due()]
         yield* deliveries.enqueue([delivered, retried, failed])
         const now = outcomes(MINUTE)
         yield* deliveries.claimDue(now, 10, outcomes(2 * MINUTE))
@@ -225,9 +224,8 @@ export const platformSuite = (h: Harness) => {
       Effect.gen(function* () {
         const notifications = yield* NotificationStore
         const tenant = yield* seedTenant()
-        const [sent, retried, failed] = Array.from({ length: 3 }, () =>
-          makeNotification(tenant, { nextAttemptAt: epoch(0) }),
-        ) as [M.Notification, M.Notification, M.Notification]
+        const due = () => makeNotification(tenant, { nextAttemptAt: epoch(0) })
+        const [sent, retried, failed] = [due(), due(), due()]
         const notDue = makeNotification(tenant, { nextAttemptAt: epoch(DAY) })
         for (const n of [sent, retried, failed, notDue]) yield* notifications.enqueue(n)
         const now = epoch(MINUTE)

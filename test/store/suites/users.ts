@@ -183,13 +183,14 @@ export const usersSuite = (h: Harness) =>
         const users = yield* UserStore
         const tenant = yield* seedTenant()
         const staging = yield* seedEnv(tenant)
-        const dev = [yield* seedUser(tenant), yield* seedUser(tenant)]
+        const dev1 = yield* seedUser(tenant)
+        const dev2 = yield* seedUser(tenant)
         const stage = yield* seedUser(staging)
         const ids = (query: UserListQuery) =>
           Effect.map(users.list(tenant.app.id, query), (page) => page.items.map((u) => u.id))
-        expect(yield* ids({ limit: 10, envId: tenant.env.id })).toEqual([dev[1]!.id, dev[0]!.id])
+        expect(yield* ids({ limit: 10, envId: tenant.env.id })).toEqual([dev2.id, dev1.id])
         expect(yield* ids({ limit: 10, envId: staging.env.id })).toEqual([stage.id])
-        expect(yield* ids({ limit: 10 })).toEqual([stage.id, dev[1]!.id, dev[0]!.id])
+        expect(yield* ids({ limit: 10 })).toEqual([stage.id, dev2.id, dev1.id])
       }),
     )
 
