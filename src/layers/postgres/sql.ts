@@ -73,7 +73,7 @@ export const defineTable = <A>(name: string, columns: Columns<A>): Table<A> => {
 }
 
 /** One bound parameter, cast where the drivers need it: jsonb as JSON text (SQL NULL stays NULL), text[] as array. */
-export const bind = (sql: SqlClient.SqlClient, type: ColumnType, value: unknown): Fragment => {
+export const bind = (sql: Client, type: ColumnType, value: unknown): Fragment => {
   switch (type) {
     case "jsonb":
       return sql`${value === null || value === undefined ? null : JSON.stringify(value)}::jsonb`
@@ -88,7 +88,7 @@ const columnOf = <A>(table: Table<A>, key: string): ColumnType | undefined =>
   Object.hasOwn(table.columns, key) ? (table.columns as Record<string, ColumnType>)[key] : undefined
 
 /** `INSERT INTO table (every column) VALUES (...), (...)`. */
-export const insertInto = <A>(sql: SqlClient.SqlClient, table: Table<A>, rows: ReadonlyArray<A>): Fragment => {
+export const insertInto = <A>(sql: Client, table: Table<A>, rows: ReadonlyArray<A>): Fragment => {
   const keys = Object.keys(table.columns) as Array<keyof A & string>
   const tuples = rows.map((row) => sql`(${sql.csv(keys.map((key) => bind(sql, table.columns[key], row[key])))})`)
   return sql`INSERT INTO ${sql.literal(table.name)} (${table.select}) VALUES ${sql.csv(tuples)}`
@@ -98,7 +98,7 @@ export const insertInto = <A>(sql: SqlClient.SqlClient, table: Table<A>, rows: R
  * `col = $1, other = $2::jsonb`: assignments for the fields present in `values` (a patch plus e.g. `updatedAt`).
  * Keys that are not columns of the table are ignored, so a patch object can never inject SQL.
  */
-export const assignments = <A>(sql: SqlClient.SqlClient, table: Table<A>, values: Partial<A>): Fragment =>
+export const assignments = <A>(sql: Client, table: Table<A>, values: Partial<A>): Fragment =>
   sql.csv(
     Object.entries(values).flatMap(([key, value]) => {
       const type = columnOf(table, key)
@@ -118,7 +118,7 @@ export const fromExcluded = <A>(...keys: ReadonlyArray<keyof A & string>): Fragm
   )
 
 /** `AND`s the given conditions, skipping the absent ones (`1=1` when none). */
-export const where = (sql: SqlClient.SqlClient, conditions: ReadonlyArray<Fragment | undefined>): Fragment =>
+export const where = (sql: Client, conditions: ReadonlyArray<Fragment | undefined>): Fragment =>
   sql.and(conditions.filter(Predicate.isNotUndefined))
 
 /** Escapes LIKE metacharacters so `value` matches literally inside a `LIKE ... ESCAPE '\'` pattern. */
@@ -251,7 +251,7 @@ export const exec = <E, R>(self: Rows<E, R>): Effect.Effect<void, Exclude<E, Sql
  * Every paged table has an `(app_id | parent, id DESC)` index for this.
  */
 export const listPage = <A extends { readonly id: string }>(
-  sql: SqlClient.SqlClient,
+  sql: Client,
   table: Table<A>,
   conditions: ReadonlyArray<Fragment | undefined>,
   page: PageRequest,
@@ -275,7 +275,7 @@ class BodyFailure<E> {
  * through unchanged; BEGIN/connection failures are defects. Nested calls become savepoints of the outer transaction.
  */
 export const transaction =
-  (sql: SqlClient.SqlClient) =>
+  (sql: Client) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     sql
       .withTransaction(Effect.mapError(effect, (error) => new BodyFailure(error)))
