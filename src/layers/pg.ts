@@ -28,7 +28,10 @@ export const layer = (
   PgClient.layer({
     url: typeof url === "string" ? Redacted.make(url) : url,
     maxConnections: options.maxConnections ?? defaultPool.maxConnections,
-    minConnections: options.minConnections ?? defaultPool.minConnections,
+    minConnections: Math.min(
+      options.minConnections ?? defaultPool.minConnections,
+      options.maxConnections ?? defaultPool.maxConnections,
+    ),
     connectionTTL: Duration.decode(options.connectionLifetime ?? defaultPool.connectionLifetime),
     connectTimeout: Duration.decode(options.connectTimeout ?? defaultPool.connectTimeout),
     applicationName: "authsome",

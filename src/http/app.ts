@@ -1,0 +1,245 @@
+/**
+ * The request pipeline shared by every mount (Effect server, web `Request → Response`, Node `(req, res)`):
+ * routing under the base path, tenant and client resolution, authentication, the CSRF origin rule, body limits and
+ * decoding, CORS, security headers, the error envelope and one log line per request.
+ */
+import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Cause, Clock, Effect, Option, ParseResult, Schema } from "effect"
+import { InvalidRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
+import type { ResolvedConfig } from "../config.js"
+import type { ClientContext } from "../services/context.js"
+import type { Sessions } from "../services/sessions.js"
+import type { Tenancy } from "../services/tenancy.js"
+import { clientAddress, makeProxyMatcher } from "./client-ip.js"
+import { cookieNames } from "./cookies.js"
+import { makeOriginPolicy } from "./origin.js"
+import { defectResponse, errorResponse, notFoundResponse, type RouteError } from "./errors.js"
+import type { Authenticated, Route, SessionRouteRequest } from "./route.js"
+
+export const maxBodyBytes = 64 * 1024
+
+const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"])
+
+interface CompiledRoute {
+  readonly route: Route
+  readonly segments: ReadonlyArray<string>
+}
+
+/** Segment-wise matching; literal segments are preferred over parameters (`/sessions/revoke-others`). */
+const compile = (routes: ReadonlyArray<Route>) => {
+  const compiled: Array<CompiledRoute> = routes.map((route) => ({
+    route,
+    segments: route.path.split("/").filter((s) => s !== ""),
+  }))
+  const specificity = (r: CompiledRoute) => r.segments.filter((s) => !s.startsWith(":")).length
+  compiled.sort((a, b) => specificity(b) - specificity(a))
+  return (method: string, path: string) => {
+    const parts = path.split("/").filter((s) => s !== "")
+    for (const candidate of compiled) {
+      if (candidate.route.method !== method || candidate.segments.length !== parts.length) continue
+      const params: Record<string, string> = {}
+      let ok = true
+      for (let i = 0; i < parts.length; i++) {
+        const segment = candidate.segments[i]!
+        const part = parts[i]!
+        if (segment.startsWith(":")) {
+          try {
+            params[segment.slice(1)] = decodeURIComponent(part)
+          } catch {
+            ok = false
+            break
+          }
+        } else if (segment !== part) {
+          ok = false
+          break
+        }
+      }
+      if (ok) return { route: candidate.route, params }
+    }
+    return undefined
+  }
+}
+
+const securityHeaders = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "strict-origin-when-cross-origin",
+  "cache-control": "no-store",
+} as const
+
+const preflightHeaders = {
+  "access-control-allow-methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+  "access-control-allow-headers": "content-type, authorization, x-publishable-key, x-api-key",
+  "access-control-max-age": "600",
+} as const
+
+const isJson = (contentType: string | undefined) => {
+  if (!contentType) return false
+  const media = contentType.split(";")[0]!.trim().toLowerCase()
+  return media === "application/json" || (media.startsWith("application/") && media.endsWith("+json"))
+}
+
+const describeIssues = (error: ParseResult.ParseError) =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
+    path: issue.path.map(String).join("."),
+    message: issue.message,
+  }))
+
+const isDirectlySecure = (source: unknown) => {
+  if (typeof Request !== "undefined" && source instanceof Request) return source.url.startsWith("https:")
+  const socket = (source as { socket?: { encrypted?: boolean } } | undefined)?.socket
+  return socket?.encrypted === true
+}
+
+export interface PipelineDeps {
+  readonly config: ResolvedConfig
+  readonly tenancy: Tenancy
+  readonly sessions: Sessions
+}
+
+export const makeHttpApp = (routes: ReadonlyArray<Route>, deps: PipelineDeps) => {
+  const { config, tenancy, sessions } = deps
+  const match = compile(routes)
+  const isTrustedProxy = makeProxyMatcher(config.trustedProxies)
+  const { ensureSameOrigin, corsHeaders } = makeOriginPolicy(config)
+  const decoders = new Map(
+    routes.flatMap((route) =>
+      route.body ? [[route, Schema.decodeUnknown(route.body, { errors: "all", onExcessProperty: "ignore" })]] : [],
+    ),
+  )
+
+  const readBody = (request: HttpServerRequest.HttpServerRequest, route: Route) =>
+    Effect.gen(function* () {
+      const decode = decoders.get(route)
+      if (decode === undefined) return undefined
+      const declared = Number(request.headers["content-length"] ?? "0")
+      if (declared > maxBodyBytes) return yield* new PayloadTooLarge()
+      const text = yield* request.text.pipe(
+        HttpServerRequest.withMaxBodySize(Option.some(maxBodyBytes)),
+        Effect.mapError((error) =>
+          String(error.cause).includes("maxBytes")
+            ? new PayloadTooLarge()
+            : new InvalidRequest({ message: "could not read the request body" }),
+        ),
+      )
+      if (text.length > maxBodyBytes) return yield* new PayloadTooLarge()
+      let raw: unknown = {}
+      if (text.trim() !== "") {
+        if (!isJson(request.headers["content-type"])) return yield* new UnsupportedMediaType()
+        try {
+          raw = JSON.parse(text)
+        } catch {
+          return yield* new InvalidRequest({ message: "malformed JSON body" })
+        }
+      }
+      return yield* decode(raw).pipe(
+        Effect.mapError(
+          (error) => new InvalidRequest({ message: "invalid request body", details: describeIssues(error) }),
+        ),
+      )
+    })
+
+  const authenticate = (
+    request: HttpServerRequest.HttpServerRequest,
+    client: ClientContext,
+    secure: boolean,
+  ): Effect.Effect<Authenticated, RouteError> =>
+    Effect.gen(function* () {
+      const authorization = request.headers["authorization"]
+      let token: string | undefined
+      let via: Authenticated["via"] = "bearer"
+      if (authorization !== undefined) {
+        const [scheme, value] = authorization.split(" ", 2)
+        if (scheme?.toLowerCase() !== "bearer" || !value) {
+          return yield* new Unauthorized({ message: "malformed authorization header" })
+        }
+        token = value.trim()
+      } else {
+        token = request.cookies[cookieNames(secure).session]
+        via = "cookie"
+      }
+      if (!token) return yield* new Unauthorized({ message: "missing credentials" })
+      const found = yield* sessions.validate(token, client)
+      if (via === "cookie" && unsafeMethods.has(request.method)) yield* ensureSameOrigin(request, secure)
+      return { ...found, via }
+    })
+
+  const dispatch = (
+    request: HttpServerRequest.HttpServerRequest,
+    route: Route,
+    params: Record<string, string>,
+    path: string,
+  ) =>
+    Effect.gen(function* () {
+      const address = clientAddress(
+        isTrustedProxy,
+        Option.getOrUndefined(request.remoteAddress),
+        request.headers["x-forwarded-for"],
+        request.headers["x-forwarded-proto"],
+        isDirectlySecure(request.source),
+      )
+      const tenant = yield* tenancy.resolve(request.headers["x-publishable-key"])
+      const client: ClientContext = {
+        app: tenant.app,
+        env: tenant.env,
+        ip: address.ip,
+        userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
+      }
+      const auth = route.auth === "session" ? yield* authenticate(request, client, address.secure) : undefined
+      const body = yield* readBody(request, route)
+      const headers: Record<string, string> = {}
+      const routeRequest: SessionRouteRequest<unknown> = {
+        raw: request,
+        params,
+        query: new URLSearchParams(path.includes("?") ? path.slice(path.indexOf("?") + 1) : ""),
+        body,
+        client,
+        secure: address.secure,
+        headers,
+        auth: auth as Authenticated,
+      }
+      const response = yield* route.handler(routeRequest)
+      return HttpServerResponse.setHeaders(response, headers)
+    })
+
+  const handle = (request: HttpServerRequest.HttpServerRequest) => {
+    const queryAt = request.url.indexOf("?")
+    const fullPath = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
+    if (fullPath !== config.basePath && !fullPath.startsWith(`${config.basePath}/`)) {
+      return { response: Effect.succeed(notFoundResponse()), pattern: "unmatched" }
+    }
+    if (request.method === "OPTIONS") {
+      const cors = corsHeaders(request)
+      const headers = Object.keys(cors).length > 0 ? { ...cors, ...preflightHeaders } : {}
+      return { response: Effect.succeed(HttpServerResponse.empty({ status: 204, headers })), pattern: "preflight" }
+    }
+    const matched = match(request.method, fullPath.slice(config.basePath.length) || "/")
+    if (matched === undefined) return { response: Effect.succeed(notFoundResponse()), pattern: "unmatched" }
+    const response = dispatch(request, matched.route, matched.params, request.url).pipe(
+      Effect.catchAll((error) => Effect.map(Clock.currentTimeMillis, (now) => errorResponse(error as RouteError, now))),
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : defectResponse(cause),
+      ),
+    )
+    return { response, pattern: matched.route.path }
+  }
+
+  const app = Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const started = yield* Clock.currentTimeMillis
+    const { response, pattern } = handle(request)
+    const result = yield* response
+    const finished = HttpServerResponse.setHeaders(result, { ...securityHeaders, ...corsHeaders(request) })
+    yield* Effect.logInfo("request").pipe(
+      Effect.annotateLogs({
+        method: request.method,
+        route: pattern === "unmatched" ? "unmatched" : `${config.basePath}${pattern}`,
+        status: finished.status,
+        duration_ms: (yield* Clock.currentTimeMillis) - started,
+      }),
+    )
+    return finished
+  })
+
+  return app
+}

@@ -1,0 +1,181 @@
+/**
+ * The public JSON objects of the spec (§2) — their schemas document the OpenAPI responses, and the serializers below
+ * are typed against them, so the two cannot drift. Also the shared request field schemas.
+ */
+import { Schema } from "effect"
+import type * as M from "../domain/models.js"
+
+// --- request fields ------------------------------------------------------------------------------------------------
+
+export const EmailField = Schema.Trim.pipe(
+  Schema.compose(Schema.Lowercase),
+  Schema.pattern(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: () => "must be a valid email address" }),
+  Schema.maxLength(254, { message: () => "must be at most 254 characters" }),
+  Schema.annotations({ title: "email", description: "trimmed and lower-cased" }),
+)
+
+/** Passwords are checked against the policy by the service, which names the unmet rule. */
+export const PasswordField = Schema.String.pipe(
+  Schema.maxLength(4096, { message: () => "is too long" }),
+  Schema.annotations({ format: "password" }),
+)
+
+export const TokenField = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512))
+
+export const NameField = Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))
+
+export const UsernameField = Schema.NullOr(
+  Schema.String.pipe(
+    Schema.pattern(/^[A-Za-z0-9_.-]{3,64}$/, {
+      message: () => "must be 3 to 64 letters, digits, dots, dashes or underscores",
+    }),
+  ),
+)
+
+export const MetadataField = Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+
+// --- response objects ----------------------------------------------------------------------------------------------
+
+const Timestamp = Schema.String.annotations({ format: "date-time" })
+const NullableString = Schema.NullOr(Schema.String)
+
+export const UserJson = Schema.Struct({
+  id: Schema.String,
+  app_id: Schema.String,
+  env_id: Schema.String,
+  email: Schema.String,
+  email_verified: Schema.Boolean,
+  first_name: NullableString,
+  last_name: NullableString,
+  image: NullableString,
+  username: NullableString,
+  phone: NullableString,
+  banned: Schema.Boolean,
+  ban_reason: NullableString,
+  ban_expires: Schema.NullOr(Timestamp),
+  metadata: MetadataField,
+  created_at: Timestamp,
+  updated_at: Timestamp,
+}).annotations({ identifier: "User" })
+
+export const SessionJson = Schema.Struct({
+  id: Schema.String,
+  user_id: Schema.String,
+  app_id: Schema.String,
+  env_id: Schema.String,
+  org_id: NullableString,
+  ip_address: NullableString,
+  user_agent: NullableString,
+  device_id: NullableString,
+  impersonated_by: NullableString,
+  expires_at: Timestamp,
+  refresh_token_expires_at: Timestamp,
+  last_activity_at: Timestamp,
+  created_at: Timestamp,
+}).annotations({ identifier: "Session" })
+
+export const ListedSessionJson = Schema.Struct({ ...SessionJson.fields, current: Schema.Boolean }).annotations({
+  identifier: "ListedSession",
+})
+
+export const DeviceJson = Schema.Struct({
+  id: Schema.String,
+  user_id: Schema.String,
+  name: NullableString,
+  type: Schema.String,
+  browser: NullableString,
+  os: NullableString,
+  ip_address: NullableString,
+  trusted: Schema.Boolean,
+  last_seen_at: Timestamp,
+  created_at: Timestamp,
+}).annotations({ identifier: "Device" })
+
+export const RefreshedJson = Schema.Struct({
+  session_token: Schema.String,
+  refresh_token: Schema.String,
+  expires_at: Timestamp,
+  refresh_token_expires_at: Timestamp,
+}).annotations({ identifier: "RefreshedTokens" })
+
+export const TokensJson = Schema.Struct({ user: UserJson, ...RefreshedJson.fields }).annotations({
+  identifier: "Tokens",
+})
+
+export const StatusJson = Schema.Struct({ status: Schema.String }).annotations({ identifier: "Status" })
+
+export const ErrorJson = Schema.Struct({
+  error: Schema.String,
+  code: Schema.Number,
+  type: Schema.String,
+}).annotations({ identifier: "Error" })
+
+// --- serializers ---------------------------------------------------------------------------------------------------
+
+const iso = (date: Date) => date.toISOString()
+
+export const userJson = (user: M.User): typeof UserJson.Type => ({
+  id: user.id,
+  app_id: user.appId,
+  env_id: user.envId,
+  email: user.email,
+  email_verified: user.emailVerified,
+  first_name: user.firstName,
+  last_name: user.lastName,
+  image: user.image,
+  username: user.username,
+  phone: user.phone,
+  banned: user.banned,
+  ban_reason: user.banReason,
+  ban_expires: user.banExpires && iso(user.banExpires),
+  metadata: user.metadata,
+  created_at: iso(user.createdAt),
+  updated_at: iso(user.updatedAt),
+})
+
+export const sessionJson = (session: M.Session): typeof SessionJson.Type => ({
+  id: session.id,
+  user_id: session.userId,
+  app_id: session.appId,
+  env_id: session.envId,
+  org_id: session.orgId,
+  ip_address: session.ipAddress,
+  user_agent: session.userAgent,
+  device_id: session.deviceId,
+  impersonated_by: session.impersonatedBy,
+  expires_at: iso(session.expiresAt),
+  refresh_token_expires_at: iso(session.refreshTokenExpiresAt),
+  last_activity_at: iso(session.lastActivityAt),
+  created_at: iso(session.createdAt),
+})
+
+export const deviceJson = (device: M.Device): typeof DeviceJson.Type => ({
+  id: device.id,
+  user_id: device.userId,
+  name: device.name,
+  type: device.type,
+  browser: device.browser,
+  os: device.os,
+  ip_address: device.ipAddress,
+  trusted: device.trusted,
+  last_seen_at: iso(device.lastSeenAt),
+  created_at: iso(device.createdAt),
+})
+
+export interface IssuedTokensLike {
+  readonly session: M.Session
+  readonly sessionToken: string
+  readonly refreshToken: string
+}
+
+export const refreshedJson = (tokens: IssuedTokensLike): typeof RefreshedJson.Type => ({
+  session_token: tokens.sessionToken,
+  refresh_token: tokens.refreshToken,
+  expires_at: iso(tokens.session.expiresAt),
+  refresh_token_expires_at: iso(tokens.session.refreshTokenExpiresAt),
+})
+
+export const tokensJson = (user: M.User, tokens: IssuedTokensLike): typeof TokensJson.Type => ({
+  user: userJson(user),
+  ...refreshedJson(tokens),
+})

@@ -1,0 +1,428 @@
+/**
+ * The password plugin: sign-up and sign-in with email (or username) and password, forgotten and changed
+ * passwords. Hashes are argon2id PHC strings in `authsome_password_hashes` (its own migration group).
+ */
+import { Clock, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { EmailNotVerified, EmailTaken, Forbidden, InvalidCode, InvalidCredentials } from "../../domain/errors.js"
+import { newId, type UserId } from "../../domain/ids.js"
+import type * as M from "../../domain/models.js"
+import { limitBy, limitByIp } from "../../http/core-routes.js"
+import { HttpKit, json } from "../../http/kit.js"
+import { publicRoute, sessionRoute } from "../../http/route.js"
+import {
+  EmailField,
+  MetadataField,
+  NameField,
+  PasswordField,
+  StatusJson,
+  TokenField,
+  TokensJson,
+  UserJson,
+  UsernameField,
+  userJson,
+} from "../../http/schemas.js"
+import { definePlugin } from "../../plugin.js"
+import { Accounts } from "../../services/accounts.js"
+import { Audit } from "../../services/audit.js"
+import { AuthConfig } from "../../services/config.js"
+import type { ClientContext } from "../../services/context.js"
+import { sha256Hex, randomToken } from "../../services/crypto.js"
+import { passwordResetEmail, MailQueue } from "../../services/mail/index.js"
+import { RateLimiter } from "../../services/rate-limit.js"
+import { Sessions } from "../../services/sessions.js"
+import { SignIn } from "../../services/sign-in.js"
+import { PasswordHashStore, PasswordResetStore, RbacStore, Store, UserStore } from "../../services/store/index.js"
+import { PasswordHasher } from "./hasher.js"
+import { passwordMigrations } from "./migrations.js"
+import { checkPassword } from "./policy.js"
+
+const SignUpBody = Schema.Struct({
+  email: EmailField,
+  password: PasswordField,
+  first_name: Schema.optional(NameField),
+  last_name: Schema.optional(NameField),
+  username: Schema.optional(UsernameField),
+  metadata: Schema.optional(MetadataField),
+})
+
+const SignInBody = Schema.Union(
+  Schema.Struct({ email: EmailField, password: PasswordField }),
+  Schema.Struct({ username: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)), password: PasswordField }),
+)
+
+const SignUpPending = Schema.Struct({ user: UserJson, verification_required: Schema.Literal(true) })
+
+/** The password flows, usable without HTTP. */
+export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/PasswordAuth", {
+  effect: Effect.gen(function* () {
+    const config = yield* AuthConfig
+    const store = yield* Store
+    const users = yield* UserStore
+    const hashes = yield* PasswordHashStore
+    const resets = yield* PasswordResetStore
+    const rbac = yield* RbacStore
+    const hasher = yield* PasswordHasher
+    const accounts = yield* Accounts
+    const sessions = yield* Sessions
+    const signIn = yield* SignIn
+    const limiter = yield* RateLimiter
+    const audit = yield* Audit
+    const mail = yield* MailQueue
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+    const storeHash = (user: M.User, hash: string, at: Date) =>
+      hashes.set({ userId: user.id, appId: user.appId, hash, createdAt: at, updatedAt: at })
+
+    /** Every new user gets `user`; the first user of the platform app also gets `owner`. */
+    const assignInitialRoles = (user: M.User, client: ClientContext, at: Date) =>
+      Effect.gen(function* () {
+        const first = client.app.isPlatform && (yield* users.count(client.app.id)) === 1
+        for (const slug of first ? ["user", "owner"] : ["user"]) {
+          const role = yield* Effect.option(rbac.getRoleBySlug(client.app.id, slug))
+          if (Option.isSome(role)) {
+            yield* rbac
+              .assign({ appId: client.app.id, userId: user.id, roleId: role.value.id, orgId: null, assignedAt: at })
+              .pipe(Effect.catchTag("Conflict", () => Effect.void))
+          }
+        }
+      })
+
+    /** What a duplicate sign-up sees while verification is required: the same shape, and nothing changes. */
+    const syntheticUser = (input: typeof SignUpBody.Type, client: ClientContext, at: Date): M.User => ({
+      id: newId.user(),
+      appId: client.app.id,
+      envId: client.env.id,
+      email: input.email,
+      emailVerified: false,
+      firstName: input.first_name ?? null,
+      lastName: input.last_name ?? null,
+      image: null,
+      username: input.username ?? null,
+      phone: null,
+      banned: false,
+      banReason: null,
+      banExpires: null,
+      metadata: input.metadata ?? null,
+      createdAt: at,
+      updatedAt: at,
+      deletedAt: null,
+    })
+
+    /**
+     * Creates the account. With verification required: mails a code and returns the user without a session; a
+     * taken email returns a synthetic user after the same work (no enumeration). Otherwise: signs in, and a taken
+     * email is `EmailTaken`.
+     */
+    const signUp = (input: typeof SignUpBody.Type, client: ClientContext) =>
+      Effect.gen(function* () {
+        if (!config.signupEnabled) return yield* new Forbidden({ message: "sign-up is disabled" })
+        const password = Redacted.make(input.password)
+        yield* checkPassword(password, config.passwordPolicy, { email: input.email })
+        const hash = yield* hasher.hash(password)
+        const at = yield* now
+        const user = syntheticUser(input, client, at)
+        const duplicate = () =>
+          config.emailVerificationRequired
+            ? Effect.succeed({ user, tokens: undefined, created: false })
+            : Effect.fail(new EmailTaken())
+        return yield* store
+          .transaction(
+            Effect.gen(function* () {
+              const existing = yield* Effect.option(users.getByEmail(client.app.id, client.env.id, input.email))
+              if (Option.isSome(existing)) return yield* duplicate()
+              const created = yield* users.create(user)
+              yield* storeHash(created, hash, at)
+              yield* assignInitialRoles(created, client, at)
+              yield* audit.record(client, {
+                type: "user.created",
+                userId: created.id,
+                metadata: { method: "password" },
+              })
+              if (config.emailVerificationRequired) {
+                yield* accounts.startEmailVerification(created, client)
+                return { user: created, tokens: undefined, created: true }
+              }
+              const tokens = yield* signIn.complete(created, client, "password")
+              return { user: created, tokens, created: true }
+            }),
+          )
+          .pipe(Effect.catchTag("EmailTaken", duplicate))
+      })
+
+    const findUser = (client: ClientContext, identifier: { email: string } | { username: string }) =>
+      Effect.option(
+        "email" in identifier
+          ? users.getByEmail(client.app.id, client.env.id, identifier.email)
+          : users.getByUsername(client.app.id, client.env.id, identifier.username),
+      )
+
+    /**
+     * Checks the password. Unknown users and wrong passwords fail identically, after the same work (a dummy
+     * verification), and both count towards the identifier's lockout.
+     */
+    const signInWithPassword = (
+      input: ({ email: string } | { username: string }) & { password: string },
+      client: ClientContext,
+      identifier: string,
+    ) =>
+      Effect.gen(function* () {
+        yield* limiter.ensureNotLocked(client.app.id, identifier)
+        const password = Redacted.make(input.password)
+        const user = yield* findUser(client, input)
+        const stored = Option.isSome(user) ? yield* hashes.get(user.value.id) : Option.none()
+        const valid = Option.isSome(stored)
+          ? yield* hasher.verify(stored.value.hash, password)
+          : yield* hasher.verifyDummy(password)
+        if (!valid || Option.isNone(user)) {
+          const locked = yield* limiter.recordFailure(client.app.id, identifier)
+          const userId: UserId | null = Option.isSome(user) ? user.value.id : null
+          yield* audit.record(client, {
+            type: "auth.signin.failed",
+            outcome: "failure",
+            userId,
+            reason: Option.isNone(user) ? "unknown_user" : Option.isNone(stored) ? "no_password" : "wrong_password",
+            metadata: { identifier_hash: sha256Hex(identifier) },
+          })
+          if (locked) {
+            yield* audit.record(client, {
+              type: "auth.account_locked",
+              outcome: "failure",
+              userId,
+              reason: "too_many_failed_signins",
+            })
+          }
+          return yield* new InvalidCredentials()
+        }
+        yield* limiter.clearFailures(client.app.id, identifier)
+        if (config.emailVerificationRequired && !user.value.emailVerified) return yield* new EmailNotVerified()
+        if (Option.isSome(stored) && (yield* hasher.needsRehash(stored.value.hash))) {
+          yield* storeHash(user.value, yield* hasher.hash(password), yield* now)
+        }
+        const tokens = yield* store.transaction(signIn.complete(user.value, client, "password"))
+        return { user: user.value, tokens }
+      })
+
+    /** Mails a reset link to a known user; silent either way. */
+    const forgotPassword = (email: string, client: ClientContext) =>
+      store.transaction(
+        Effect.gen(function* () {
+          const user = yield* Effect.option(users.getByEmail(client.app.id, client.env.id, email))
+          if (Option.isNone(user)) return
+          const at = yield* now
+          const token = randomToken()
+          yield* resets.invalidateForUser(user.value.id, at)
+          yield* resets.create({
+            id: newId.passwordReset(),
+            appId: user.value.appId,
+            envId: user.value.envId,
+            userId: user.value.id,
+            tokenHash: sha256Hex(token),
+            expiresAt: new Date(at.getTime() + Duration.toMillis(config.resetTokenTtl)),
+            consumedAt: null,
+            createdAt: at,
+          })
+          const rendered = passwordResetEmail({
+            appName: config.appName,
+            link: accounts.link("/reset-password", token),
+            expiresInMinutes: Duration.toMinutes(config.resetTokenTtl),
+          })
+          yield* mail.enqueue({
+            appId: user.value.appId,
+            envId: user.value.envId,
+            userId: user.value.id,
+            type: "password_reset",
+            to: user.value.email,
+            ...rendered,
+          })
+          yield* audit.record(client, { type: "auth.password_reset_requested", userId: user.value.id })
+        }),
+      )
+
+    const invalidToken = new InvalidCode({ message: "invalid or expired reset token" })
+
+    /** Sets a new password with a single-use reset token and revokes every session of the user. */
+    const resetPassword = (token: string, newPassword: string, client: ClientContext) =>
+      Effect.gen(function* () {
+        const password = Redacted.make(newPassword)
+        const at = yield* now
+        const reset = yield* resets.findByTokenHash(sha256Hex(token))
+        if (
+          Option.isNone(reset) ||
+          reset.value.appId !== client.app.id ||
+          reset.value.consumedAt !== null ||
+          reset.value.expiresAt.getTime() <= at.getTime()
+        ) {
+          return yield* invalidToken
+        }
+        const user = yield* users.get(reset.value.userId).pipe(Effect.catchTag("NotFound", () => invalidToken))
+        yield* checkPassword(password, config.passwordPolicy, { email: user.email })
+        const hash = yield* hasher.hash(password)
+        yield* store.transaction(
+          Effect.gen(function* () {
+            if (!(yield* resets.consume(reset.value.id, at))) return yield* invalidToken
+            yield* storeHash(user, hash, at)
+            const revoked = yield* sessions.revokeAllForUser(user.id)
+            yield* audit.record(client, {
+              type: "auth.password_reset",
+              userId: user.id,
+              metadata: { sessions_revoked: revoked },
+            })
+          }),
+        )
+        yield* limiter.unlock(client.app.id, user.email)
+      })
+
+    /** Changes the password of a signed-in user, revoking their other sessions unless told not to. */
+    const changePassword = (
+      auth: { user: M.User; session: M.Session },
+      current: string,
+      next: string,
+      revokeOthers: boolean,
+      client: ClientContext,
+    ) =>
+      Effect.gen(function* () {
+        const stored = yield* hashes.get(auth.user.id)
+        const valid = Option.isSome(stored)
+          ? yield* hasher.verify(stored.value.hash, Redacted.make(current))
+          : yield* hasher.verifyDummy(Redacted.make(current))
+        if (!valid) return yield* new InvalidCredentials()
+        const password = Redacted.make(next)
+        yield* checkPassword(password, config.passwordPolicy, { email: auth.user.email })
+        const hash = yield* hasher.hash(password)
+        const at = yield* now
+        yield* store.transaction(
+          Effect.gen(function* () {
+            yield* storeHash(auth.user, hash, at)
+            const revoked = revokeOthers ? yield* sessions.revokeAllForUser(auth.user.id, auth.session.id) : 0
+            yield* audit.record(client, {
+              type: "auth.password_changed",
+              userId: auth.user.id,
+              metadata: { sessions_revoked: revoked },
+            })
+          }),
+        )
+      })
+
+    return { signUp, signInWithPassword, forgotPassword, resetPassword, changePassword } as const
+  }),
+}) {}
+
+const routes = Effect.gen(function* () {
+  const passwords = yield* PasswordAuth
+  const kit = yield* HttpKit
+  const limiter = yield* RateLimiter
+
+  const signup = publicRoute({
+    method: "POST",
+    path: "/signup",
+    tag: "Password",
+    summary: "Create an account with email and password",
+    description:
+      "With email verification required (the default) the answer is `{user, verification_required: true}` and a " +
+      "code is mailed — the same for an email already registered. Otherwise the user is signed in.",
+    body: SignUpBody,
+    responses: {
+      201: {
+        description: "created (pending verification, or signed in)",
+        schema: Schema.Union(SignUpPending, TokensJson),
+      },
+    },
+    handler: (request) =>
+      Effect.gen(function* () {
+        yield* limitByIp(limiter, "signupIp", request)
+        const result = yield* passwords.signUp(request.body, request.client)
+        if (result.tokens === undefined) {
+          return json(201, { user: userJson(result.user), verification_required: true })
+        }
+        return yield* kit.signedIn(request, result.user, result.tokens, 201)
+      }),
+  })
+
+  const signin = publicRoute({
+    method: "POST",
+    path: "/signin",
+    tag: "Password",
+    summary: "Sign in with email or username and password",
+    body: SignInBody,
+    responses: { 200: { description: "signed in", schema: TokensJson } },
+    handler: (request) =>
+      Effect.gen(function* () {
+        yield* limitByIp(limiter, "signinIp", request)
+        const identifier = "email" in request.body ? request.body.email : request.body.username.toLowerCase()
+        // A locked identifier answers `account_locked` before its own rate limit is counted.
+        yield* limiter.ensureNotLocked(request.client.app.id, identifier)
+        yield* limitBy(limiter, "signinIdentifier", request, `id:${sha256Hex(identifier)}`)
+        const { user, tokens } = yield* passwords.signInWithPassword(request.body, request.client, identifier)
+        return yield* kit.signedIn(request, user, tokens)
+      }),
+  })
+
+  const forgot = publicRoute({
+    method: "POST",
+    path: "/forgot-password",
+    tag: "Password",
+    summary: "Mail a password-reset link (answers the same whether or not the account exists)",
+    body: Schema.Struct({ email: EmailField }),
+    responses: { 200: { description: "always ok", schema: StatusJson } },
+    handler: (request) =>
+      Effect.gen(function* () {
+        yield* limitByIp(limiter, "mailIp", request)
+        yield* limitBy(limiter, "mailEmail", request, `email:${sha256Hex(request.body.email)}`)
+        yield* passwords.forgotPassword(request.body.email, request.client)
+        return json(200, { status: "ok" })
+      }),
+  })
+
+  const reset = publicRoute({
+    method: "POST",
+    path: "/reset-password",
+    tag: "Password",
+    summary: "Set a new password with a reset token (single use, 1 hour); revokes every session",
+    body: Schema.Struct({ token: TokenField, new_password: PasswordField }),
+    responses: { 200: { description: "password reset", schema: StatusJson } },
+    handler: (request) =>
+      Effect.gen(function* () {
+        yield* limitByIp(limiter, "codeIp", request)
+        yield* passwords.resetPassword(request.body.token, request.body.new_password, request.client)
+        return json(200, { status: "password reset" })
+      }),
+  })
+
+  const change = sessionRoute({
+    method: "POST",
+    path: "/change-password",
+    tag: "Password",
+    summary: "Change the password; other sessions are revoked unless `revoke_other_sessions` is false",
+    body: Schema.Struct({
+      current_password: PasswordField,
+      new_password: PasswordField,
+      revoke_other_sessions: Schema.optional(Schema.Boolean),
+    }),
+    responses: { 200: { description: "password changed", schema: StatusJson } },
+    handler: (request) =>
+      Effect.gen(function* () {
+        yield* passwords.changePassword(
+          request.auth,
+          request.body.current_password,
+          request.body.new_password,
+          request.body.revoke_other_sessions ?? true,
+          request.client,
+        )
+        return json(200, { status: "password changed" })
+      }),
+  })
+
+  return [signup, signin, forgot, reset, change]
+})
+
+/** The password plugin. */
+export const plugin = () =>
+  definePlugin({
+    name: "password",
+    migrations: passwordMigrations,
+    layer: PasswordAuth.Default.pipe(
+      Layer.provide(Layer.unwrapEffect(Effect.map(AuthConfig, (config) => PasswordHasher.layer(config.hashParams)))),
+    ),
+    routes,
+    hooks: Effect.succeed({ clientConfig: { password: { enabled: true } } }),
+  })

@@ -1,0 +1,34 @@
+/** Secret material: random tokens, hashes for storage, constant-time comparison. */
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto"
+import { Redacted } from "effect"
+
+/** 32 random bytes (256 bits), base64url: session, refresh, reset, verification and invitation tokens. */
+export const randomToken = (bytes = 32): string => randomBytes(bytes).toString("base64url")
+
+/** A uniformly random 6-digit code. */
+export const sixDigitCode = (): string => randomInt(0, 1_000_000).toString().padStart(6, "0")
+
+/** What the database stores for a high-entropy token: its SHA-256, hex. */
+export const sha256Hex = (value: string): string => createHash("sha256").update(value).digest("hex")
+
+/**
+ * What the database stores for a low-entropy code (6 digits): an HMAC keyed by the server secret and salted with the
+ * row id, so a dump alone cannot be brute-forced into usable codes when a secret is configured.
+ */
+export const codeHash = (code: string, salt: string, secret: Redacted.Redacted<string> | undefined): string =>
+  createHmac("sha256", secret ? Redacted.value(secret) : "authsome")
+    .update(salt)
+    .update("\u0000")
+    .update(code)
+    .digest("hex")
+
+/** Constant-time equality of two strings (false on length mismatch, without an early exit on content). */
+export const constantTimeEqual = (a: string, b: string): boolean => {
+  const left = Buffer.from(a)
+  const right = Buffer.from(b)
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left)
+    return false
+  }
+  return timingSafeEqual(left, right)
+}

@@ -1,0 +1,169 @@
+/**
+ * Sessions: opaque 256-bit tokens stored only as SHA-256 hashes, refresh-token rotation within families, and reuse
+ * detection. Validation is one indexed read (plus a write at most once a minute to record activity).
+ */
+import { Clock, Duration, Effect, Option } from "effect"
+import { InvalidCredentials, SessionExpired, Unauthorized } from "../domain/errors.js"
+import { newId, type SessionId, type UserId } from "../domain/ids.js"
+import type * as M from "../domain/models.js"
+import { Audit } from "./audit.js"
+import { AuthConfig } from "./config.js"
+import type { ClientContext } from "./context.js"
+import { randomToken, sha256Hex } from "./crypto.js"
+import { Devices } from "./devices.js"
+import type { Tenant } from "./tenancy.js"
+import { AppSessionConfigStore, SessionStore, type SessionWithUser } from "./store/index.js"
+
+export interface IssuedTokens {
+  readonly session: M.Session
+  readonly sessionToken: string
+  readonly refreshToken: string
+}
+
+export interface IssueOptions {
+  readonly impersonatedBy?: UserId
+  /** Shorter lifetimes for special sessions (impersonation); never longer than the configured ones. */
+  readonly tokenTtl?: Duration.Duration
+  readonly refreshTokenTtl?: Duration.Duration
+}
+
+/** `last_activity_at` is written at most this often per session, so validation stays a read. */
+const activityResolution = 60_000
+
+export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
+  effect: Effect.gen(function* () {
+    const config = yield* AuthConfig
+    const sessions = yield* SessionStore
+    const appSessionConfigs = yield* AppSessionConfigStore
+    const devices = yield* Devices
+    const audit = yield* Audit
+    const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
+
+    /** The configured lifetimes, with the app's overrides (`authsome_app_session_configs`) applied. */
+    const lifetimes = (app: M.App) =>
+      appSessionConfigs.get(app.id).pipe(
+        Effect.map((override) => ({
+          tokenTtl: override.tokenTtlSeconds === null ? config.tokenTtl : Duration.seconds(override.tokenTtlSeconds),
+          refreshTokenTtl:
+            override.refreshTokenTtlSeconds === null
+              ? config.refreshTokenTtl
+              : Duration.seconds(override.refreshTokenTtlSeconds),
+        })),
+        Effect.catchTag("NotFound", () =>
+          Effect.succeed({ tokenTtl: config.tokenTtl, refreshTokenTtl: config.refreshTokenTtl }),
+        ),
+      )
+
+    const later = (from: Date, ttl: Duration.Duration) => new Date(from.getTime() + Duration.toMillis(ttl))
+
+    /** Starts a session (and a new refresh-token family) for a user who just proved who they are. */
+    const issue = (user: M.User, ctx: ClientContext, options: IssueOptions = {}) =>
+      Effect.gen(function* () {
+        const at = yield* now
+        const ttl = yield* lifetimes(ctx.app)
+        const tokenTtl = options.tokenTtl ? Duration.min(options.tokenTtl, ttl.tokenTtl) : ttl.tokenTtl
+        const refreshTokenTtl = options.refreshTokenTtl
+          ? Duration.min(options.refreshTokenTtl, ttl.refreshTokenTtl)
+          : ttl.refreshTokenTtl
+        const device = yield* devices.track(user, ctx, at)
+        const sessionToken = randomToken()
+        const refreshToken = randomToken()
+        const session = yield* sessions.create({
+          id: newId.session(),
+          appId: user.appId,
+          envId: user.envId,
+          userId: user.id,
+          orgId: null,
+          familyId: newId.sessionFamily(),
+          tokenHash: sha256Hex(sessionToken),
+          refreshTokenHash: sha256Hex(refreshToken),
+          ipAddress: ctx.ip,
+          userAgent: ctx.userAgent,
+          deviceId: device?.id ?? null,
+          impersonatedBy: options.impersonatedBy ?? null,
+          expiresAt: later(at, tokenTtl),
+          refreshTokenExpiresAt: later(at, refreshTokenTtl),
+          lastActivityAt: at,
+          createdAt: at,
+          updatedAt: at,
+        })
+        yield* audit.record(ctx, { type: "session.created", userId: user.id, metadata: { session_id: session.id } })
+        return { session, sessionToken, refreshToken } satisfies IssuedTokens
+      })
+
+    /**
+     * The session and user behind a session token, for the tenant of the request. A token of another app is treated
+     * as absent; an expired one fails with `SessionExpired`.
+     */
+    const validate = (token: string, tenant: Tenant): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> =>
+      Effect.gen(function* () {
+        if (token.length === 0 || token.length > 512) {
+          return yield* new Unauthorized({ message: "missing or malformed credentials" })
+        }
+        const found = yield* sessions.findByTokenHash(sha256Hex(token))
+        if (Option.isNone(found) || found.value.session.appId !== tenant.app.id) {
+          return yield* new Unauthorized({ message: "invalid session" })
+        }
+        const at = yield* Clock.currentTimeMillis
+        const { session } = found.value
+        if (session.expiresAt.getTime() <= at) return yield* new SessionExpired()
+        if (at - session.lastActivityAt.getTime() >= activityResolution) {
+          yield* sessions.touch(session.id, new Date(at))
+        }
+        return found.value
+      })
+
+    /**
+     * Rotates both tokens of the session holding `refreshToken`. A refresh token that was already rotated is reuse:
+     * its whole family is revoked. Of concurrent refreshes with one token, exactly one wins (compare-and-swap).
+     */
+    const refresh = (refreshToken: string, ctx: ClientContext) =>
+      Effect.gen(function* () {
+        if (refreshToken.length === 0 || refreshToken.length > 512) return yield* new InvalidCredentials()
+        const hash = sha256Hex(refreshToken)
+        const at = yield* now
+        const current = yield* sessions.findByRefreshTokenHash(hash)
+        if (Option.isNone(current)) {
+          const revoked = yield* sessions.findRevokedRefreshToken(hash)
+          if (Option.isSome(revoked) && revoked.value.appId === ctx.app.id) {
+            if (yield* sessions.markReplayed(hash, at)) {
+              const removed = yield* sessions.revokeFamily(revoked.value.familyId, at)
+              yield* audit.record(ctx, {
+                type: "auth.refresh_token_reused",
+                outcome: "failure",
+                userId: revoked.value.userId,
+                reason: "refresh_token_reused",
+                metadata: { family_id: revoked.value.familyId, sessions_revoked: removed },
+              })
+            }
+          }
+          return yield* new InvalidCredentials()
+        }
+        const session = current.value
+        if (session.appId !== ctx.app.id) return yield* new InvalidCredentials()
+        if (session.refreshTokenExpiresAt.getTime() <= at.getTime()) {
+          yield* sessions.delete(session.id)
+          return yield* new InvalidCredentials()
+        }
+        const ttl = yield* lifetimes(ctx.app)
+        const sessionToken = randomToken()
+        const nextRefreshToken = randomToken()
+        const rotated = yield* sessions.rotate({
+          id: session.id,
+          expectedRefreshTokenHash: hash,
+          tokenHash: sha256Hex(sessionToken),
+          refreshTokenHash: sha256Hex(nextRefreshToken),
+          expiresAt: later(at, session.impersonatedBy ? Duration.min(ttl.tokenTtl, Duration.hours(1)) : ttl.tokenTtl),
+          refreshTokenExpiresAt: later(at, ttl.refreshTokenTtl),
+          now: at,
+        })
+        if (Option.isNone(rotated)) return yield* new InvalidCredentials()
+        return { session: rotated.value, sessionToken, refreshToken: nextRefreshToken } satisfies IssuedTokens
+      })
+
+    const revoke = (id: SessionId) => sessions.delete(id)
+    const revokeAllForUser = (userId: UserId, keep?: SessionId) => sessions.deleteByUser(userId, keep)
+
+    return { issue, validate, refresh, revoke, revokeAllForUser } as const
+  }),
+}) {}

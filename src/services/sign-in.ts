@@ -1,0 +1,47 @@
+/**
+ * The one place where a proven identity becomes a session: every sign-in method (password, verification link, and
+ * the plugins' social, magic link, passkey, ...) ends here, so bans and plugin gates (MFA) apply to all of them.
+ */
+import { Clock, Effect, Ref } from "effect"
+import { UserBanned } from "../domain/errors.js"
+import type * as M from "../domain/models.js"
+import type { PluginHooks } from "../plugin.js"
+import { Audit } from "./audit.js"
+import type { ClientContext } from "./context.js"
+import { Sessions } from "./sessions.js"
+
+type Gate = NonNullable<PluginHooks["beforeSignIn"]>
+
+export class SignIn extends Effect.Service<SignIn>()("authsome/SignIn", {
+  effect: Effect.gen(function* () {
+    const sessions = yield* Sessions
+    const audit = yield* Audit
+    const gates = yield* Ref.make<ReadonlyArray<Gate>>([])
+
+    /** Fails with `UserBanned` while a ban is in force (an expired ban no longer counts). */
+    const ensureNotBanned = (user: M.User) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        user.banned && (user.banExpires === null || user.banExpires.getTime() > now)
+          ? Effect.fail(new UserBanned({ banExpires: user.banExpires }))
+          : Effect.void,
+      )
+
+    /** Issues a session for `user`, who has just proven their identity by `method`. */
+    const complete = (user: M.User, client: ClientContext, method: string) =>
+      Effect.gen(function* () {
+        yield* ensureNotBanned(user)
+        for (const gate of yield* Ref.get(gates)) yield* gate(user, client, method)
+        const tokens = yield* sessions.issue(user, client)
+        yield* audit.record(client, {
+          type: "auth.signin",
+          userId: user.id,
+          metadata: { method, session_id: tokens.session.id },
+        })
+        return tokens
+      })
+
+    const addGate = (gate: Gate) => Ref.update(gates, (all) => [...all, gate])
+
+    return { complete, ensureNotBanned, addGate } as const
+  }),
+}) {}

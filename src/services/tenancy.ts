@@ -1,0 +1,191 @@
+/**
+ * Apps and environments: bootstraps the default app (three environments, built-in roles) and resolves the app of a
+ * request from its publishable key.
+ */
+import { Clock, Effect, Option } from "effect"
+import { Unauthorized } from "../domain/errors.js"
+import { type AppId, newId } from "../domain/ids.js"
+import type * as M from "../domain/models.js"
+import { AppStore, EnvironmentStore, RbacStore, Store } from "./store/index.js"
+import { AuthConfig } from "./config.js"
+import { randomBytes } from "node:crypto"
+
+export interface Tenant {
+  readonly app: M.App
+  readonly env: M.Environment
+}
+
+const defaultEnvironments: ReadonlyArray<{ slug: string; name: string; type: M.EnvironmentType; color: string }> = [
+  { slug: "development", name: "Development", type: "development", color: "#22c55e" },
+  { slug: "staging", name: "Staging", type: "staging", color: "#eab308" },
+  { slug: "production", name: "Production", type: "production", color: "#ef4444" },
+]
+
+/** Built-in roles, each inheriting its parent's permissions: user ← admin ← owner. */
+export const builtInRoles: ReadonlyArray<{
+  slug: string
+  name: string
+  parent: string | null
+  permissions: ReadonlyArray<readonly [resource: string, action: string]>
+}> = [
+  { slug: "user", name: "User", parent: null, permissions: [] },
+  {
+    slug: "admin",
+    name: "Admin",
+    parent: "user",
+    permissions: [
+      ["user", "*"],
+      ["session", "*"],
+      ["role", "read"],
+      ["webhook", "*"],
+      ["org", "*"],
+      ["audit", "read"],
+    ],
+  },
+  { slug: "owner", name: "Owner", parent: "admin", permissions: [["*", "*"]] },
+]
+
+export const publishableKey = () => `pk_live_${randomBytes(32).toString("hex")}`
+
+/** How long a resolved publishable key is trusted before it is looked up again. */
+const appCacheMillis = 5_000
+
+export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
+  effect: Effect.gen(function* () {
+    const config = yield* AuthConfig
+    const apps = yield* AppStore
+    const environments = yield* EnvironmentStore
+    const rbac = yield* RbacStore
+    const store = yield* Store
+
+    const ensureEnvironments = (app: M.App, now: Date) =>
+      Effect.forEach(
+        defaultEnvironments,
+        (spec, index) =>
+          environments.getBySlug(app.id, spec.slug).pipe(
+            Effect.catchTag("NotFound", () =>
+              environments.create({
+                id: newId.environment(),
+                appId: app.id,
+                name: spec.name,
+                slug: spec.slug,
+                type: spec.type,
+                isDefault: index === 0,
+                color: spec.color,
+                description: null,
+                settings: null,
+                clonedFrom: null,
+                metadata: null,
+                createdAt: now,
+                updatedAt: now,
+              }),
+            ),
+          ),
+        { discard: true },
+      )
+
+    const ensureRoles = (app: M.App, now: Date) =>
+      Effect.forEach(
+        builtInRoles,
+        (spec) =>
+          Effect.gen(function* () {
+            const existing = yield* Effect.option(rbac.getRoleBySlug(app.id, spec.slug))
+            if (Option.isSome(existing)) return
+            const parent = spec.parent === null ? null : yield* rbac.getRoleBySlug(app.id, spec.parent)
+            const role = yield* rbac.createRole({
+              id: newId.role(),
+              appId: app.id,
+              parentId: parent?.id ?? null,
+              name: spec.name,
+              slug: spec.slug,
+              description: null,
+              builtIn: true,
+              createdAt: now,
+              updatedAt: now,
+            })
+            yield* Effect.forEach(
+              spec.permissions,
+              ([resource, action]) =>
+                rbac.addPermission({
+                  id: newId.permission(),
+                  appId: app.id,
+                  roleId: role.id,
+                  resource,
+                  action,
+                  createdAt: now,
+                }),
+              { discard: true },
+            )
+          }),
+        { discard: true },
+      )
+
+    /** Creates a missing app's environments and roles; safe to run on every start and from several instances. */
+    const provisionApp = (app: M.App) =>
+      Effect.gen(function* () {
+        const now = new Date(yield* Clock.currentTimeMillis)
+        yield* store.transaction(Effect.zipRight(ensureEnvironments(app, now), ensureRoles(app, now)))
+      }).pipe(
+        // Another instance provisioning the same app at the same moment wins the unique constraint: nothing to do.
+        Effect.catchTags({ SlugTaken: () => Effect.void, Conflict: () => Effect.void, NotFound: Effect.die }),
+      )
+
+    const ensureDefaultApp = Effect.gen(function* () {
+      const now = new Date(yield* Clock.currentTimeMillis)
+      const app = yield* apps.getBySlug(config.appSlug).pipe(
+        Effect.catchTag("NotFound", () =>
+          apps
+            .create({
+              id: newId.app(),
+              name: config.appSlug,
+              slug: config.appSlug,
+              logo: null,
+              publishableKey: publishableKey(),
+              isPlatform: true,
+              metadata: null,
+              createdAt: now,
+              updatedAt: now,
+            })
+            .pipe(Effect.catchTags({ SlugTaken: () => apps.getBySlug(config.appSlug), Conflict: Effect.die })),
+        ),
+        Effect.catchTag("NotFound", Effect.die),
+      )
+      yield* provisionApp(app)
+      return app
+    })
+
+    const defaultApp = yield* Effect.cached(ensureDefaultApp)
+
+    const byKey = new Map<string, { tenant: Tenant; at: number }>()
+    const tenantOf = (app: M.App) =>
+      environments.getDefault(app.id).pipe(
+        Effect.map((env): Tenant => ({ app, env })),
+        Effect.catchTag("NotFound", () => Effect.die(new Error(`app ${app.id} has no default environment`))),
+      )
+
+    /** The tenant of a request: the app of `X-Publishable-Key`, or the default app. */
+    const resolve = (key: string | undefined): Effect.Effect<Tenant, Unauthorized> =>
+      Effect.gen(function* () {
+        const cacheKey = key ?? ""
+        const now = yield* Clock.currentTimeMillis
+        const cached = byKey.get(cacheKey)
+        if (cached && now - cached.at < appCacheMillis) return cached.tenant
+        const app =
+          key === undefined
+            ? yield* defaultApp
+            : yield* apps
+                .getByPublishableKey(key)
+                .pipe(Effect.mapError(() => new Unauthorized({ message: "unknown publishable key" })))
+        const tenant = yield* tenantOf(app)
+        if (byKey.size > 10_000) byKey.clear()
+        byKey.set(cacheKey, { tenant, at: now })
+        return tenant
+      })
+
+    const forget = (appId: AppId) => {
+      for (const [key, entry] of byKey) if (entry.tenant.app.id === appId) byKey.delete(key)
+    }
+
+    return { defaultApp, provisionApp, resolve, forget } as const
+  }),
+}) {}

@@ -1,0 +1,161 @@
+/**
+ * Black-box HTTP testing: a real engine on a real PostgreSQL database (one per test file), served by node:http on a
+ * free port, and a small fetch client with a cookie jar.
+ */
+import { createServer, type Server } from "node:http"
+import { Layer, Logger, LogLevel, Redacted } from "effect"
+import type { AuthsomeConfig } from "../../src/config.js"
+import { Authsome } from "../../src/engine.js"
+import { type AuthsomeHandlers, makeHandlers } from "../../src/http/mount.js"
+import * as Pg from "../../src/layers/pg.js"
+import { PostgresStore } from "../../src/layers/postgres/index.js"
+import * as Password from "../../src/plugins/password/plugin.js"
+import { createDatabase } from "./postgres.js"
+import { TestSmtp } from "./smtp.js"
+
+export interface TestServer {
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string
+  /** origin + base path */
+  readonly base: string
+  readonly handlers: AuthsomeHandlers
+  readonly databaseUrl: string
+  readonly smtp: TestSmtp
+  readonly close: () => Promise<void>
+}
+
+/** Fast mail retries so tests see deliveries promptly. */
+export const fastMail = { pollInterval: "100 millis", retryBase: "100 millis", retryMax: "500 millis" } as const
+
+export const engineLayer = (databaseUrl: string, config: AuthsomeConfig) =>
+  Authsome.layer({ plugins: [Password.plugin()], ...config }).pipe(
+    Layer.provide(PostgresStore.layer),
+    Layer.provide(Pg.layer(databaseUrl, { maxConnections: 10, minConnections: 0 })),
+    Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
+  )
+
+export const listen = (handler: (req: any, res: any) => void) =>
+  new Promise<{ server: Server; origin: string }>((resolve) => {
+    const server = createServer(handler)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      resolve({ server, origin: `http://127.0.0.1:${port}` })
+    })
+  })
+
+export interface StartOptions {
+  readonly config?: AuthsomeConfig
+  /** Reuse a database (a second instance on the same data). */
+  readonly databaseUrl?: string
+  /** Reuse an SMTP server. */
+  readonly smtp?: TestSmtp
+}
+
+/** Starts an engine + server. Rate limits are off unless the test's config turns them on. */
+export const startServer = async (options: StartOptions = {}): Promise<TestServer> => {
+  const database = options.databaseUrl ? undefined : await createDatabase("http")
+  const databaseUrl = options.databaseUrl ?? database!.url
+  const smtp = options.smtp ?? (await TestSmtp.create())
+  const config: AuthsomeConfig = {
+    rateLimit: { enabled: false },
+    ...options.config,
+    mail: { smtpUrl: Redacted.make(smtp.url), dispatcher: fastMail, ...options.config?.mail },
+  }
+  const handlers = await makeHandlers(engineLayer(databaseUrl, config))
+  const { server, origin } = await listen(handlers.node)
+  return {
+    origin,
+    base: `${origin}${handlers.authsome.config.basePath}`,
+    handlers,
+    databaseUrl,
+    smtp,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await handlers.dispose()
+      if (!options.smtp) await smtp.stop()
+      await database?.drop()
+    },
+  }
+}
+
+export interface ApiResponse {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: any
+  readonly cookies: Record<string, string>
+  readonly setCookies: ReadonlyArray<string>
+}
+
+export interface RequestOptions {
+  readonly body?: unknown
+  readonly rawBody?: string
+  readonly token?: string
+  readonly headers?: Record<string, string>
+  /** Send the jar's cookies (default true). */
+  readonly cookies?: boolean
+}
+
+/** A client of one server; keeps the cookies the server sets, like a browser would for its paths. */
+export class Client {
+  readonly jar = new Map<string, string>()
+
+  constructor(readonly base: string) {}
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.body !== undefined) headers["content-type"] ??= "application/json"
+    if (options.token) headers["authorization"] = `Bearer ${options.token}`
+    if (options.cookies !== false && this.jar.size > 0) {
+      headers["cookie"] = [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ")
+    }
+    const response = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      body: options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body)),
+    })
+    const setCookies = response.headers.getSetCookie()
+    const cookies: Record<string, string> = {}
+    for (const line of setCookies) {
+      const [pair] = line.split(";")
+      const [name, ...rest] = pair!.split("=")
+      const value = rest.join("=")
+      cookies[name!.trim()] = value
+      if (/max-age=0/i.test(line)) this.jar.delete(name!.trim())
+      else this.jar.set(name!.trim(), value)
+    }
+    const text = await response.text()
+    let body: unknown = text
+    try {
+      body = text === "" ? undefined : JSON.parse(text)
+    } catch {}
+    return { status: response.status, headers: response.headers, body, cookies, setCookies }
+  }
+
+  get = (path: string, options?: RequestOptions) => this.request("GET", path, options)
+  post = (path: string, body?: unknown, options?: RequestOptions) =>
+    this.request("POST", path, { ...options, ...(body === undefined ? {} : { body }) })
+  patch = (path: string, body?: unknown, options?: RequestOptions) =>
+    this.request("PATCH", path, { ...options, ...(body === undefined ? {} : { body }) })
+  delete = (path: string, options?: RequestOptions) => this.request("DELETE", path, options)
+}
+
+let counter = 0
+/** A unique email for this test run. */
+export const uniqueEmail = (label = "user") => `${label}.${process.pid}.${Date.now()}.${counter++}@example.com`
+
+export const strongPassword = "correct horse battery staple"
+
+/** Signs up (verification off) or signs up + verifies through the mailed code; returns the signed-in tokens. */
+export const signUpAndSignIn = async (server: TestServer, client: Client, email = uniqueEmail()) => {
+  const signup = await client.post("/signup", { email, password: strongPassword })
+  if (signup.body?.session_token) return { email, ...signup.body }
+  const signin = await client.post("/signin", { email, password: strongPassword })
+  if (signin.status === 200) return { email, ...signin.body }
+  const mail = await server.smtp.waitFor(email, /verif/i)
+  const code = /\b(\d{6})\b/.exec(mail.text)?.[1]
+  const verified = await client.post("/verify-email", { email, code })
+  if (verified.status !== 200) throw new Error(`verification failed: ${JSON.stringify(verified.body)}`)
+  return { email, ...verified.body }
+}
