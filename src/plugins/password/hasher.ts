@@ -1,0 +1,188 @@
+/**
+ * Password hashing: argon2id in PHC string format (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), through
+ * `@node-rs/argon2`, whose async `hash`/`verify` run on libuv's thread pool, so the event loop stays free while a
+ * hash is computed.
+ *
+ * Passwords travel as `Redacted<string>` and are unwrapped only at the call into the native library: they never
+ * reach logs, errors or span attributes.
+ */
+import { type Algorithm, hash as argon2Hash, verify as argon2Verify, type Options } from "@node-rs/argon2"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { randomBytes } from "node:crypto"
+import { availableParallelism } from "node:os"
+
+/** Argon2id cost parameters. */
+export interface HashParams {
+  /** Memory cost in KiB (`m=` in the PHC string). */
+  readonly memoryCost: number
+  /** Number of passes (`t=`). */
+  readonly timeCost: number
+  /** Degree of parallelism (`p=`). */
+  readonly parallelism: number
+}
+
+/** OWASP Password Storage Cheat Sheet, argon2id: m=19456 KiB (19 MiB), t=2, p=1. */
+export const defaultHashParams: HashParams = { memoryCost: 19456, timeCost: 2, parallelism: 1 }
+
+/** Options of the hasher that do not affect the hashes. */
+export interface HasherOptions {
+  /**
+   * How many hashes/verifications may run at once in this process; more wait for a turn. Default: one less than
+   * the CPUs (at least 1, at most 3), so that the event loop keeps a core while hashing, the libuv thread pool
+   * (4 threads by default, shared with `fs` and `dns.lookup`) keeps a free thread, and the memory spent on hashing
+   * stays bounded (each computation uses `memoryCost` KiB).
+   */
+  readonly maxConcurrency?: number
+}
+
+export const defaultMaxConcurrency = (): number => Math.max(1, Math.min(3, availableParallelism() - 1))
+
+/** `Algorithm.Argon2id` of `@node-rs/argon2` (an ambient const enum, which `isolatedModules` cannot reference). */
+const ARGON2ID = 2 as Algorithm
+/** Argon2 version 0x13 = 19, the current one. */
+const CURRENT_VERSION = 19
+
+/** The parts of a PHC string that matter for re-hashing. */
+export interface ParsedPhc {
+  readonly algorithm: string
+  /** `v=`; `16` when the field is absent (argon2 before 1.3 omitted it). */
+  readonly version: number
+  readonly memoryCost: number
+  readonly timeCost: number
+  readonly parallelism: number
+}
+
+const positiveInt = (s: string | undefined): Option.Option<number> =>
+  s !== undefined && /^[1-9][0-9]{0,9}$/.test(s) ? Option.some(Number(s)) : Option.none()
+
+/**
+ * Parses an argon2 PHC string (`$argon2{id,i,d}[$v=N]$m=..,t=..,p=..[,...]$salt$hash`). `None` for anything else
+ * (bcrypt, scrypt, garbage).
+ */
+export const parsePhc = (phc: string): Option.Option<ParsedPhc> => {
+  const parts = phc.split("$")
+  // ["", algorithm, ("v=19",)? "m=..,t=..,p=..", salt, hash]
+  if (parts[0] !== "" || (parts.length !== 5 && parts.length !== 6)) return Option.none()
+  const algorithm = parts[1] ?? ""
+  if (!/^argon2(id|i|d)$/.test(algorithm)) return Option.none()
+  let version = 16
+  let index = 2
+  if (parts.length === 6) {
+    const v = /^v=([0-9]+)$/.exec(parts[2] ?? "")
+    if (!v) return Option.none()
+    version = Number(v[1])
+    index = 3
+  }
+  const fields = new Map<string, string>()
+  for (const kv of (parts[index] ?? "").split(",")) {
+    const eq = kv.indexOf("=")
+    if (eq <= 0) return Option.none()
+    fields.set(kv.slice(0, eq), kv.slice(eq + 1))
+  }
+  const salt = parts[index + 1] ?? ""
+  const digest = parts[index + 2] ?? ""
+  if (!/^[A-Za-z0-9+/]+$/.test(salt) || !/^[A-Za-z0-9+/]+$/.test(digest)) return Option.none()
+  return Option.all({
+    memoryCost: positiveInt(fields.get("m")),
+    timeCost: positiveInt(fields.get("t")),
+    parallelism: positiveInt(fields.get("p")),
+  }).pipe(Option.map((costs) => ({ algorithm, version, ...costs })))
+}
+
+/**
+ * Whether a stored hash is weaker than `params`: not argon2id (or not a PHC string at all), an older argon2
+ * version, or any of m/t/p below the configured value. Stronger stored parameters do not trigger a re-hash.
+ */
+export const phcNeedsRehash = (phc: string, params: HashParams): boolean =>
+  Option.match(parsePhc(phc), {
+    onNone: () => true,
+    onSome: (p) =>
+      p.algorithm !== "argon2id" ||
+      p.version < CURRENT_VERSION ||
+      p.memoryCost < params.memoryCost ||
+      p.timeCost < params.timeCost ||
+      p.parallelism < params.parallelism,
+  })
+
+const argon2Options = (params: HashParams): Options => ({
+  algorithm: ARGON2ID,
+  memoryCost: params.memoryCost,
+  timeCost: params.timeCost,
+  parallelism: params.parallelism,
+})
+
+/**
+ * Builds the service implementation. Computes the dummy hash (of 32 random bytes, with the same parameters) once,
+ * so `verifyDummy` costs what a real verification costs. Invalid parameters are a defect at construction.
+ */
+const makeHasher = (params: HashParams, hasherOptions: HasherOptions = {}) =>
+  Effect.gen(function* () {
+    const options = argon2Options(params)
+    const permits = yield* Effect.makeSemaphore(
+      Math.max(1, Math.floor(hasherOptions.maxConcurrency ?? defaultMaxConcurrency())),
+    )
+
+    const hashRaw = (plain: string | Uint8Array) =>
+      Effect.tryPromise({
+        try: (signal) => argon2Hash(plain, options, signal),
+        // The native error never contains the input, but keep only its message to be sure nothing else leaks.
+        catch: (cause) => new Error(`argon2 hash failed: ${cause instanceof Error ? cause.message : "unknown"}`),
+      }).pipe(Effect.orDie, permits.withPermits(1))
+
+    const verifyRaw = (phc: string, plain: string) =>
+      Effect.tryPromise((signal) => argon2Verify(phc, plain, undefined, signal)).pipe(
+        Effect.orElseSucceed(() => false),
+        permits.withPermits(1),
+      )
+
+    const dummyPhc = yield* hashRaw(randomBytes(32))
+
+    /** Hashes a password with the configured parameters; returns the PHC string. */
+    const hash = (password: Redacted.Redacted<string>): Effect.Effect<string> =>
+      hashRaw(Redacted.value(password)).pipe(Effect.withSpan("PasswordHasher.hash"))
+
+    /**
+     * Whether `password` matches the stored PHC string. A malformed or non-argon2 stored hash gives `false`
+     * (never an error), after a dummy verification so that it takes the usual time. The parameters are taken from
+     * the stored string, so older (weaker) argon2 hashes still verify.
+     */
+    const verify = (phc: string, password: Redacted.Redacted<string>): Effect.Effect<boolean> =>
+      Effect.suspend(() =>
+        Option.isSome(parsePhc(phc))
+          ? verifyRaw(phc, Redacted.value(password))
+          : Effect.as(verifyRaw(dummyPhc, Redacted.value(password)), false),
+      ).pipe(Effect.withSpan("PasswordHasher.verify"))
+
+    /** Whether a stored hash should be replaced by a fresh `hash` (after a successful `verify`). */
+    const needsRehash = (phc: string): Effect.Effect<boolean> => Effect.sync(() => phcNeedsRehash(phc, params))
+
+    /**
+     * Verifies `password` against the dummy hash, for an unknown user, so that the response takes as long as a
+     * wrong password for a known one. Always `false`.
+     */
+    const verifyDummy = (password: Redacted.Redacted<string>): Effect.Effect<boolean> =>
+      verifyRaw(dummyPhc, Redacted.value(password)).pipe(
+        Effect.as(false),
+        Effect.withSpan("PasswordHasher.verifyDummy"),
+      )
+
+    return { params, hash, verify, needsRehash, verifyDummy } as const
+  })
+
+/**
+ * The password hasher. `PasswordHasher.Default` uses {@link defaultHashParams}; `PasswordHasher.layer(params)`
+ * builds one with other costs (call it once and reuse the layer value: each call is a new layer, built anew).
+ */
+export class PasswordHasher extends Effect.Service<PasswordHasher>()("authsome/PasswordHasher", {
+  effect: makeHasher(defaultHashParams),
+}) {
+  /** A layer with the given cost parameters (missing ones default to {@link defaultHashParams}). */
+  static readonly layer = (
+    params: Partial<HashParams> = {},
+    options: HasherOptions = {},
+  ): Layer.Layer<PasswordHasher> =>
+    Layer.effect(
+      PasswordHasher,
+      Effect.map(makeHasher({ ...defaultHashParams, ...params }, options), (impl) => PasswordHasher.make(impl)),
+    )
+}
