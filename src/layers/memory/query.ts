@@ -9,7 +9,7 @@ const compare = <V extends string | number>(a: V, b: V): number => (a < b ? -1 :
 export const oldestFirst: Comparator<{ readonly id: string }> = (a, b) => compare(a.id, b.id)
 export const newestFirst: Comparator<{ readonly id: string }> = (a, b) => compare(b.id, a.id)
 
-/** Ascending by a timestamp, ties broken by `tieBreak` (for rows without a time-sortable id, or ordered by another time). */
+/** By a timestamp, ties broken by `tieBreak`: for rows without a time-sortable id, or ordered by another time. */
 export const byTime =
   <A>(time: (row: A) => Date, tieBreak: (row: A) => string, direction: "asc" | "desc" = "asc"): Comparator<A> =>
   (a, b) => {
