@@ -4,6 +4,7 @@ import type { Audit } from "./services/audit.js"
 import type { AuthConfig } from "./services/config.js"
 import type { Devices } from "./services/devices.js"
 import type { MailQueue } from "./services/mail/index.js"
+import type { PluginRegistry } from "./services/plugin-registry.js"
 import type { RateLimiter } from "./services/rate-limit.js"
 import type { Sessions } from "./services/sessions.js"
 import type { SignIn } from "./services/sign-in.js"
@@ -22,6 +23,7 @@ export type EngineServices =
   | Accounts
   | MailQueue
   | HttpKit
+  | PluginRegistry
 
 /** The services every plugin can build on. */
 export type CoreServices = StoreServices | EngineServices

@@ -21,6 +21,7 @@ import { Devices } from "./services/devices.js"
 import { MailDispatcher, Mailer, MailQueue } from "./services/mail/index.js"
 import { RateLimiter } from "./services/rate-limit.js"
 import { Sessions } from "./services/sessions.js"
+import { PluginRegistry } from "./services/plugin-registry.js"
 import { SignIn } from "./services/sign-in.js"
 import { Store, type StoreServices } from "./services/store/index.js"
 import { Tenancy } from "./services/tenancy.js"
@@ -65,6 +66,7 @@ const coreServices = Layer.mergeAll(SignIn.Default, Accounts.Default).pipe(
       Tenancy.Default,
       MailQueue.Default,
       HttpKit.Default,
+      PluginRegistry.Default,
     ),
   ),
 )
@@ -93,7 +95,7 @@ const make = (plugins: ReadonlyArray<Plugin>) =>
     const config = yield* AuthConfig
     const tenancy = yield* Tenancy
     const sessions = yield* Sessions
-    const signIn = yield* SignIn
+    const registry = yield* PluginRegistry
     const core = yield* Effect.context<CoreServices>()
     const defaultApp = yield* tenancy.defaultApp
 
@@ -105,7 +107,7 @@ const make = (plugins: ReadonlyArray<Plugin>) =>
       routes.push(...(yield* Effect.provide(plugin.routes, withPlugin)))
       hooks.push(yield* Effect.provide(plugin.hooks, withPlugin))
     }
-    for (const hook of hooks) if (hook.beforeSignIn) yield* signIn.addGate(hook.beforeSignIn)
+    for (const hook of hooks) yield* registry.register(hook)
 
     const clientConfig = Object.assign(
       {
@@ -133,6 +135,7 @@ const make = (plugins: ReadonlyArray<Plugin>) =>
     const openApiRoute = publicRoute({
       method: "GET",
       path: "/openapi.json",
+      tenantless: true,
       tag: "Core",
       summary: "This document",
       responses: { 200: { description: "OpenAPI 3.1" } },

@@ -178,13 +178,13 @@ export const makeHttpApp = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =>
         request.headers["x-forwarded-proto"],
         isDirectlySecure(request.source),
       )
-      const tenant = yield* tenancy.resolve(request.headers["x-publishable-key"])
-      const client: ClientContext = {
-        app: tenant.app,
-        env: tenant.env,
+      const tenant = route.tenantless ? undefined : yield* tenancy.resolve(request.headers["x-publishable-key"])
+      const client = {
+        app: tenant?.app,
+        env: tenant?.env,
         ip: address.ip,
         userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
-      }
+      } as ClientContext
       const auth = route.auth === "session" ? yield* authenticate(request, client, address.secure) : undefined
       const body = yield* readBody(request, route)
       const headers: Record<string, string> = {}

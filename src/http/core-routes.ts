@@ -1,11 +1,12 @@
 /** The core routes of http-api.md §3 that belong to no particular sign-in method. */
-import { Effect, Option, Schema } from "effect"
-import { InvalidRequest, NotFound } from "../domain/errors.js"
+import { Clock, Effect, Option, Schema } from "effect"
+import { NotFound } from "../domain/errors.js"
 import { type DeviceId, isId, type SessionId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import { Accounts } from "../services/accounts.js"
 import { Audit } from "../services/audit.js"
 import { sha256Hex } from "../services/crypto.js"
+import { PluginRegistry } from "../services/plugin-registry.js"
 import { RateLimiter } from "../services/rate-limit.js"
 import { Sessions } from "../services/sessions.js"
 import { SignIn } from "../services/sign-in.js"
@@ -103,6 +104,7 @@ export const coreRoutes: Effect.Effect<
   | OrganizationStore
   | AuditStore
   | ApiKeyStore
+  | PluginRegistry
 > = Effect.gen(function* () {
   const store = yield* Store
   const kit = yield* HttpKit
@@ -116,10 +118,12 @@ export const coreRoutes: Effect.Effect<
   const organizations = yield* OrganizationStore
   const auditEvents = yield* AuditStore
   const apiKeys = yield* ApiKeyStore
+  const plugins = yield* PluginRegistry
 
   const health = publicRoute({
     method: "GET",
     path: "/health",
+    tenantless: true,
     tag: "Core",
     summary: "Liveness and database reachability",
     responses: { 200: { description: "healthy", schema: StatusJson }, 503: { description: "database unreachable" } },
@@ -279,14 +283,16 @@ export const coreRoutes: Effect.Effect<
     handler: (request) =>
       Effect.gen(function* () {
         const user = request.auth.user
-        const [userSessions, devices, orgs, events] = yield* Effect.all([
+        const [userSessions, devices, orgs, events, extra] = yield* Effect.all([
           sessionStore.listByUser(user.id),
           deviceStore.listByUser(user.id),
           organizations.listForUser(user.id),
           auditEvents.list(user.appId, { userId: user.id, limit: 1000 }),
+          plugins.exportUserData(user),
         ])
         yield* audit.record(request.client, { type: "user.data_exported", userId: user.id })
         return json(200, {
+          ...extra,
           user: userJson(user),
           sessions: userSessions.map(sessionJson),
           devices: devices.map(deviceJson),
@@ -424,7 +430,7 @@ export const coreRoutes: Effect.Effect<
     handler: (request) =>
       Effect.gen(function* () {
         const device = yield* ownDevice(request)
-        const trusted = yield* deviceStore.setTrusted(device.id, true, new Date())
+        const trusted = yield* deviceStore.setTrusted(device.id, true, new Date(yield* Clock.currentTimeMillis))
         return json(200, deviceJson(trusted))
       }),
   })
@@ -515,4 +521,3 @@ export const coreRoutes: Effect.Effect<
   ]
 })
 
-export { InvalidRequest }

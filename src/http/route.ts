@@ -45,6 +45,11 @@ interface RouteSpec<B, Req> {
   readonly tag: string
   readonly description?: string
   readonly body?: Schema.Schema<B, any>
+  /**
+   * Served without resolving the app (no database read before the handler): `/health` must answer while the
+   * database is down. The handler must not read `client`.
+   */
+  readonly tenantless?: boolean
   /** Success responses by status; error responses are documented from the shared envelope. */
   readonly responses: Readonly<Record<number, ResponseSpec>>
   readonly handler: (request: Req) => Effect.Effect<HttpServerResponse.HttpServerResponse, RouteError>
@@ -57,6 +62,7 @@ export interface Route {
   readonly tag: string
   readonly description: string | undefined
   readonly auth: "none" | "session"
+  readonly tenantless: boolean
   readonly body: Schema.Schema<unknown, unknown> | undefined
   readonly responses: Readonly<Record<number, ResponseSpec>>
   readonly handler: (
@@ -71,6 +77,7 @@ const erase = <B, Req>(spec: RouteSpec<B, Req>, auth: Route["auth"]): Route => (
   tag: spec.tag,
   description: spec.description,
   auth,
+  tenantless: spec.tenantless ?? false,
   body: spec.body as Schema.Schema<unknown, unknown> | undefined,
   responses: spec.responses,
   handler: spec.handler as unknown as Route["handler"],

@@ -2,21 +2,19 @@
  * The one place where a proven identity becomes a session: every sign-in method (password, verification link, and
  * the plugins' social, magic link, passkey, ...) ends here, so bans and plugin gates (MFA) apply to all of them.
  */
-import { Clock, Effect, Ref } from "effect"
+import { Clock, Effect } from "effect"
 import { UserBanned } from "../domain/errors.js"
 import type * as M from "../domain/models.js"
-import type { PluginHooks } from "../plugin.js"
 import { Audit } from "./audit.js"
 import type { ClientContext } from "./context.js"
+import { PluginRegistry } from "./plugin-registry.js"
 import { Sessions } from "./sessions.js"
-
-type Gate = NonNullable<PluginHooks["beforeSignIn"]>
 
 export class SignIn extends Effect.Service<SignIn>()("authsome/SignIn", {
   effect: Effect.gen(function* () {
     const sessions = yield* Sessions
     const audit = yield* Audit
-    const gates = yield* Ref.make<ReadonlyArray<Gate>>([])
+    const plugins = yield* PluginRegistry
 
     /** Fails with `UserBanned` while a ban is in force (an expired ban no longer counts). */
     const ensureNotBanned = (user: M.User) =>
@@ -30,7 +28,7 @@ export class SignIn extends Effect.Service<SignIn>()("authsome/SignIn", {
     const complete = (user: M.User, client: ClientContext, method: string) =>
       Effect.gen(function* () {
         yield* ensureNotBanned(user)
-        for (const gate of yield* Ref.get(gates)) yield* gate(user, client, method)
+        for (const hooks of yield* plugins.all) if (hooks.beforeSignIn) yield* hooks.beforeSignIn(user, client, method)
         const tokens = yield* sessions.issue(user, client)
         yield* audit.record(client, {
           type: "auth.signin",
@@ -40,8 +38,6 @@ export class SignIn extends Effect.Service<SignIn>()("authsome/SignIn", {
         return tokens
       })
 
-    const addGate = (gate: Gate) => Ref.update(gates, (all) => [...all, gate])
-
-    return { complete, ensureNotBanned, addGate } as const
+    return { complete, ensureNotBanned } as const
   }),
 }) {}

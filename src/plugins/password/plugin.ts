@@ -50,6 +50,12 @@ const SignInBody = Schema.Union(
   Schema.Struct({ username: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)), password: PasswordField }),
 )
 
+/**
+ * Passwords are NFKC-normalised before they are checked or hashed, so the same password typed on keyboards that
+ * compose characters differently still matches (NIST SP 800-63B §5.1.1.2).
+ */
+const secret = (plain: string) => Redacted.make(plain.normalize("NFKC"))
+
 const SignUpPending = Schema.Struct({ user: UserJson, verification_required: Schema.Literal(true) })
 
 /** The password flows, usable without HTTP. */
@@ -116,7 +122,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
     const signUp = (input: typeof SignUpBody.Type, client: ClientContext) =>
       Effect.gen(function* () {
         if (!config.signupEnabled) return yield* new Forbidden({ message: "sign-up is disabled" })
-        const password = Redacted.make(input.password)
+        const password = secret(input.password)
         yield* checkPassword(password, config.passwordPolicy, { email: input.email })
         const hash = yield* hasher.hash(password)
         const at = yield* now
@@ -134,7 +140,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
               yield* storeHash(created, hash, at)
               yield* assignInitialRoles(created, client, at)
               yield* audit.record(client, {
-                type: "user.created",
+                type: "auth.signup",
                 userId: created.id,
                 metadata: { method: "password" },
               })
@@ -167,7 +173,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
     ) =>
       Effect.gen(function* () {
         yield* limiter.ensureNotLocked(client.app.id, identifier)
-        const password = Redacted.make(input.password)
+        const password = secret(input.password)
         const user = yield* findUser(client, input)
         const stored = Option.isSome(user) ? yield* hashes.get(user.value.id) : Option.none()
         const valid = Option.isSome(stored)
@@ -243,7 +249,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
     /** Sets a new password with a single-use reset token and revokes every session of the user. */
     const resetPassword = (token: string, newPassword: string, client: ClientContext) =>
       Effect.gen(function* () {
-        const password = Redacted.make(newPassword)
+        const password = secret(newPassword)
         const at = yield* now
         const reset = yield* resets.findByTokenHash(sha256Hex(token))
         if (
@@ -283,10 +289,10 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
       Effect.gen(function* () {
         const stored = yield* hashes.get(auth.user.id)
         const valid = Option.isSome(stored)
-          ? yield* hasher.verify(stored.value.hash, Redacted.make(current))
-          : yield* hasher.verifyDummy(Redacted.make(current))
+          ? yield* hasher.verify(stored.value.hash, secret(current))
+          : yield* hasher.verifyDummy(secret(current))
         if (!valid) return yield* new InvalidCredentials()
-        const password = Redacted.make(next)
+        const password = secret(next)
         yield* checkPassword(password, config.passwordPolicy, { email: auth.user.email })
         const hash = yield* hasher.hash(password)
         const at = yield* now
