@@ -1,0 +1,302 @@
+// `npm run bench`: starts the built server on a fresh PostgreSQL database, drives it with autocannon from a separate
+// process, measures a baseline in the same run for every scenario, prints one table and appends the results (with
+// machine info) to bench/results/.
+import { execFileSync, fork, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
+import os from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import pg from "pg"
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..")
+const adminUrl = process.env.AUTHSOME_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+const seconds = Number(process.env.BENCH_SECONDS ?? 10)
+const password = "correct horse battery staple"
+
+const log = (message) => process.stderr.write(`bench: ${message}\n`)
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const withAdmin = async (f) => {
+  const client = new pg.Client({ connectionString: adminUrl })
+  await client.connect()
+  try {
+    return await f(client)
+  } finally {
+    await client.end()
+  }
+}
+
+const createDatabase = async () => {
+  const name = `authsome_bench_${randomBytes(4).toString("hex")}`
+  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`))
+  const url = new URL(adminUrl)
+  url.pathname = `/${name}`
+  return { url: url.toString(), drop: () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)) }
+}
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const probe = createServer()
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address()
+      probe.close(() => resolve(port))
+    })
+  })
+
+/** Spawns the built server and resolves once `/health` answers 200, with the time that took. */
+const startAuthsome = async (databaseUrl, port) => {
+  const started = performance.now()
+  const child = spawn(process.execPath, [join(root, "bin/authsome.js"), "serve"], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      AUTHSOME_REQUIRE_EMAIL_VERIFICATION: "false",
+      AUTHSOME_RATE_LIMIT: "off",
+      AUTHSOME_LOCKOUT: "off",
+      AUTHSOME_LOG_FORMAT: "json",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  })
+  const exited = new Promise((resolve) => child.once("exit", resolve))
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`)
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/auth/health`)
+      if (response.status === 200) break
+    } catch {}
+    await sleep(5)
+  }
+  const startupMs = performance.now() - started
+  return {
+    child,
+    startupMs,
+    stop: async () => {
+      child.kill("SIGTERM")
+      await exited
+    },
+  }
+}
+
+/** Peak resident set size (VmHWM) of a live process, in MB. */
+const peakRssMb = (pid) => {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+  return match ? Number(match[1]) / 1024 : Number.NaN
+}
+
+/** Runs autocannon in its own process and returns requests/s, p50/p99 latency and the non-2xx count. */
+const load = ({ url, connections, method = "GET", headers = {}, body, duration = seconds }) =>
+  new Promise((resolve, reject) => {
+    const args = [join(root, "node_modules/autocannon/autocannon.js"), "--json", "-c", String(connections)]
+    args.push("-d", String(duration), "-m", method)
+    for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`)
+    if (body !== undefined) args.push("-b", JSON.stringify(body), "-H", "content-type=application/json")
+    args.push(url)
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] })
+    let out = ""
+    child.stdout.on("data", (chunk) => {
+      out += chunk
+    })
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited with ${code}`))
+      const result = JSON.parse(out)
+      resolve({
+        rps: result.requests.total / result.duration,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        non2xx: result.non2xx + result.errors + result.timeouts,
+        total: result.requests.total,
+      })
+    })
+  })
+
+const post = async (url, body, headers = {}) => {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  })
+  return { status: response.status, body: await response.json() }
+}
+
+/** Inserts `count` users straight into the table (the deep-page scenario needs 100,000; hashing them would take hours). */
+const seedUsers = async (databaseUrl, count) => {
+  const { newId } = await import(join(root, "dist/domain/ids.js"))
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    const { rows } = await client.query(
+      "SELECT app_id, id AS env_id FROM authsome_environments WHERE is_default LIMIT 1",
+    )
+    const { app_id: appId, env_id: envId } = rows[0]
+    const now = new Date()
+    for (let done = 0; done < count; done += 5000) {
+      const ids = Array.from({ length: Math.min(5000, count - done) }, () => newId.user())
+      await client.query(
+        `INSERT INTO authsome_users (id, app_id, env_id, email, created_at, updated_at)
+         SELECT id, $2, $3, 'seed-' || id || '@example.com', $4, $4 FROM unnest($1::text[]) AS id`,
+        [ids, appId, envId, now],
+      )
+    }
+    return appId
+  } finally {
+    await client.end()
+  }
+}
+
+/** Median time of `UserStore.list`: the first page vs the page after `depth` users, in-process on the store. */
+const deepPages = (databaseUrl, appId, depth) =>
+  new Promise((resolve, reject) => {
+    const child = fork(join(root, "bench/deep-pages.mjs"), [], {
+      env: { ...process.env, DATABASE_URL: databaseUrl, APP_ID: appId, DEPTH: String(depth) },
+      stdio: ["ignore", "pipe", "inherit", "ipc"],
+    })
+    child.once("message", resolve)
+    child.once("exit", (code) => code !== 0 && reject(new Error(`deep-pages exited with ${code}`)))
+  })
+
+const machine = () => ({
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model ?? "unknown",
+  memoryGb: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${os.type()} ${os.release()}`,
+  postgres: execFileSync("psql", ["--version"], { encoding: "utf8" }).trim(),
+})
+
+const main = async () => {
+  log("building")
+  execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" })
+  const db = await createDatabase()
+  const results = { date: new Date().toISOString(), machine: machine(), seconds, scenarios: {} }
+  const servers = []
+  try {
+    const port = await freePort()
+    log("start-up on an empty database")
+    const empty = await startAuthsome(db.url, port)
+    await empty.stop()
+    log("start-up on a migrated database")
+    const server = await startAuthsome(db.url, port)
+    servers.push(server)
+    results.scenarios.startup = { emptyMs: empty.startupMs, migratedMs: server.startupMs }
+    const base = `http://127.0.0.1:${port}/v1/auth`
+
+    const signup = await post(`${base}/signup`, { email: "bench@example.com", password })
+    if (signup.status !== 201) throw new Error(`sign-up failed: ${JSON.stringify(signup.body)}`)
+    const token = signup.body.session_token
+    const sessionLoad = { url: `${base}/session`, connections: 32, headers: { authorization: `Bearer ${token}` } }
+
+    log("session check")
+    const session = await load(sessionLoad)
+    log("session check baseline")
+    const baselinePort = await freePort()
+    const baseline = fork(join(root, "bench/baseline/server.mjs"), [], {
+      env: { ...process.env, DATABASE_URL: db.url, PORT: String(baselinePort) },
+    })
+    await new Promise((resolve) => baseline.once("message", resolve))
+    const sessionBaseline = await load({ ...sessionLoad, url: `http://127.0.0.1:${baselinePort}/` })
+    baseline.kill("SIGTERM")
+    results.scenarios.sessionCheck = { authsome: session, baseline: sessionBaseline }
+
+    log("sign-in")
+    const signinLoad = {
+      url: `${base}/signin`,
+      connections: 8,
+      method: "POST",
+      body: { email: "bench@example.com", password },
+    }
+    const signin = await load(signinLoad)
+    log("raw argon2id baseline")
+    const argon2 = JSON.parse(
+      execFileSync(process.execPath, [join(root, "bench/baseline/argon2.mjs")], {
+        env: { ...process.env, CONCURRENCY: "8", SECONDS: String(seconds) },
+        encoding: "utf8",
+      }),
+    )
+    results.scenarios.signIn = { authsome: signin, baselinePerSecond: argon2.perSecond }
+
+    log("isolation: session checks during a sign-in flood")
+    const [isolated, flood] = await Promise.all([load(sessionLoad), load(signinLoad)])
+    results.scenarios.isolation = { session: isolated, signIn: flood }
+
+    log("deep pages: seeding 100,000 users")
+    const appId = await seedUsers(db.url, 100_000)
+    results.scenarios.deepPages = await deepPages(db.url, appId, 100_000)
+
+    results.scenarios.memory = { peakRssMb: peakRssMb(server.child.pid) }
+  } finally {
+    for (const server of servers) await server.stop()
+    await db.drop()
+  }
+  report(results)
+}
+
+const ratio = (a, b) => a / b
+const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : "n/a")
+
+const report = (results) => {
+  const s = results.scenarios
+  const rows = [
+    [
+      "session check req/s",
+      fmt(s.sessionCheck.authsome.rps, 0),
+      fmt(s.sessionCheck.baseline.rps, 0),
+      fmt(ratio(s.sessionCheck.authsome.rps, s.sessionCheck.baseline.rps), 2),
+      ">= 0.40 x baseline",
+      ratio(s.sessionCheck.authsome.rps, s.sessionCheck.baseline.rps) >= 0.4,
+    ],
+    [
+      "session check p50 / p99 ms",
+      `${s.sessionCheck.authsome.p50} / ${s.sessionCheck.authsome.p99}`,
+      `${s.sessionCheck.baseline.p50} / ${s.sessionCheck.baseline.p99}`,
+      "",
+      "p99 <= 10 ms",
+      s.sessionCheck.authsome.p99 <= 10,
+    ],
+    [
+      "sign-in /s",
+      fmt(s.signIn.authsome.rps),
+      fmt(s.signIn.baselinePerSecond),
+      fmt(ratio(s.signIn.authsome.rps, s.signIn.baselinePerSecond), 2),
+      ">= 0.70 x raw argon2id",
+      ratio(s.signIn.authsome.rps, s.signIn.baselinePerSecond) >= 0.7,
+    ],
+    [
+      "session p99 during sign-in flood ms",
+      String(s.isolation.session.p99),
+      "",
+      "",
+      "<= 25 ms",
+      s.isolation.session.p99 <= 25,
+    ],
+    ["start-up, migrated db ms", fmt(s.startup.migratedMs, 0), "", "", "<= 1500 ms", s.startup.migratedMs <= 1500],
+    ["start-up, empty db ms", fmt(s.startup.emptyMs, 0), "", "", "<= 3000 ms", s.startup.emptyMs <= 3000],
+    [
+      "deep page (after 100k) vs first, ms",
+      fmt(s.deepPages.deepMs, 2),
+      fmt(s.deepPages.firstMs, 2),
+      fmt(ratio(s.deepPages.deepMs, s.deepPages.firstMs), 2),
+      "<= 2 x first page",
+      s.deepPages.deepMs <= 2 * s.deepPages.firstMs,
+    ],
+    ["peak RSS MB", fmt(s.memory.peakRssMb, 0), "", "", "<= 300 MB", s.memory.peakRssMb <= 300],
+  ]
+  const errors =
+    s.sessionCheck.authsome.non2xx + s.signIn.authsome.non2xx + s.isolation.session.non2xx + s.isolation.signIn.non2xx
+  results.targets = Object.fromEntries(rows.map((r) => [r[0], r[5]]))
+  results.non2xx = errors
+  const header = ["scenario", "authsome", "baseline", "ratio", "target", "met"]
+  const table = [header, ...rows.map((r) => [...r.slice(0, 5), r[5] ? "yes" : "NO"])]
+  const widths = header.map((_, i) => Math.max(...table.map((r) => String(r[i]).length)))
+  for (const r of table) console.log(r.map((c, i) => String(c).padEnd(widths[i])).join("  "))
+  console.log(`non-2xx responses under load: ${errors}`)
+  mkdirSync(join(root, "bench/results"), { recursive: true })
+  const file = join(root, "bench/results", `${results.date.replace(/[:.]/g, "-")}.json`)
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+  console.log(`results: ${file}`)
+}
+
+await main()
