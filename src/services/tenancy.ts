@@ -166,7 +166,8 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
     /** The tenant of a request: the app of `X-Publishable-Key`, or the default app. */
     const resolve = (key: string | undefined): Effect.Effect<Tenant, Unauthorized> =>
       Effect.gen(function* () {
-        const cacheKey = key ?? ""
+        // Absent (the default app) and empty ("" is no key: 401) must not share a cache entry.
+        const cacheKey = key === undefined ? "default" : `pk:${key}`
         const now = yield* Clock.currentTimeMillis
         const cached = byKey.get(cacheKey)
         if (cached && now - cached.at < appCacheMillis) return cached.tenant
