@@ -13,8 +13,11 @@ export interface AuthsomeHandlers {
   readonly authsome: AuthsomeShape
   /** Web-standard handler. */
   readonly fetch: (request: Request) => Promise<Response>
-  /** Node handler: `http.createServer(handlers.node)` or `app.use(handlers.node)` in Express. */
-  readonly node: (request: IncomingMessage, response: ServerResponse) => void
+  /**
+   * Node handler: `http.createServer(handlers.node)`, or Express middleware (`app.use(handlers.node)`, also under a
+   * mount path): with a `next`, requests outside the base path go on to the host's routes.
+   */
+  readonly node: (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => void
   readonly dispose: () => Promise<void>
 }
 
@@ -33,7 +36,23 @@ export const makeHandlers = async <E>(layer: Layer.Layer<Authsome, E>): Promise<
         }
       }),
     )
-    return { authsome, node, fetch: (request) => fetch(request), dispose: () => runtime.dispose() }
+    const basePath = authsome.config.basePath
+    const inBasePath = (url: string) => {
+      const path = url.split("?", 1)[0]!
+      return path === basePath || path.startsWith(`${basePath}/`)
+    }
+    return {
+      authsome,
+      node: (request, response, next) => {
+        // Express strips its mount path from `url` and keeps the browser's in `originalUrl`.
+        const url = (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? "/"
+        if (next !== undefined && !inBasePath(url)) return next()
+        request.url = url
+        node(request, response)
+      },
+      fetch: (request) => fetch(request),
+      dispose: () => runtime.dispose(),
+    }
   } catch (error) {
     await runtime.dispose()
     throw error

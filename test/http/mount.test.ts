@@ -173,6 +173,30 @@ describe.skipIf(!postgresAvailable)("mount forms", () => {
       await closeServer(http)
     }
   })
+
+  it("(c') as Express middleware it passes other paths on, and works under a mount path", async () => {
+    const app = express()
+    app.use(server.handlers.node)
+    app.get("/after", (_request, response) => {
+      response.json({ reached: true })
+    })
+    const mounted = express()
+    mounted.use("/v1/auth", server.handlers.node)
+    const first = await listen(app)
+    const second = await listen(mounted)
+    try {
+      const after = await fetch(`${first.origin}/after`)
+      expect(after.status).toBe(200)
+      expect(await after.json()).toEqual({ reached: true })
+      const health = await fetch(`${second.origin}/v1/auth/health`)
+      expect(health.status).toBe(200)
+      expect(await health.json()).toEqual({ status: "healthy" })
+      await signUpAndValidate(new Client(`${second.origin}/v1/auth`))
+    } finally {
+      await closeServer(first.server)
+      await closeServer(second.server)
+    }
+  })
 })
 
 describe("embedded database (PGlite in memory)", () => {

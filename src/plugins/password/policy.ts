@@ -3,7 +3,9 @@
  * the 10,000 most common passwords (`data/common-passwords.txt`, see `data/README.md`).
  */
 import { Effect, Redacted } from "effect"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { WeakPassword } from "../../domain/errors.js"
 
 export interface PasswordPolicy {
@@ -66,8 +68,20 @@ const LOWER = /\p{Ll}/u
 const DIGIT = /\p{Nd}/u
 const SPECIAL = /[^\p{L}\p{M}\p{N}]/u
 
-/** `data/` at the package root: `../../../data/` from both `src/plugins/password/` and `dist/plugins/password/`. */
-const commonPasswordsUrl = new URL("../../../data/common-passwords.txt", import.meta.url)
+/**
+ * `data/common-passwords.txt` at the package root, found by walking up from this module: it sits three levels up
+ * from `src/plugins/password/` and `dist/plugins/password/`, one from the bundled `dist/authsome.mjs`.
+ */
+const commonPasswordsPath = (): string => {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    const candidate = join(dir, "data", "common-passwords.txt")
+    if (existsSync(candidate)) return candidate
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error("data/common-passwords.txt not found above the authsome package")
+    dir = parent
+  }
+}
 
 let commonPasswords: ReadonlySet<string> | undefined
 
@@ -77,7 +91,7 @@ let commonPasswords: ReadonlySet<string> | undefined
  */
 export const commonPasswordSet = (): ReadonlySet<string> => {
   if (commonPasswords === undefined) {
-    const entries = readFileSync(commonPasswordsUrl, "utf8")
+    const entries = readFileSync(commonPasswordsPath(), "utf8")
       .split("\n")
       .map((line) => line.trim().toLowerCase())
       .filter((line) => line.length > 0)
