@@ -520,4 +520,3 @@ export const coreRoutes: Effect.Effect<
     introspect,
   ]
 })
-

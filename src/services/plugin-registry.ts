@@ -15,7 +15,9 @@ export class PluginRegistry extends Effect.Service<PluginRegistry>()("authsome/P
     const exportUserData = (user: M.User) =>
       Effect.flatMap(all, (list) =>
         Effect.reduce(list, {} as Record<string, unknown>, (acc, hook) =>
-          hook.exportUserData ? Effect.map(hook.exportUserData(user), (part) => ({ ...acc, ...part })) : Effect.succeed(acc),
+          hook.exportUserData
+            ? Effect.map(hook.exportUserData(user), (part) => ({ ...acc, ...part }))
+            : Effect.succeed(acc),
         ),
       )
     return { register, all, exportUserData } as const
