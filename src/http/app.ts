@@ -5,13 +5,14 @@
  */
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Cause, Clock, Effect, Option, ParseResult, Schema } from "effect"
-import { InvalidRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
+import { InvalidRequest, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
 import type { ResolvedConfig } from "../config.js"
 import type { ClientContext } from "../services/context.js"
 import type { Sessions } from "../services/sessions.js"
 import type { Tenancy } from "../services/tenancy.js"
 import { clientAddress, makeProxyMatcher } from "./client-ip.js"
 import { cookieNames } from "./cookies.js"
+import { readText } from "./body.js"
 import { makeOriginPolicy } from "./origin.js"
 import { defectResponse, errorResponse, notFoundResponse, type RouteError } from "./errors.js"
 import type { Authenticated, Route, SessionRouteRequest } from "./route.js"
@@ -112,17 +113,7 @@ export const makeHttpApp = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =>
     Effect.gen(function* () {
       const decode = decoders.get(route)
       if (decode === undefined) return undefined
-      const declared = Number(request.headers["content-length"] ?? "0")
-      if (declared > maxBodyBytes) return yield* new PayloadTooLarge()
-      const text = yield* request.text.pipe(
-        HttpServerRequest.withMaxBodySize(Option.some(maxBodyBytes)),
-        Effect.mapError((error) =>
-          String(error.cause).includes("maxBytes")
-            ? new PayloadTooLarge()
-            : new InvalidRequest({ message: "could not read the request body" }),
-        ),
-      )
-      if (text.length > maxBodyBytes) return yield* new PayloadTooLarge()
+      const text = yield* readText(request, maxBodyBytes)
       let raw: unknown = {}
       if (text.trim() !== "") {
         if (!isJson(request.headers["content-type"])) return yield* new UnsupportedMediaType()
