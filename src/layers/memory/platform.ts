@@ -133,7 +133,9 @@ export const makeNotificationStore = ({ run }: Engine): NotificationStoreShape =
     run((db) => {
       const notification = db.find("notifications", id)
       if (notification === undefined) return
-      db.update("notifications", notification, { ...retryOrGiveUp(nextAttemptAt), lastError: error })
+      // A mail given up on is never sent: its content goes too.
+      const content = nextAttemptAt === null ? { subject: null, body: null, html: null } : {}
+      db.update("notifications", notification, { ...retryOrGiveUp(nextAttemptAt), ...content, lastError: error })
     }),
   listByUser: (userId) =>
     run((db) =>

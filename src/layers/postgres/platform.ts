@@ -203,9 +203,14 @@ const makeNotificationStore = Effect.gen(function* () {
       sql`UPDATE authsome_notifications
           SET status = 'sent', sent_at = ${now}, subject = NULL, body = NULL, html = NULL
           WHERE id = ${id}`.pipe(Sql.exec),
+    // A mail given up on is never sent: its content goes too.
     markAttemptFailed: (id, error, nextAttemptAt) =>
-      sql`UPDATE authsome_notifications SET last_error = ${error}, ${nextAttemptOrFailed(sql, nextAttemptAt)}
-          WHERE id = ${id}`.pipe(Sql.exec),
+      nextAttemptAt === null
+        ? sql`UPDATE authsome_notifications
+              SET last_error = ${error}, status = 'failed', subject = NULL, body = NULL, html = NULL
+              WHERE id = ${id}`.pipe(Sql.exec)
+        : sql`UPDATE authsome_notifications SET last_error = ${error}, ${nextAttemptOrFailed(sql, nextAttemptAt)}
+              WHERE id = ${id}`.pipe(Sql.exec),
     listByUser: (userId) =>
       sql`SELECT ${Notifications.select} FROM authsome_notifications WHERE user_id = ${userId} ORDER BY id DESC`.pipe(
         Sql.all(Notifications),

@@ -58,7 +58,7 @@ export interface NotificationStoreShape {
   readonly claimDue: (now: Date, limit: number, leaseUntil: Date) => Effect.Effect<ReadonlyArray<M.Notification>>
   /** Marks it sent and clears `subject`, `body` and `html` (they may hold codes and links). */
   readonly markSent: (id: Id.NotificationId, now: Date) => Effect.Effect<void>
-  /** Records a failed attempt; `nextAttemptAt: null` marks it `failed` for good. */
+  /** Records a failed attempt; `nextAttemptAt: null` marks it `failed` for good and clears its content. */
   readonly markAttemptFailed: (
     id: Id.NotificationId,
     error: string,

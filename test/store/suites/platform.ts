@@ -253,7 +253,14 @@ export const platformSuite = (h: Harness) => {
           lastError: "421 try later",
           nextAttemptAt: retryAt,
         })
-        expect(yield* notifications.get(failed.id)).toMatchObject({ status: "failed", lastError: "550 no such user" })
+        expect(yield* notifications.get(failed.id)).toMatchObject({
+          status: "failed",
+          lastError: "550 no such user",
+          subject: null,
+          body: null,
+          html: null,
+        })
+        expect((yield* notifications.get(retried.id)).body).not.toBeNull()
         expect(ids(yield* notifications.claimDue(epoch(HOUR), 10, epoch(2 * HOUR)))).toEqual([retried.id])
       }),
     )
