@@ -54,7 +54,7 @@ const integerVar = (env: Env, name: string, fallback: number, min: number, max: 
 
 /** `3600` (seconds), `"1 hour"`, `"30 days"`. */
 export const parseDuration = (name: string, raw: string): Duration.Duration => {
-  if (/^\d+$/.test(raw)) return Duration.seconds(Number(raw))
+  if (/^\d+$/.test(raw)) return Number(raw) > 0 ? Duration.seconds(Number(raw)) : fail(name, "must be positive")
   const match = /^(\d+(?:\.\d+)?)\s*(ms|millis|seconds?|s|minutes?|m|hours?|h|days?|d|weeks?|w)$/i.exec(raw)
   if (!match) return fail(name, `expected seconds or a duration like "1 hour", got "${raw}"`)
   const amount = Number(match[1])

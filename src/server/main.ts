@@ -36,12 +36,17 @@ const listen = (server: Server, port: number, host: string) =>
     })
   })
 
-/** Stops accepting, waits for in-flight requests up to the grace period, then drops what is left. */
+/**
+ * Stops accepting, waits for in-flight requests up to the grace period, then drops what is left. A kept-alive
+ * connection is closed as soon as its last response is done, not after `keepAliveTimeout`.
+ */
 const close = (server: Server) =>
   Effect.async<void>((resume) => {
     const timer = setTimeout(() => server.closeAllConnections(), Duration.toMillis(shutdownGrace))
+    const sweep = setInterval(() => server.closeIdleConnections(), 50)
     server.close(() => {
       clearTimeout(timer)
+      clearInterval(sweep)
       resume(Effect.void)
     })
     server.closeIdleConnections()
