@@ -1,0 +1,867 @@
+/**
+ * The standalone server and the `authsome` CLI, black-box: the built program (`node bin/authsome.js ...`) runs as a
+ * child process with an explicit environment, on a real PostgreSQL database or on the embedded one (PGlite).
+ * Covers library.md §4 (the `migrate` command) and §5 (serve: env vars, embedded data kept across restarts, port
+ * opened only after migrations, graceful shutdown, one-line configuration errors, JSON request logs without secrets).
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { connect, createServer, type Socket } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { PGlite } from "@electric-sql/pglite"
+import { Duration } from "effect"
+import pg from "pg"
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest"
+import { allMigrationGroups } from "../src/migrations/index.js"
+import { EnvError, readServerSettings } from "../src/server/env.js"
+import { createDatabase, postgresAvailable } from "./support/postgres.js"
+
+const root = join(import.meta.dirname, "..")
+const bin = join(root, "bin", "authsome.js")
+const basePath = "/v1/auth"
+const password = "correct horse battery staple"
+
+/** library.md §3: every table, core and plugins, and the tracking table. */
+const expectedTables = [
+  "authsome_users",
+  "authsome_sessions",
+  "authsome_verifications",
+  "authsome_password_resets",
+  "authsome_apps",
+  "authsome_organizations",
+  "authsome_members",
+  "authsome_invitations",
+  "authsome_teams",
+  "authsome_devices",
+  "authsome_webhooks",
+  "authsome_notifications",
+  "authsome_api_keys",
+  "authsome_environments",
+  "authsome_form_configs",
+  "authsome_branding_configs",
+  "authsome_app_session_configs",
+  "authsome_team_members",
+  "authsome_roles",
+  "authsome_permissions",
+  "authsome_user_roles",
+  "authsome_refresh_tokens",
+  "authsome_webhook_deliveries",
+  "authsome_audit_events",
+  "authsome_rate_limits",
+  "authsome_password_hashes",
+  "authsome_mfa_enrollments",
+  "authsome_mfa_recovery_codes",
+  "authsome_passkeys",
+  "authsome_oauth_connections",
+  "authsome_migrations",
+].sort()
+
+const expectedGroups = ["authsome", "authsome-password", "authsome-mfa", "authsome-passkey", "authsome-social"]
+const allMigrations = allMigrationGroups.flatMap((group) =>
+  group.migrations.map((m) => ({ group: group.name, version: m.version, name: m.name })),
+)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Build: bin/authsome.js runs dist/authsome.mjs, bundled from src by scripts/bundle.mjs (the step of `npm run build`
+// that the program needs; tsc's per-module output is for library users). Rebuilt when some source is newer.
+
+const bundle = join(root, "dist", "authsome.mjs")
+
+const newestSource = () => {
+  let newest = 0
+  for (const entry of readdirSync(join(root, "src"), { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith(".ts")) {
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
+    }
+  }
+  return newest
+}
+
+const ensureBuilt = async () => {
+  const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs ?? 0
+  if (built >= newestSource()) return
+  await promisify(execFile)(process.execPath, [join(root, "scripts", "bundle.mjs")], { cwd: root })
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Child processes
+
+interface Proc {
+  readonly child: ChildProcess
+  readonly startedAt: number
+  stdout: string
+  stderr: string
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
+}
+
+/** Every child still running; each test kills its own when it ends, pass or fail, and afterAll any left. */
+const children = new Set<ChildProcess>()
+type Owner = Set<ChildProcess>
+
+const kill = (child: ChildProcess) => {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+}
+
+/** The processes of one test, killed when it finishes, passed or failed. */
+const owner = (context: TestContext): Owner => {
+  const own: Owner = new Set()
+  context.onTestFinished(() => {
+    for (const child of own) kill(child)
+  })
+  return own
+}
+
+const tempDirs: Array<string> = []
+
+const tempDir = (label: string) => {
+  const dir = mkdtempSync(join(tmpdir(), `authsome-${label}-`))
+  tempDirs.push(dir)
+  return dir
+}
+
+/** Runs `node bin/authsome.js ...args` with exactly `env` (plus PATH), in a scratch directory. */
+const launch = (own: Owner, args: ReadonlyArray<string>, env: Record<string, string>): Proc => {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: tempDir("cwd"),
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+  children.add(child)
+  own.add(child)
+  const proc: Proc = {
+    child,
+    startedAt: Date.now(),
+    stdout: "",
+    stderr: "",
+    exited: new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        children.delete(child)
+        resolve({ code, signal, at: Date.now() })
+      })
+    }),
+  }
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    proc.stdout += chunk
+  })
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    proc.stderr += chunk
+  })
+  return proc
+}
+
+const withTimeout = <A>(promise: Promise<A>, ms: number, what: string) =>
+  new Promise<A>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)
+    promise.then(
+      (a) => {
+        clearTimeout(timer)
+        resolve(a)
+      },
+      (e) => {
+        clearTimeout(timer)
+        reject(e)
+      },
+    )
+  })
+
+/** Runs a command to its end; stdout/stderr complete (the exit event can precede the last chunks). */
+const run = async (own: Owner, args: ReadonlyArray<string>, env: Record<string, string>, timeoutMs = 30_000) => {
+  const proc = launch(own, args, env)
+  const closed = new Promise<void>((resolve) => proc.child.once("close", () => resolve()))
+  const exit = await withTimeout(proc.exited, timeoutMs, `authsome ${args.join(" ")}`)
+  await closed
+  return { ...exit, stdout: proc.stdout, stderr: proc.stderr, ms: exit.at - proc.startedAt }
+}
+
+/** `f` over `items`, two at a time (the machine may have only two cores), results in order. */
+const mapInPairs = async <A, B>(items: ReadonlyArray<A>, f: (a: A) => Promise<B>): Promise<Array<B>> => {
+  const results: Array<B> = []
+  for (let i = 0; i < items.length; i += 2) results.push(...(await Promise.all(items.slice(i, i + 2).map(f))))
+  return results
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+interface Served extends Proc {
+  readonly port: number
+  readonly base: string
+}
+
+const serverEnv = (port: number, extra: Record<string, string>) => ({
+  PORT: String(port),
+  HOST: "127.0.0.1",
+  AUTHSOME_REQUIRE_EMAIL_VERIFICATION: "false",
+  AUTHSOME_RATE_LIMIT: "off",
+  ...extra,
+})
+
+/** Starts `serve` and waits until `/health` answers 200. */
+const serve = async (own: Owner, extra: Record<string, string>, timeoutMs = 45_000): Promise<Served> => {
+  const port = await freePort()
+  const proc = launch(own, ["serve"], serverEnv(port, extra))
+  const base = `http://127.0.0.1:${port}${basePath}`
+  const deadline = Date.now() + timeoutMs
+  let exited = false
+  void proc.exited.then(() => {
+    exited = true
+  })
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`serve exited before becoming healthy:\n${proc.stdout}\n${proc.stderr}`)
+    const status = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2_000) }).then(
+      (r) => r.status,
+      () => 0,
+    )
+    if (status === 200) return Object.assign(proc, { port, base })
+    await sleep(100)
+  }
+  throw new Error(`serve not healthy within ${timeoutMs} ms:\n${proc.stdout}\n${proc.stderr}`)
+}
+
+/** SIGTERM, then the exit (code and how long it took). */
+const terminate = async (proc: Proc, withinMs = 10_000) => {
+  const sent = Date.now()
+  proc.child.kill("SIGTERM")
+  const exit = await withTimeout(proc.exited, withinMs + 2_000, "exit after SIGTERM")
+  return { ...exit, ms: exit.at - sent }
+}
+
+afterAll(() => {
+  for (const child of children) kill(child)
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP
+
+interface Reply {
+  readonly status: number
+  readonly body: any
+}
+
+const call = async (
+  base: string,
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string } = {},
+): Promise<Reply> => {
+  const headers: Record<string, string> = {}
+  if (options.body !== undefined) headers["content-type"] = "application/json"
+  if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? null : JSON.stringify(options.body),
+    signal: AbortSignal.timeout(15_000),
+  })
+  const text = await response.text()
+  let body: unknown = text
+  try {
+    body = text === "" ? undefined : JSON.parse(text)
+  } catch {}
+  return { status: response.status, body }
+}
+
+/** Outcome of one TCP connection attempt: refused, or accepted and then (maybe) an HTTP answer. */
+type Probe = { readonly kind: "refused" } | { readonly kind: "answered"; readonly status: number }
+
+/**
+ * Opens a connection; if accepted, runs `onAccepted` (while the connection is open) then sends `GET /health` and
+ * waits for the status line. Anything but a refusal or an answer (reset, hang) rejects.
+ */
+const probe = (port: number, onAccepted: () => Promise<void> = async () => {}) =>
+  new Promise<Probe>((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1")
+    let accepted = false
+    let data = ""
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      socket.destroy()
+      if (!accepted && error.code === "ECONNREFUSED") resolve({ kind: "refused" })
+      else reject(new Error(`connection ${accepted ? "accepted, then" : ""} failed: ${error.code ?? error.message}`))
+    })
+    socket.once("connect", () => {
+      accepted = true
+      socket.setTimeout(5_000, () => {
+        socket.destroy()
+        reject(new Error("connection accepted but no answer within 5 s"))
+      })
+      onAccepted().then(
+        () => socket.write(`GET ${basePath}/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+        (error) => {
+          socket.destroy()
+          reject(error)
+        },
+      )
+    })
+    socket.setEncoding("utf8")
+    socket.on("data", (chunk: string) => {
+      data += chunk
+    })
+    socket.once("end", () => {
+      socket.destroy()
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(data)?.[1]
+      if (status) resolve({ kind: "answered", status: Number(status) })
+      else reject(new Error(`connection accepted, then closed without an HTTP answer: ${JSON.stringify(data)}`))
+    })
+  })
+
+const isRefused = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket: Socket = connect(port, "127.0.0.1")
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"))
+    socket.once("connect", () => {
+      socket.destroy()
+      resolve(false)
+    })
+  })
+
+const pgQuery = async <R extends pg.QueryResultRow>(url: string, text: string, values: Array<unknown> = []) => {
+  const client = new pg.Client({ connectionString: url, application_name: "authsome-test" })
+  await client.connect()
+  try {
+    return (await client.query<R>(text, values)).rows
+  } finally {
+    await client.end()
+  }
+}
+
+const authsomeConnections = async (databaseUrl: string) => {
+  const database = new URL(databaseUrl).pathname.slice(1)
+  const rows = await pgQuery<{ n: number }>(
+    databaseUrl,
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'authsome'",
+    [database],
+  )
+  return rows[0]!.n
+}
+
+const tablesOf = (rows: ReadonlyArray<{ table_name: string }>) =>
+  rows
+    .map((r) => r.table_name)
+    .filter((t) => t.startsWith("authsome_"))
+    .sort()
+
+const tablesSql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+
+beforeAll(ensureBuilt, 180_000)
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe("readServerSettings (environment variables)", () => {
+  const read = (env: Record<string, string>) => readServerSettings(env)
+  const failure = (env: Record<string, string>) => {
+    try {
+      readServerSettings(env)
+    } catch (error) {
+      return error
+    }
+    return undefined
+  }
+
+  it("defaults: PORT 8080, HOST 0.0.0.0, embedded data dir, rate limit, lockout and verification on", () => {
+    const settings = read({})
+    expect(settings.port).toBe(8080)
+    expect(settings.host).toBe("0.0.0.0")
+    expect(settings.databaseUrl).toBeUndefined()
+    expect(settings.dataDir).toBe("./.authsome/data")
+    expect(settings.engine.rateLimit?.enabled).toBe(true)
+    expect(settings.engine.lockout?.enabled).toBe(true)
+    expect(settings.engine.emailVerification?.required).toBe(true)
+  })
+
+  it.each([
+    ["3600", Duration.hours(1)],
+    ["1 hour", Duration.hours(1)],
+    ["30 days", Duration.days(30)],
+    ["90 minutes", Duration.minutes(90)],
+    ["15m", Duration.minutes(15)],
+  ])("duration %j", (raw, expected) => {
+    const settings = read({ AUTHSOME_TOKEN_TTL: raw, AUTHSOME_REFRESH_TOKEN_TTL: raw })
+    expect(Duration.toMillis(Duration.decode(settings.engine.session!.tokenTtl!))).toBe(Duration.toMillis(expected))
+    expect(Duration.toMillis(Duration.decode(settings.engine.session!.refreshTokenTtl!))).toBe(
+      Duration.toMillis(expected),
+    )
+  })
+
+  it.each(["soon", "1 fortnight", "-5", "1 hour ago", "0", "0 seconds"])(
+    "bad duration %j names the variable",
+    (raw) => {
+      const error = failure({ AUTHSOME_REFRESH_TOKEN_TTL: raw })
+      expect(error).toBeInstanceOf(EnvError)
+      expect((error as Error).message).toMatch(/^invalid AUTHSOME_REFRESH_TOKEN_TTL: /)
+    },
+  )
+
+  it.each([
+    ["true", true],
+    ["false", false],
+    ["on", true],
+    ["off", false],
+    ["1", true],
+    ["0", false],
+    ["ON", true],
+    [" False ", false],
+  ])("boolean %j", (raw, expected) => {
+    const settings = read({
+      AUTHSOME_RATE_LIMIT: raw,
+      AUTHSOME_LOCKOUT: raw,
+      AUTHSOME_REQUIRE_EMAIL_VERIFICATION: raw,
+    })
+    expect(settings.engine.rateLimit?.enabled).toBe(expected)
+    expect(settings.engine.lockout?.enabled).toBe(expected)
+    expect(settings.engine.emailVerification?.required).toBe(expected)
+  })
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["AUTHSOME_TOKEN_TTL", "soon"],
+    ["AUTHSOME_RATE_LIMIT", "maybe"],
+    ["AUTHSOME_LOCKOUT", "2"],
+    ["AUTHSOME_REQUIRE_EMAIL_VERIFICATION", "yes please"],
+    ["DATABASE_URL", "mysql://x"],
+    ["AUTHSOME_PUBLIC_URL", "not a url"],
+    ["AUTHSOME_PUBLIC_URL", "ftp://example.com"],
+    ["AUTHSOME_TRUSTED_ORIGINS", "https://ok.example.com, nope"],
+    ["AUTHSOME_TRUSTED_PROXIES", "10.0.0.0/99"],
+    ["AUTHSOME_SMTP_URL", "http://mail"],
+    ["AUTHSOME_DB_MAX_CONNECTIONS", "0"],
+    ["AUTHSOME_LOG_FORMAT", "xml"],
+    ["AUTHSOME_LOG_LEVEL", "loud"],
+    ["AUTHSOME_CONFIG", "/nonexistent/authsome.json"],
+  ])("%s=%j is rejected with one line naming it", (name, raw) => {
+    const error = failure({ [name]: raw })
+    expect(error).toBeInstanceOf(EnvError)
+    const message = (error as Error).message
+    expect(message.startsWith(`invalid ${name}: `)).toBe(true)
+    expect(message).not.toContain("\n")
+  })
+
+  it("reads the rest: port, host, database URL (redacted), public URL, origins, proxies", () => {
+    const settings = read({
+      PORT: "9090",
+      HOST: "127.0.0.1",
+      DATABASE_URL: "postgres://u:secret@db:5432/app?sslmode=disable",
+      AUTHSOME_PUBLIC_URL: "https://auth.example.com/",
+      AUTHSOME_TRUSTED_ORIGINS: "https://app.example.com/, http://localhost:3000",
+      AUTHSOME_TRUSTED_PROXIES: "10.0.0.0/8, ::1",
+      AUTHSOME_BASE_PATH: "/auth",
+      AUTHSOME_APP_ID: "myapp",
+    })
+    expect(settings.port).toBe(9090)
+    expect(settings.host).toBe("127.0.0.1")
+    expect(String(settings.databaseUrl)).not.toContain("secret")
+    expect(settings.engine.publicUrl).toBe("https://auth.example.com")
+    expect(settings.engine.trustedOrigins).toEqual(["https://app.example.com", "http://localhost:3000"])
+    expect(settings.engine.trustedProxies).toEqual(["10.0.0.0/8", "::1"])
+    expect(settings.engine.basePath).toBe("/auth")
+    expect(settings.engine.appId).toBe("myapp")
+  })
+})
+
+// One program at a time (they are CPU-bound at start-up); each test has its own database, data directory and port.
+describe("the built program", () => {
+  const badConfiguration: ReadonlyArray<readonly [string, string, string]> = [
+    ["serve", "PORT", "abc"],
+    ["serve", "AUTHSOME_TOKEN_TTL", "soon"],
+    ["serve", "AUTHSOME_RATE_LIMIT", "maybe"],
+    ["serve", "DATABASE_URL", "mysql://x"],
+    ["serve", "AUTHSOME_PUBLIC_URL", "not a url"],
+    ["migrate", "DATABASE_URL", "mysql://x"],
+  ]
+
+  it.skipIf(!postgresAvailable)(
+    "migrate (PostgreSQL): applies every migration, then nothing; --status: all applied",
+    async (context) => {
+      const own = owner(context)
+      const db = await createDatabase("cli")
+      try {
+        const first = await run(own, ["migrate"], { DATABASE_URL: db.url })
+        expect(first.code, first.stderr).toBe(0)
+        const appliedLines = first.stdout.split("\n").filter((line) => line.startsWith("applied "))
+        expect(appliedLines).toEqual(allMigrations.map((m) => `applied ${m.group} ${m.version} ${m.name}`))
+
+        const tables = tablesOf(await pgQuery<{ table_name: string }>(db.url, tablesSql))
+        expect(tables).toEqual(expectedTables)
+        const rows = await pgQuery<{ group: string; version: number; name: string }>(
+          db.url,
+          `SELECT "group", version, name FROM authsome_migrations ORDER BY "group", version`,
+        )
+        expect(rows.map((r) => `${r.group} ${r.version} ${r.name}`).sort()).toEqual(
+          allMigrations.map((m) => `${m.group} ${m.version} ${m.name}`).sort(),
+        )
+
+        const second = await run(own, ["migrate"], { DATABASE_URL: db.url })
+        expect(second.code, second.stderr).toBe(0)
+        expect(second.stdout).toMatch(/nothing to apply/)
+        expect(second.stdout).not.toMatch(/^applied /m)
+
+        const status = await run(own, ["migrate", "--status"], { DATABASE_URL: db.url })
+        expect(status.code, status.stderr).toBe(0)
+        const statusLines = status.stdout.split("\n").filter((line) => line.trim() !== "")
+        expect(statusLines).toHaveLength(allMigrations.length)
+        for (const m of allMigrations) {
+          const line = statusLines.find((l) => new RegExp(`^${m.group}\\s+${m.version}\\s+${m.name}\\s`).test(l))
+          expect(line, `${m.group} ${m.version}`).toBeDefined()
+          expect(line).toMatch(/\sapplied \d{4}-\d\d-\d\dT/)
+        }
+        expect(new Set(statusLines.map((l) => l.split(/\s+/)[0]))).toEqual(new Set(expectedGroups))
+      } finally {
+        await db.drop()
+      }
+    },
+    60_000,
+  )
+
+  it.skipIf(!postgresAvailable)(
+    "migrate --status on an empty database: all pending, nothing created",
+    async (context) => {
+      const own = owner(context)
+      const db = await createDatabase("cli")
+      try {
+        const status = await run(own, ["migrate", "--status"], { DATABASE_URL: db.url })
+        expect(status.code, status.stderr).toBe(0)
+        const statusLines = status.stdout.split("\n").filter((line) => line.trim() !== "")
+        expect(statusLines).toHaveLength(allMigrations.length)
+        for (const m of allMigrations) {
+          const line = statusLines.find((l) => new RegExp(`^${m.group}\\s+${m.version}\\s+${m.name}\\s`).test(l))
+          expect(line, `${m.group} ${m.version}`).toMatch(/\spending$/)
+        }
+        expect(new Set(statusLines.map((l) => l.split(/\s+/)[0]))).toEqual(new Set(expectedGroups))
+        expect(tablesOf(await pgQuery<{ table_name: string }>(db.url, tablesSql))).toEqual([])
+      } finally {
+        await db.drop()
+      }
+    },
+    30_000,
+  )
+
+  it("migrate (embedded database): creates the full schema in AUTHSOME_DATA_DIR", async (context) => {
+    const own = owner(context)
+    const dataDir = join(tempDir("migrate"), "data")
+    const result = await run(own, ["migrate"], { AUTHSOME_DATA_DIR: dataDir }, 60_000)
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.split("\n").filter((line) => line.startsWith("applied "))).toEqual(
+      allMigrations.map((m) => `applied ${m.group} ${m.version} ${m.name}`),
+    )
+    const db = new PGlite(dataDir)
+    try {
+      expect(tablesOf((await db.query<{ table_name: string }>(tablesSql)).rows)).toEqual(expectedTables)
+      const count = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM authsome_migrations")
+      expect(count.rows[0]!.n).toBe(allMigrations.length)
+    } finally {
+      await db.close()
+    }
+  }, 60_000)
+
+  it("serve (embedded database): the API, SIGTERM → exit code 0, data kept across a restart", async (context) => {
+    const own = owner(context)
+    const dataDir = join(tempDir("serve"), "data")
+    const env = { AUTHSOME_DATA_DIR: dataDir }
+    const server = await serve(own, env, 60_000)
+    const { base } = server
+
+    expect(await call(base, "GET", "/health")).toEqual({ status: 200, body: { status: "healthy" } })
+
+    const signup = await call(base, "POST", "/signup", {
+      body: { email: "  Embedded.User@Example.com ", password },
+    })
+    expect(signup.status, JSON.stringify(signup.body)).toBe(201)
+    expect(signup.body.user.email).toBe("embedded.user@example.com")
+    expect(typeof signup.body.session_token).toBe("string")
+    expect(typeof signup.body.refresh_token).toBe("string")
+    const userId: string = signup.body.user.id
+    expect(userId).toMatch(/^ausr_/)
+
+    const duplicate = await call(base, "POST", "/signup", { body: { email: "embedded.user@example.com", password } })
+    expect(duplicate.status).toBe(409)
+    expect(duplicate.body.type).toBe("email_taken")
+
+    const wrong = await call(base, "POST", "/signin", {
+      body: { email: "embedded.user@example.com", password: "not the password at all" },
+    })
+    expect(wrong.status).toBe(401)
+    expect(wrong.body.type).toBe("invalid_credentials")
+
+    const signin = await call(base, "POST", "/signin", { body: { email: "embedded.user@example.com", password } })
+    expect(signin.status, JSON.stringify(signin.body)).toBe(200)
+    expect(signin.body.user.id).toBe(userId)
+    for (const field of ["session_token", "refresh_token", "expires_at", "refresh_token_expires_at"]) {
+      expect(signin.body[field], field).toEqual(expect.any(String))
+    }
+
+    const session = await call(base, "GET", "/session", { token: signin.body.session_token })
+    expect(session.status).toBe(200)
+    expect(session.body.user.id).toBe(userId)
+    expect(session.body.session.user_id).toBe(userId)
+
+    const refreshed = await call(base, "POST", "/refresh", { body: { refresh_token: signin.body.refresh_token } })
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200)
+    expect(refreshed.body.session_token).not.toBe(signin.body.session_token)
+    expect(refreshed.body.refresh_token).not.toBe(signin.body.refresh_token)
+    expect((await call(base, "GET", "/session", { token: signin.body.session_token })).status).toBe(401)
+    expect((await call(base, "GET", "/session", { token: refreshed.body.session_token })).status).toBe(200)
+    // Reusing the rotated refresh token revokes the whole family.
+    const reused = await call(base, "POST", "/refresh", { body: { refresh_token: signin.body.refresh_token } })
+    expect(reused.status).toBe(401)
+    expect(reused.body.type).toBe("invalid_credentials")
+    expect((await call(base, "GET", "/session", { token: refreshed.body.session_token })).status).toBe(401)
+
+    // Sign-out (the sign-up session, another family).
+    const signout = await call(base, "POST", "/signout", { token: signup.body.session_token })
+    expect(signout).toEqual({ status: 200, body: { status: "signed out" } })
+    expect((await call(base, "GET", "/session", { token: signup.body.session_token })).status).toBe(401)
+
+    const stopped = await terminate(server)
+    expect(stopped.code, server.stderr).toBe(0)
+    expect(stopped.ms).toBeLessThan(10_000)
+
+    // Same data directory: the user is still there.
+    const again = await serve(own, env, 45_000)
+    const back = await call(again.base, "POST", "/signin", { body: { email: "embedded.user@example.com", password } })
+    expect(back.status, JSON.stringify(back.body)).toBe(200)
+    expect(back.body.user.id).toBe(userId)
+    const publishableKey = (out: string) => /publishable_key[=":]+(pk_[A-Za-z0-9_]+)/.exec(out)?.[1]
+    expect(publishableKey(again.stdout + again.stderr)).toBeDefined()
+    expect(publishableKey(again.stdout + again.stderr)).toBe(publishableKey(server.stdout + server.stderr))
+    const stoppedAgain = await terminate(again)
+    expect(stoppedAgain.code, again.stderr).toBe(0)
+  }, 90_000)
+
+  it.skipIf(!postgresAvailable)(
+    "serve (PostgreSQL): the port opens only after the migrations",
+    async (context) => {
+      const own = owner(context)
+      const db = await createDatabase("srv")
+      try {
+        const port = await freePort()
+        const proc = launch(own, ["serve"], serverEnv(port, { DATABASE_URL: db.url }))
+        let refused = 0
+        let appliedWhenAccepted: Array<string> = []
+        const deadline = Date.now() + 45_000
+        for (;;) {
+          expect(Date.now(), `never opened:\n${proc.stdout}\n${proc.stderr}`).toBeLessThan(deadline)
+          expect(proc.child.exitCode, `exited:\n${proc.stdout}\n${proc.stderr}`).toBeNull()
+          const result = await probe(port, async () => {
+            const rows = await pgQuery<{ group: string; version: number }>(
+              db.url,
+              `SELECT "group", version FROM authsome_migrations`,
+            )
+            appliedWhenAccepted = rows.map((r) => `${r.group} ${r.version}`).sort()
+          })
+          if (result.kind === "refused") {
+            refused++
+            await sleep(5)
+            continue
+          }
+          expect(result.status).toBe(200)
+          break
+        }
+        // We did watch the port before it opened (node's start-up alone takes far longer than one probe).
+        expect(refused).toBeGreaterThan(3)
+        // The server registers the password plugin only: the core group and the password group, complete.
+        expect(appliedWhenAccepted).toEqual(
+          allMigrations
+            .filter((m) => m.group === "authsome" || m.group === "authsome-password")
+            .map((m) => `${m.group} ${m.version}`)
+            .sort(),
+        )
+        const stopped = await terminate(proc)
+        expect(stopped.code, proc.stderr).toBe(0)
+      } finally {
+        await db.drop()
+      }
+    },
+    60_000,
+  )
+
+  it.skipIf(!postgresAvailable)(
+    "serve (PostgreSQL): graceful shutdown, in-flight requests finish, pool closed",
+    async (context) => {
+      const own = owner(context)
+      const db = await createDatabase("srv")
+      try {
+        const server = await serve(own, { DATABASE_URL: db.url })
+        const email = "graceful@example.com"
+        expect((await call(server.base, "POST", "/signup", { body: { email, password } })).status).toBe(201)
+        expect(await authsomeConnections(db.url)).toBeGreaterThan(0)
+
+        // A request held open: on a connection the server has surely taken (it answered a first request on it),
+        // the headers and part of the body of a sign-in; the handler waits for the rest.
+        const held = connect(server.port, "127.0.0.1")
+        let received = ""
+        let answeredAt = 0
+        held.setEncoding("utf8").on("data", (chunk: string) => {
+          received += chunk
+          answeredAt = Date.now()
+        })
+        const heldClosed = new Promise<number>((resolve) => held.once("close", () => resolve(Date.now())))
+        held.write(`GET ${basePath}/health HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`)
+        for (let i = 0; i < 100 && !received.includes('{"status":"healthy"}'); i++) await sleep(50)
+        expect(received).toMatch(/^HTTP\/1\.1 200 /)
+        received = ""
+        const body = JSON.stringify({ email, password })
+        held.write(
+          `POST ${basePath}/signin HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+        )
+        await sleep(300)
+
+        const sent = Date.now()
+        server.child.kill("SIGTERM")
+        let refusedNow = false
+        while (!refusedNow && Date.now() - sent < 5_000) {
+          refusedNow = await isRefused(server.port)
+          if (!refusedNow) await sleep(20)
+        }
+        expect(refusedNow, "new connections are refused after SIGTERM").toBe(true)
+        await sleep(200)
+        expect(server.child.exitCode, "still running while a request is in flight").toBeNull()
+        expect(received).toBe("")
+
+        // The rest of the body: the sign-in (argon2, database) runs during the shutdown, and completes.
+        held.write(body.slice(10))
+        const closedAt = await withTimeout(heldClosed, 10_000, "the held request")
+        expect(received).toMatch(/^HTTP\/1\.1 200 /)
+        expect(received).toContain('"session_token"')
+        // Its connection is closed once answered, not left to the keep-alive timeout (5 s) to hold up the exit.
+        expect(closedAt - answeredAt).toBeLessThan(2_000)
+
+        const exit = await withTimeout(server.exited, 12_000, "exit after SIGTERM")
+        expect(exit.code, server.stderr).toBe(0)
+        expect(exit.at - sent).toBeLessThan(10_000)
+        expect(await isRefused(server.port)).toBe(true)
+
+        // The pool is closed: no connection of application_name "authsome" is left (backends end asynchronously).
+        let left = await authsomeConnections(db.url)
+        for (let i = 0; i < 40 && left > 0; i++) {
+          await sleep(50)
+          left = await authsomeConnections(db.url)
+        }
+        expect(left).toBe(0)
+      } finally {
+        await db.drop()
+      }
+    },
+    60_000,
+  )
+
+  it.skipIf(!postgresAvailable)(
+    "serve (PostgreSQL): JSON request logs, and no secret in any output",
+    async (context) => {
+      const own = owner(context)
+      const db = await createDatabase("srv")
+      const secret = "server-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+      try {
+        const server = await serve(own, { DATABASE_URL: db.url, AUTHSOME_LOG_FORMAT: "json", AUTHSOME_SECRET: secret })
+        const { base } = server
+        const email = "logs@example.com"
+        const wrongPassword = "wrong horse battery staple"
+        const expected: Array<[string, string, number]> = []
+        const step = async (
+          method: string,
+          path: string,
+          status: number,
+          options: { body?: unknown; token?: string },
+        ) => {
+          const reply = await call(base, method, path, options)
+          expect(reply.status, `${method} ${path}: ${JSON.stringify(reply.body)}`).toBe(status)
+          expected.push([method, `${basePath}${path.replace(/\?.*$/, "")}`, status])
+          return reply.body
+        }
+        const signup = await step("POST", "/signup", 201, { body: { email, password } })
+        await step("POST", "/signin", 401, { body: { email, password: wrongPassword } })
+        const signin = await step("POST", "/signin", 200, { body: { email, password } })
+        await step("GET", "/session", 200, { token: signin.session_token })
+        const refreshed = await step("POST", "/refresh", 200, { body: { refresh_token: signin.refresh_token } })
+        await step("POST", "/refresh", 401, { body: { refresh_token: signin.refresh_token } })
+        await step("POST", "/signout", 200, { token: signup.session_token })
+        await step("GET", "/session", 401, { token: refreshed.session_token })
+
+        const stopped = await terminate(server)
+        expect(stopped.code, server.stderr).toBe(0)
+        await sleep(50) // the last chunks after the exit event
+
+        const lines = server.stdout.split("\n").filter((line) => line.trim() !== "")
+        const parsed = lines.map((line) => {
+          try {
+            return JSON.parse(line) as { message: unknown; annotations?: Record<string, unknown> }
+          } catch {
+            throw new Error(`not a JSON log line: ${line}`)
+          }
+        })
+        const requests = parsed.filter((entry) => entry.message === "request")
+        const described = requests.map((entry) => [
+          entry.annotations?.method,
+          entry.annotations?.route,
+          entry.annotations?.status,
+        ])
+        // The readiness probe's GET /health (once or more), then exactly one line per request made.
+        const health = described.filter(([, route]) => route === `${basePath}/health`)
+        expect(health.length).toBeGreaterThanOrEqual(1)
+        expect(health).toContainEqual(["GET", `${basePath}/health`, 200])
+        expect(described.filter(([, route]) => route !== `${basePath}/health`)).toEqual(expected)
+        for (const entry of requests) {
+          expect(entry.annotations?.duration_ms).toEqual(expect.any(Number))
+          expect(entry.annotations?.duration_ms as number).toBeGreaterThanOrEqual(0)
+        }
+
+        const output = server.stdout + server.stderr
+        const secrets = {
+          password,
+          wrongPassword,
+          secret,
+          signupSession: signup.session_token,
+          signupRefresh: signup.refresh_token,
+          signinSession: signin.session_token,
+          signinRefresh: signin.refresh_token,
+          refreshedSession: refreshed.session_token,
+          refreshedRefresh: refreshed.refresh_token,
+        }
+        for (const [label, value] of Object.entries(secrets)) {
+          expect(typeof value, label).toBe("string")
+          expect(output.includes(value as string), `${label} appears in the logs`).toBe(false)
+        }
+      } finally {
+        await db.drop()
+      }
+    },
+    60_000,
+  )
+
+  it("bad configuration: exits non-zero quickly, one stderr line naming the variable, no stack trace", async (context) => {
+    const own = owner(context)
+    const results = await mapInPairs(badConfiguration, async ([command, name, raw]) => {
+      const dataDir = join(tempDir("bad"), "data")
+      const port = await freePort()
+      const result = await run(own, [command], { PORT: String(port), AUTHSOME_DATA_DIR: dataDir, [name]: raw }, 20_000)
+      return { command, name, raw, dataDir, ...result }
+    })
+    for (const r of results) {
+      const label = `${r.command} with ${r.name}=${r.raw}`
+      expect(r.code, label).not.toBe(0)
+      expect(r.code, label).not.toBeNull()
+      // It stops as soon as its module is loaded (well under a second on an idle machine; two run at a time here).
+      expect(r.ms, label).toBeLessThan(10_000)
+      const lines = r.stderr.split("\n").filter((line) => line.trim() !== "")
+      expect(lines, `${label}: ${r.stderr}`).toHaveLength(1)
+      expect(lines[0]!.startsWith(`authsome: invalid ${r.name}: `), `${label}: ${lines[0]}`).toBe(true)
+      expect(r.stderr, label).not.toMatch(/\n\s+at |Error:|EnvError/)
+      expect(r.stdout.trim(), label).toBe("")
+      // Nothing was started: the embedded database was never created.
+      expect(() => statSync(r.dataDir), label).toThrow()
+    }
+  }, 60_000)
+})
