@@ -1,11 +1,15 @@
 /**
  * PostgreSQL connections from `DATABASE_URL`, with the seed's pool defaults: 25 open, 5 idle, 5-minute lifetime.
  * URLs take the seed's forms (`?sslmode=disable`, `?sslmode=require&sslrootcert=/path/ca.pem`), parsed by `pg`.
+ *
+ * The layer owns the `pg` pool and shares it as `PgPool` next to the `SqlClient`, so the store can run its hottest
+ * read (session by token) as a prepared statement straight on the pool.
  */
+import { SqlError } from "@effect/sql/SqlError"
 import type { SqlClient } from "@effect/sql"
-import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
-import { Config, type ConfigError, Duration, Layer, Redacted } from "effect"
+import { Config, type ConfigError, Context, Duration, Effect, Layer, Redacted } from "effect"
+import pg from "pg"
 
 export interface PoolOptions {
   readonly maxConnections?: number
@@ -21,27 +25,59 @@ export const defaultPool = {
   connectTimeout: Duration.seconds(5),
 } as const
 
+/** The `pg` pool behind the `SqlClient` of `layer`. */
+export class PgPool extends Context.Tag("authsome/PgPool")<PgPool, pg.Pool>() {}
+
+const makePool = (url: Redacted.Redacted<string>, options: PoolOptions) => {
+  const max = options.maxConnections ?? defaultPool.maxConnections
+  const connectTimeout = Duration.decode(options.connectTimeout ?? defaultPool.connectTimeout)
+  return Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const pool = new pg.Pool({
+          connectionString: Redacted.value(url),
+          max,
+          min: Math.min(options.minConnections ?? defaultPool.minConnections, max),
+          maxLifetimeSeconds: Duration.toSeconds(options.connectionLifetime ?? defaultPool.connectionLifetime),
+          connectionTimeoutMillis: Duration.toMillis(connectTimeout),
+          application_name: "authsome",
+        })
+        // Errors of idle clients surface on the next query; without a listener they would crash the process.
+        pool.on("error", () => {})
+        try {
+          await pool.query("SELECT 1")
+        } catch (error) {
+          await pool.end()
+          throw error
+        }
+        return pool
+      },
+      catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" }),
+    }),
+    (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption(Duration.seconds(5))),
+  )
+}
+
 export const layer = (
   url: string | Redacted.Redacted<string>,
   options: PoolOptions = {},
-): Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, SqlError> =>
-  PgClient.layer({
-    url: typeof url === "string" ? Redacted.make(url) : url,
-    maxConnections: options.maxConnections ?? defaultPool.maxConnections,
-    minConnections: Math.min(
-      options.minConnections ?? defaultPool.minConnections,
-      options.maxConnections ?? defaultPool.maxConnections,
+): Layer.Layer<PgPool | PgClient.PgClient | SqlClient.SqlClient, SqlError> => {
+  const pool = Layer.scoped(PgPool, makePool(typeof url === "string" ? Redacted.make(url) : url, options))
+  const client = Layer.unwrapEffect(
+    Effect.map(PgPool, (shared) =>
+      PgClient.layerFromPool({ acquire: Effect.succeed(shared), applicationName: "authsome" }),
     ),
-    connectionTTL: Duration.decode(options.connectionLifetime ?? defaultPool.connectionLifetime),
-    connectTimeout: Duration.decode(options.connectTimeout ?? defaultPool.connectTimeout),
-    applicationName: "authsome",
-  })
+  )
+  return Layer.provideMerge(client, pool)
+}
 
 /** `DATABASE_URL` and `AUTHSOME_DB_MAX_CONNECTIONS` from the environment. */
-export const layerFromEnv: Layer.Layer<PgClient.PgClient | SqlClient.SqlClient, SqlError | ConfigError.ConfigError> =
-  Layer.unwrapEffect(
-    Config.all({
-      url: Config.redacted("DATABASE_URL"),
-      max: Config.integer("AUTHSOME_DB_MAX_CONNECTIONS").pipe(Config.withDefault(defaultPool.maxConnections)),
-    }).pipe(Config.map(({ url, max }) => layer(url, { maxConnections: max }))),
-  )
+export const layerFromEnv: Layer.Layer<
+  PgPool | PgClient.PgClient | SqlClient.SqlClient,
+  SqlError | ConfigError.ConfigError
+> = Layer.unwrapEffect(
+  Config.all({
+    url: Config.redacted("DATABASE_URL"),
+    max: Config.integer("AUTHSOME_DB_MAX_CONNECTIONS").pipe(Config.withDefault(defaultPool.maxConnections)),
+  }).pipe(Config.map(({ url, max }) => layer(url, { maxConnections: max }))),
+)

@@ -171,6 +171,14 @@ const makeSessionStore = Effect.gen(function* () {
   const transaction = Sql.transaction(sql)
   // The per-request validation read: one lookup by token hash joined to the live user, with explicit columns.
   const sessionWithUserColumns = sql.csv([Sessions.selectAs("s", "s_"), Users.selectAs("u", "u_")])
+  const sessionByTokenHash = yield* Sql.preparedRead(
+    "authsome_session_by_token_hash",
+    (tokenHash: string) =>
+      sql`SELECT ${sessionWithUserColumns}
+          FROM authsome_sessions s JOIN authsome_users u ON u.id = s.user_id
+          WHERE s.token_hash = ${tokenHash} AND u.deleted_at IS NULL`,
+    [""],
+  )
 
   const rotate = (input: RotateSession) =>
     Effect.gen(function* () {
@@ -197,9 +205,7 @@ const makeSessionStore = Effect.gen(function* () {
     get: (id) =>
       sql`SELECT ${Sessions.select} FROM authsome_sessions WHERE id = ${id}`.pipe(Sql.one(Sessions, "session")),
     findByTokenHash: (tokenHash) =>
-      sql`SELECT ${sessionWithUserColumns}
-          FROM authsome_sessions s JOIN authsome_users u ON u.id = s.user_id
-          WHERE s.token_hash = ${tokenHash} AND u.deleted_at IS NULL`.pipe(
+      sessionByTokenHash(tokenHash).pipe(
         Effect.map((rows) =>
           Option.map(
             Option.fromNullable(rows[0]),

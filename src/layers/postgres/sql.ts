@@ -10,10 +10,12 @@
 import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Row } from "@effect/sql/SqlConnection"
-import { type Fragment, unsafeFragment } from "@effect/sql/Statement"
+import { type Fragment, type Statement, unsafeFragment } from "@effect/sql/Statement"
 import { Effect, Option, Predicate, String as Str } from "effect"
 import { Conflict, NotFound, SlugTaken, StoreUnavailable } from "../../domain/errors.js"
 import { type Page, type PageRequest, toPage } from "../../services/store/common.js"
+import { PgPool } from "../pg.js"
+import type pg from "pg"
 
 export type { Fragment, Row }
 
@@ -21,6 +23,36 @@ export type Client = SqlClient.SqlClient
 
 /** The client every store uses: the user's, with its name transforms switched off. */
 export const client = Effect.map(SqlClient.SqlClient, (sql) => sql.withoutTransforms())
+
+/**
+ * A statement for the hottest reads: prepared (parsed and planned once per connection) and run straight on the `pg`
+ * pool when `Pg.layer` shares one and the caller is not inside a transaction; otherwise `fallback` runs through the
+ * `SqlClient` as usual (another pool, PGlite, or a transaction's connection).
+ */
+export const preparedRead = <Args extends ReadonlyArray<unknown>>(
+  name: string,
+  statement: (...args: Args) => Statement<Row>,
+  placeholders: Args,
+) =>
+  Effect.map(Effect.serviceOption(PgPool), (pool) => {
+    const [text] = statement(...placeholders).compile()
+    const viaPool = (shared: pg.Pool, values: Args) =>
+      Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
+        shared.query({ name, text, values: [...values] }, (error, result) =>
+          resume(
+            error
+              ? Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
+              : Effect.succeed(result.rows),
+          ),
+        )
+      })
+    return (...args: Args): Effect.Effect<ReadonlyArray<Row>, SqlError> =>
+      Option.isNone(pool)
+        ? statement(...args)
+        : Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (transaction) =>
+            Option.isSome(transaction) ? statement(...args) : viaPool(pool.value, args),
+          )
+  })
 
 // --- tables ------------------------------------------------------------------------------------------------------
 
