@@ -9,7 +9,7 @@ import { version } from "./engine.js"
 import { PostgresStore } from "./layers/postgres/index.js"
 import { allMigrationGroups, coreMigrations } from "./migrations/index.js"
 import { type ServerSettings, readServerSettings } from "./server/env.js"
-import { databaseLayer, loggerLayer, serve } from "./server/main.js"
+import { databaseLayer, serve } from "./server/main.js"
 import { Store } from "./services/store/index.js"
 
 /** Reads the environment; a bad value ends the process with one line naming the variable. */
@@ -29,9 +29,9 @@ const withSettings = <A, E, R>(f: (settings: ServerSettings) => Effect.Effect<A,
 
 const pluginGroups = allMigrationGroups.filter((group) => group !== coreMigrations)
 
-const serveCommand = Command.make("serve", {}, () =>
-  withSettings((settings) => serve(settings).pipe(Effect.provide(loggerLayer(settings)))),
-).pipe(Command.withDescription("Serve the API on PORT (default 8080)"))
+const serveCommand = Command.make("serve", {}, () => withSettings(serve)).pipe(
+  Command.withDescription("Serve the API on PORT (default 8080)"),
+)
 
 const migrate = (status: boolean) =>
   Effect.gen(function* () {

@@ -76,6 +76,18 @@ export interface AuthsomeConfig {
     readonly dispatcher?: Partial<MailDispatcherSettings>
   }
   readonly plugins?: ReadonlyArray<Plugin>
+  /**
+   * Receives one entry per request. Default: `Effect.logInfo("request")` with the entry as annotations (the host's
+   * logger decides). The standalone server writes the line itself, which is far cheaper on the hot path.
+   */
+  readonly requestLog?: (entry: RequestLogEntry) => void
+}
+
+export interface RequestLogEntry {
+  readonly method: string
+  readonly route: string
+  readonly status: number
+  readonly duration_ms: number
 }
 
 /** The configuration with every default applied and durations decoded. */
@@ -107,6 +119,7 @@ export interface ResolvedConfig {
   readonly appName: string
   readonly smtpUrl: Redacted.Redacted<string> | undefined
   readonly mailDispatcher: Partial<MailDispatcherSettings>
+  readonly requestLog: ((entry: RequestLogEntry) => void) | undefined
 }
 
 const normalizeBasePath = (path: string) => {
@@ -145,6 +158,7 @@ export const resolveConfig = (config: AuthsomeConfig): ResolvedConfig => {
     appName: config.mail?.appName ?? appSlug,
     smtpUrl: config.mail?.smtpUrl,
     mailDispatcher: config.mail?.dispatcher ?? {},
+    requestLog: config.requestLog,
   }
 }
 

@@ -8,7 +8,9 @@ import { Context, Effect, Layer, Option } from "effect"
 import type { AuthsomeConfig, ResolvedConfig } from "./config.js"
 import type * as M from "./domain/models.js"
 import type { CoreServices, EngineServices } from "./engine-services.js"
-import { makeHttpApp } from "./http/app.js"
+import { toHttpApp } from "./http/adapters.js"
+import { makePipeline } from "./http/app.js"
+import type { ApiRequest, ApiResponse } from "./http/message.js"
 import { coreRoutes } from "./http/core-routes.js"
 import { HttpKit, json } from "./http/kit.js"
 import { makeOpenApi } from "./http/openapi.js"
@@ -36,6 +38,8 @@ export interface AuthsomeShape {
   readonly openApi: ReturnType<typeof makeOpenApi>
   /** Every route under `basePath`, as an Effect HTTP app (mount it in an Effect server, or convert it). */
   readonly httpApp: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
+  /** The pipeline itself, on server-neutral messages (what the Node and web adapters call). */
+  readonly handle: (request: ApiRequest) => Effect.Effect<ApiResponse>
 }
 
 /** Runs every pending migration of the core and the plugins, before anything touches the tables. */
@@ -145,7 +149,7 @@ const make = (plugins: ReadonlyArray<Plugin>) =>
     openApi = makeOpenApi(routes, { basePath: config.basePath, version })
 
     for (const hook of hooks) if (hook.onStart) yield* hook.onStart
-    const httpApp = makeHttpApp(routes, { config, tenancy, sessions })
+    const handle = makePipeline(routes, { config, tenancy, sessions })
     yield* Effect.logDebug("authsome started").pipe(
       Effect.annotateLogs({ app: defaultApp.slug, plugins: plugins.map((p) => p.name).join(",") }),
     )
@@ -155,6 +159,7 @@ const make = (plugins: ReadonlyArray<Plugin>) =>
       plugins: plugins.map((plugin) => plugin.name),
       routes,
       openApi,
-      httpApp,
+      handle,
+      httpApp: toHttpApp(handle),
     } satisfies AuthsomeShape
   })

@@ -3,18 +3,17 @@
  * routing under the base path, tenant and client resolution, authentication, the CSRF origin rule, body limits and
  * decoding, CORS, security headers, the error envelope and one log line per request.
  */
-import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Cause, Clock, Effect, Option, ParseResult, Schema } from "effect"
+import { Cause, Effect, ParseResult, Schema } from "effect"
 import { InvalidRequest, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
-import type { ResolvedConfig } from "../config.js"
+import type { RequestLogEntry, ResolvedConfig } from "../config.js"
 import type { ClientContext } from "../services/context.js"
 import type { Sessions } from "../services/sessions.js"
 import type { Tenancy } from "../services/tenancy.js"
 import { clientAddress, makeProxyMatcher } from "./client-ip.js"
 import { cookieNames } from "./cookies.js"
-import { readText } from "./body.js"
 import { makeOriginPolicy } from "./origin.js"
 import { defectResponse, errorResponse, notFoundResponse, type RouteError } from "./errors.js"
+import { type ApiRequest, type ApiResponse, empty, withHeaders } from "./message.js"
 import type { Authenticated, Route, SessionRouteRequest } from "./route.js"
 
 export const maxBodyBytes = 64 * 1024
@@ -86,19 +85,13 @@ const describeIssues = (error: ParseResult.ParseError) =>
     message: issue.message,
   }))
 
-const isDirectlySecure = (source: unknown) => {
-  if (typeof Request !== "undefined" && source instanceof Request) return source.url.startsWith("https:")
-  const socket = (source as { socket?: { encrypted?: boolean } } | undefined)?.socket
-  return socket?.encrypted === true
-}
-
 export interface PipelineDeps {
   readonly config: ResolvedConfig
   readonly tenancy: Tenancy
   readonly sessions: Sessions
 }
 
-export const makeHttpApp = (routes: ReadonlyArray<Route>, deps: PipelineDeps) => {
+export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) => {
   const { config, tenancy, sessions } = deps
   const match = compile(routes)
   const isTrustedProxy = makeProxyMatcher(config.trustedProxies)
@@ -109,11 +102,11 @@ export const makeHttpApp = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =>
     ),
   )
 
-  const readBody = (request: HttpServerRequest.HttpServerRequest, route: Route) =>
-    Effect.gen(function* () {
-      const decode = decoders.get(route)
-      if (decode === undefined) return undefined
-      const text = yield* readText(request, maxBodyBytes)
+  const readBody = (request: ApiRequest, route: Route): Effect.Effect<unknown, RouteError> => {
+    const decode = decoders.get(route)
+    if (decode === undefined) return Effect.succeed(undefined)
+    return Effect.gen(function* () {
+      const text = yield* request.text(maxBodyBytes)
       let raw: unknown = {}
       if (text.trim() !== "") {
         if (!isJson(request.headers["content-type"])) return yield* new UnsupportedMediaType()
@@ -129,71 +122,75 @@ export const makeHttpApp = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =>
         ),
       )
     })
+  }
 
   const authenticate = (
-    request: HttpServerRequest.HttpServerRequest,
+    request: ApiRequest,
     client: ClientContext,
     secure: boolean,
-  ): Effect.Effect<Authenticated, RouteError> =>
-    Effect.gen(function* () {
-      const authorization = request.headers["authorization"]
-      let token: string | undefined
-      let via: Authenticated["via"] = "bearer"
-      if (authorization !== undefined) {
-        const [scheme, value] = authorization.split(" ", 2)
-        if (scheme?.toLowerCase() !== "bearer" || !value) {
-          return yield* new Unauthorized({ message: "malformed authorization header" })
-        }
-        token = value.trim()
-      } else {
-        token = request.cookies[cookieNames(secure).session]
-        via = "cookie"
+  ): Effect.Effect<Authenticated, RouteError> => {
+    const authorization = request.headers["authorization"]
+    let token: string | undefined
+    let via: Authenticated["via"] = "bearer"
+    if (authorization !== undefined) {
+      const [scheme, value] = authorization.split(" ", 2)
+      if (scheme?.toLowerCase() !== "bearer" || !value) {
+        return Effect.fail(new Unauthorized({ message: "malformed authorization header" }))
       }
-      if (!token) return yield* new Unauthorized({ message: "missing credentials" })
-      const found = yield* sessions.validate(token, client)
-      if (via === "cookie" && unsafeMethods.has(request.method)) yield* ensureSameOrigin(request, secure)
-      return { ...found, via }
-    })
+      token = value.trim()
+    } else {
+      token = request.cookies[cookieNames(secure).session]
+      via = "cookie"
+    }
+    if (!token) return Effect.fail(new Unauthorized({ message: "missing credentials" }))
+    const validated = Effect.map(sessions.validate(token, client), (found): Authenticated => ({ ...found, via }))
+    return via === "cookie" && unsafeMethods.has(request.method)
+      ? Effect.zipLeft(validated, ensureSameOrigin(request, secure))
+      : validated
+  }
 
-  const dispatch = (
-    request: HttpServerRequest.HttpServerRequest,
-    route: Route,
-    params: Record<string, string>,
-    path: string,
-  ) =>
-    Effect.gen(function* () {
-      const address = clientAddress(
-        isTrustedProxy,
-        Option.getOrUndefined(request.remoteAddress),
-        request.headers["x-forwarded-for"],
-        request.headers["x-forwarded-proto"],
-        isDirectlySecure(request.source),
+  // The hot path is written as plain flatMap chains (not generators): every session check runs through it.
+  const dispatch = (request: ApiRequest, route: Route, params: Record<string, string>, queryString: string) => {
+    const address = clientAddress(
+      isTrustedProxy,
+      request.remoteAddress,
+      request.headers["x-forwarded-for"],
+      request.headers["x-forwarded-proto"],
+      request.directlySecure,
+    )
+    const userAgent = request.headers["user-agent"]?.slice(0, 512) ?? null
+    const tenant = route.tenantless ? Effect.succeed(undefined) : tenancy.resolve(request.headers["x-publishable-key"])
+    return Effect.flatMap(tenant, (tenant) => {
+      const client = { app: tenant?.app, env: tenant?.env, ip: address.ip, userAgent } as ClientContext
+      const auth = route.auth === "session" ? authenticate(request, client, address.secure) : Effect.succeed(undefined)
+      return Effect.flatMap(auth, (auth) =>
+        Effect.flatMap(readBody(request, route), (body) => {
+          const headers: Record<string, string> = {}
+          const routeRequest: SessionRouteRequest<unknown> = {
+            raw: request,
+            params,
+            get query() {
+              return new URLSearchParams(queryString)
+            },
+            body,
+            client,
+            secure: address.secure,
+            headers,
+            auth: auth as Authenticated,
+          }
+          return Effect.map(route.handler(routeRequest), (response) => withHeaders(response, headers))
+        }),
       )
-      const tenant = route.tenantless ? undefined : yield* tenancy.resolve(request.headers["x-publishable-key"])
-      const client = {
-        app: tenant?.app,
-        env: tenant?.env,
-        ip: address.ip,
-        userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
-      } as ClientContext
-      const auth = route.auth === "session" ? yield* authenticate(request, client, address.secure) : undefined
-      const body = yield* readBody(request, route)
-      const headers: Record<string, string> = {}
-      const routeRequest: SessionRouteRequest<unknown> = {
-        raw: request,
-        params,
-        query: new URLSearchParams(path.includes("?") ? path.slice(path.indexOf("?") + 1) : ""),
-        body,
-        client,
-        secure: address.secure,
-        headers,
-        auth: auth as Authenticated,
-      }
-      const response = yield* route.handler(routeRequest)
-      return HttpServerResponse.setHeaders(response, headers)
     })
+  }
 
-  const handle = (request: HttpServerRequest.HttpServerRequest) => {
+  const answerFailure = (cause: Cause.Cause<RouteError>): Effect.Effect<ApiResponse> => {
+    const failure = Cause.failureOption(cause)
+    if (failure._tag === "Some") return Effect.succeed(errorResponse(failure.value, Date.now()))
+    return Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : defectResponse(cause)
+  }
+
+  const handle = (request: ApiRequest) => {
     const queryAt = request.url.indexOf("?")
     const fullPath = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
     if (fullPath !== config.basePath && !fullPath.startsWith(`${config.basePath}/`)) {
@@ -202,35 +199,36 @@ export const makeHttpApp = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =>
     if (request.method === "OPTIONS") {
       const cors = corsHeaders(request)
       const headers = Object.keys(cors).length > 0 ? { ...cors, ...preflightHeaders } : {}
-      return { response: Effect.succeed(HttpServerResponse.empty({ status: 204, headers })), pattern: "preflight" }
+      return { response: Effect.succeed(empty(204, headers)), pattern: "preflight" }
     }
     const matched = match(request.method, fullPath.slice(config.basePath.length) || "/")
     if (matched === undefined) return { response: Effect.succeed(notFoundResponse()), pattern: "unmatched" }
-    const response = dispatch(request, matched.route, matched.params, request.url).pipe(
-      Effect.catchAll((error) => Effect.map(Clock.currentTimeMillis, (now) => errorResponse(error as RouteError, now))),
-      Effect.catchAllCause((cause) =>
-        Cause.isInterruptedOnly(cause) ? Effect.failCause(cause) : defectResponse(cause),
-      ),
+    const queryString = queryAt === -1 ? "" : request.url.slice(queryAt + 1)
+    const response = dispatch(request, matched.route, matched.params, queryString).pipe(
+      Effect.catchAllCause(answerFailure),
     )
     return { response, pattern: matched.route.path }
   }
 
-  const app = Effect.gen(function* () {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const started = yield* Clock.currentTimeMillis
+  /** Answers one request; never fails (every failure is an enveloped response). */
+  const serve = (request: ApiRequest): Effect.Effect<ApiResponse> => {
+    const started = performance.now()
     const { response, pattern } = handle(request)
-    const result = yield* response
-    const finished = HttpServerResponse.setHeaders(result, { ...securityHeaders, ...corsHeaders(request) })
-    yield* Effect.logInfo("request").pipe(
-      Effect.annotateLogs({
+    return Effect.flatMap(response, (result) => {
+      const finished = withHeaders(result, { ...securityHeaders, ...corsHeaders(request) })
+      const entry: RequestLogEntry = {
         method: request.method,
         route: pattern === "unmatched" ? "unmatched" : `${config.basePath}${pattern}`,
         status: finished.status,
-        duration_ms: (yield* Clock.currentTimeMillis) - started,
-      }),
-    )
-    return finished
-  })
+        duration_ms: Math.round(performance.now() - started),
+      }
+      if (config.requestLog) {
+        config.requestLog(entry)
+        return Effect.succeed(finished)
+      }
+      return Effect.as(Effect.logInfo("request").pipe(Effect.annotateLogs({ ...entry })), finished)
+    })
+  }
 
-  return app
+  return serve
 }

@@ -19,10 +19,17 @@ export const makeProxyMatcher = (cidrs: ReadonlyArray<string>) => {
     const prefix = bits === undefined ? (family === 4 ? 32 : 128) : Number(bits)
     list.addSubnet(network!, prefix, type)
   }
+  // `BlockList.check` builds a SocketAddress per call; clients come back, so answers are remembered.
+  const known = new Map<string, boolean>()
   return (address: string): boolean => {
+    const cached = known.get(address)
+    if (cached !== undefined) return cached
     const ip = normalize(address)
     const family = isIP(ip)
-    return family !== 0 && list.check(ip, family === 4 ? "ipv4" : "ipv6")
+    const trusted = family !== 0 && list.check(ip, family === 4 ? "ipv4" : "ipv6")
+    if (known.size >= 10_000) known.clear()
+    known.set(address, trusted)
+    return trusted
   }
 }
 

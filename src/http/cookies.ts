@@ -2,8 +2,7 @@
  * The session and refresh cookies. Over HTTPS they take the `__Host-` / `__Secure-` prefixes and only the prefixed
  * names are accepted, so a cookie planted over plain HTTP (or by a sibling subdomain) cannot pose as ours.
  */
-import { HttpServerResponse } from "@effect/platform"
-import { Duration } from "effect"
+import type { Cookie } from "./message.js"
 
 export const cookieNames = (secure: boolean) =>
   secure
@@ -17,54 +16,34 @@ export interface CookieTokens {
   readonly refreshTokenExpiresAt: Date
 }
 
-const maxAge = (until: Date, now: number) => Duration.seconds(Math.max(0, Math.floor((until.getTime() - now) / 1000)))
+const secondsUntil = (until: Date, now: number) => Math.max(0, Math.floor((until.getTime() - now) / 1000))
 
-export const setSessionCookies = (
-  response: HttpServerResponse.HttpServerResponse,
+const cookie = (name: string, value: string, path: string, secure: boolean, maxAge: number): Cookie => ({
+  name,
+  value,
+  options: { path, secure, maxAge, httpOnly: true, sameSite: "lax" },
+})
+
+export const sessionCookies = (
   tokens: CookieTokens,
   secure: boolean,
   basePath: string,
   now: number,
-) => {
+): ReadonlyArray<Cookie> => {
   const names = cookieNames(secure)
-  return response.pipe(
-    HttpServerResponse.unsafeSetCookie(names.session, tokens.sessionToken, {
-      httpOnly: true,
-      sameSite: "lax",
-      path: "/",
+  return [
+    cookie(names.session, tokens.sessionToken, "/", secure, secondsUntil(tokens.expiresAt, now)),
+    cookie(
+      names.refresh,
+      tokens.refreshToken,
+      `${basePath}/refresh`,
       secure,
-      maxAge: maxAge(tokens.expiresAt, now),
-    }),
-    HttpServerResponse.unsafeSetCookie(names.refresh, tokens.refreshToken, {
-      httpOnly: true,
-      sameSite: "lax",
-      path: `${basePath}/refresh`,
-      secure,
-      maxAge: maxAge(tokens.refreshTokenExpiresAt, now),
-    }),
-  )
+      secondsUntil(tokens.refreshTokenExpiresAt, now),
+    ),
+  ]
 }
 
-export const clearSessionCookies = (
-  response: HttpServerResponse.HttpServerResponse,
-  secure: boolean,
-  basePath: string,
-) => {
+export const clearedSessionCookies = (secure: boolean, basePath: string): ReadonlyArray<Cookie> => {
   const names = cookieNames(secure)
-  return response.pipe(
-    HttpServerResponse.unsafeSetCookie(names.session, "", {
-      httpOnly: true,
-      sameSite: "lax",
-      path: "/",
-      secure,
-      maxAge: Duration.zero,
-    }),
-    HttpServerResponse.unsafeSetCookie(names.refresh, "", {
-      httpOnly: true,
-      sameSite: "lax",
-      path: `${basePath}/refresh`,
-      secure,
-      maxAge: Duration.zero,
-    }),
-  )
+  return [cookie(names.session, "", "/", secure, 0), cookie(names.refresh, "", `${basePath}/refresh`, secure, 0)]
 }

@@ -3,10 +3,10 @@
  * `{ error, code, type }` (plus the documented extra fields). Unexpected defects are 500 `internal_error` and are
  * logged; nothing internal (stack, SQL) reaches the client.
  */
-import { HttpServerResponse } from "@effect/platform"
 import { Cause, Effect } from "effect"
 import type * as E from "../domain/errors.js"
 import { StoreUnavailable } from "../domain/errors.js"
+import { type ApiResponse, json } from "./message.js"
 
 export type RouteError =
   | E.NotFound
@@ -39,9 +39,9 @@ export const envelope = (
   message: string,
   extra: Record<string, unknown> = {},
   headers: Record<string, string> = {},
-) => HttpServerResponse.unsafeJson({ error: message, code: status, type, ...extra }, { status, headers })
+) => json(status, { error: message, code: status, type, ...extra }, headers)
 
-export const errorResponse = (error: RouteError, now: number): HttpServerResponse.HttpServerResponse => {
+export const errorResponse = (error: RouteError, now: number): ApiResponse => {
   switch (error._tag) {
     case "InvalidRequest":
       return envelope(400, "invalid_request", error.message, { details: error.details ?? [] })

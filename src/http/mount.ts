@@ -4,10 +4,9 @@
  * (node:http, Express). The engine is built once; `dispose` closes it (and its pool, when the layer owns one).
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { HttpApp } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, type Layer, ManagedRuntime } from "effect"
+import { Effect, type Layer, ManagedRuntime, Runtime } from "effect"
 import { Authsome, type AuthsomeShape } from "../engine.js"
+import { fromWeb, toNodeHandler, toWeb } from "./adapters.js"
 
 export interface AuthsomeHandlers {
   readonly authsome: AuthsomeShape
@@ -25,17 +24,12 @@ export interface AuthsomeHandlers {
 export const makeHandlers = async <E>(layer: Layer.Layer<Authsome, E>): Promise<AuthsomeHandlers> => {
   const runtime = ManagedRuntime.make(layer)
   try {
-    const { authsome, node, fetch } = await runtime.runPromise(
-      Effect.gen(function* () {
-        const authsome = yield* Authsome
-        const rt = yield* Effect.runtime<never>()
-        return {
-          authsome,
-          node: yield* NodeHttpServer.makeHandler(authsome.httpApp),
-          fetch: HttpApp.toWebHandlerRuntime(rt)(authsome.httpApp),
-        }
-      }),
+    const { authsome, engineRuntime } = await runtime.runPromise(
+      Effect.all({ authsome: Authsome, engineRuntime: Effect.runtime<never>() }),
     )
+    const node = toNodeHandler(engineRuntime, authsome.handle)
+    const run = Runtime.runPromise(engineRuntime)
+    const fetch = (request: Request) => run(authsome.handle(fromWeb(request))).then(toWeb)
     const basePath = authsome.config.basePath
     const inBasePath = (url: string) => {
       const path = url.split("?", 1)[0]!
@@ -47,10 +41,9 @@ export const makeHandlers = async <E>(layer: Layer.Layer<Authsome, E>): Promise<
         // Express strips its mount path from `url` and keeps the browser's in `originalUrl`.
         const url = (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? "/"
         if (next !== undefined && !inBasePath(url)) return next()
-        request.url = url
-        node(request, response)
+        node(request, response, url)
       },
-      fetch: (request) => fetch(request),
+      fetch,
       dispose: () => runtime.dispose(),
     }
   } catch (error) {

@@ -2,16 +2,16 @@
  * Origin rules: CORS for trusted origins, and the CSRF rule — a cookie-authenticated unsafe request must come from
  * the server's own origin or a trusted one (`Origin`, or failing that the `Referer`).
  */
-import type { HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import type { ResolvedConfig } from "../config.js"
 import { CsrfRejected } from "../domain/errors.js"
+import type { ApiRequest } from "./message.js"
 
 export const makeOriginPolicy = (config: ResolvedConfig) => {
   const trusted = new Set(config.trustedOrigins)
   const own = config.publicUrl ? new URL(config.publicUrl).origin : undefined
 
-  const requestOrigin = (request: HttpServerRequest.HttpServerRequest) => {
+  const requestOrigin = (request: ApiRequest) => {
     const origin = request.headers["origin"]
     if (origin && origin !== "null") return origin
     const referer = request.headers["referer"]
@@ -23,18 +23,18 @@ export const makeOriginPolicy = (config: ResolvedConfig) => {
     }
   }
 
-  const isAllowed = (request: HttpServerRequest.HttpServerRequest, secure: boolean, origin: string) => {
+  const isAllowed = (request: ApiRequest, secure: boolean, origin: string) => {
     if (trusted.has(origin) || origin === own) return true
     const host = request.headers["host"]
     return host !== undefined && origin === `${secure ? "https" : "http"}://${host}`
   }
 
-  const ensureSameOrigin = (request: HttpServerRequest.HttpServerRequest, secure: boolean) => {
+  const ensureSameOrigin = (request: ApiRequest, secure: boolean) => {
     const origin = requestOrigin(request)
     return origin !== undefined && isAllowed(request, secure, origin) ? Effect.void : Effect.fail(new CsrfRejected())
   }
 
-  const corsHeaders = (request: HttpServerRequest.HttpServerRequest): Record<string, string> => {
+  const corsHeaders = (request: ApiRequest): Record<string, string> => {
     const origin = request.headers["origin"]
     return origin !== undefined && trusted.has(origin)
       ? { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "Origin" }

@@ -2,11 +2,11 @@
  * Route definitions: one value per endpoint holding its method, path, schemas and handler. The router serves them
  * and the OpenAPI document is generated from the same values, so the two cannot drift.
  */
-import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { Effect, Schema } from "effect"
 import type * as M from "../domain/models.js"
 import type { ClientContext } from "../services/context.js"
 import type { RouteError } from "./errors.js"
+import type { ApiRequest, ApiResponse } from "./message.js"
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
@@ -18,7 +18,7 @@ export interface Authenticated {
 }
 
 export interface RouteRequest<B> {
-  readonly raw: HttpServerRequest.HttpServerRequest
+  readonly raw: ApiRequest
   readonly params: Readonly<Record<string, string>>
   readonly query: URLSearchParams
   readonly body: B
@@ -52,7 +52,7 @@ interface RouteSpec<B, Req> {
   readonly tenantless?: boolean
   /** Success responses by status; error responses are documented from the shared envelope. */
   readonly responses: Readonly<Record<number, ResponseSpec>>
-  readonly handler: (request: Req) => Effect.Effect<HttpServerResponse.HttpServerResponse, RouteError>
+  readonly handler: (request: Req) => Effect.Effect<ApiResponse, RouteError>
 }
 
 export interface Route {
@@ -65,9 +65,7 @@ export interface Route {
   readonly tenantless: boolean
   readonly body: Schema.Schema<unknown, unknown> | undefined
   readonly responses: Readonly<Record<number, ResponseSpec>>
-  readonly handler: (
-    request: SessionRouteRequest<unknown>,
-  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, RouteError>
+  readonly handler: (request: SessionRouteRequest<unknown>) => Effect.Effect<ApiResponse, RouteError>
 }
 
 const erase = <B, Req>(spec: RouteSpec<B, Req>, auth: Route["auth"]): Route => ({

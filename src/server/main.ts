@@ -4,15 +4,16 @@
  * then close the pool.
  */
 import { createServer, type Server } from "node:http"
-import { HttpMiddleware } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
+import { Duration, Effect, Layer } from "effect"
+import type { RequestLogEntry } from "../config.js"
 import { Authsome } from "../engine.js"
+import { toNodeHandler } from "../http/adapters.js"
 import * as Pg from "../layers/pg.js"
 import * as Pglite from "../layers/pglite.js"
 import { PostgresStore } from "../layers/postgres/index.js"
 import * as Password from "../plugins/password/plugin.js"
 import type { ServerSettings } from "./env.js"
+import { makeServerLogging } from "./logging.js"
 
 const shutdownGrace = Duration.seconds(10)
 
@@ -21,11 +22,12 @@ export const databaseLayer = (settings: ServerSettings) =>
     ? Pg.layer(settings.databaseUrl, { maxConnections: settings.maxConnections })
     : Pglite.layer({ dataDir: settings.dataDir })
 
-export const engineLayer = (settings: ServerSettings) =>
-  Authsome.layer({ ...settings.engine, plugins: settings.engine.plugins ?? [Password.plugin()] }).pipe(
-    Layer.provide(PostgresStore.layer),
-    Layer.provide(databaseLayer(settings)),
-  )
+export const engineLayer = (settings: ServerSettings, requestLog?: (entry: RequestLogEntry) => void) =>
+  Authsome.layer({
+    ...settings.engine,
+    plugins: settings.engine.plugins ?? [Password.plugin()],
+    ...(requestLog ? { requestLog } : {}),
+  }).pipe(Layer.provide(PostgresStore.layer), Layer.provide(databaseLayer(settings)))
 
 const listen = (server: Server, port: number, host: string) =>
   Effect.async<void, Error>((resume) => {
@@ -53,15 +55,13 @@ const close = (server: Server) =>
     server.closeIdleConnections()
   })
 
-export const serve = (settings: ServerSettings) =>
-  Effect.gen(function* () {
+/** Serves until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`), logging as configured. */
+export const serve = (settings: ServerSettings) => {
+  const logging = makeServerLogging(settings)
+  return Effect.gen(function* () {
     const authsome = yield* Authsome
-    // The standalone server exports no traces: skip the platform's per-request span (URL parsing, header
-    // redaction, attributes), which cost a sixth of a session check's CPU.
-    const handler = yield* NodeHttpServer.makeHandler(authsome.httpApp).pipe(
-      HttpMiddleware.withTracerDisabledWhenEffect(() => true),
-    )
-    const server = createServer({ keepAliveTimeout: 5_000 }, handler)
+    const handler = toNodeHandler(yield* Effect.runtime<never>(), authsome.handle)
+    const server = createServer({ keepAliveTimeout: 5_000 }, (request, response) => handler(request, response))
     yield* Effect.acquireRelease(listen(server, settings.port, settings.host), () =>
       Effect.zipRight(Effect.logInfo("shutting down"), close(server)),
     )
@@ -75,42 +75,5 @@ export const serve = (settings: ServerSettings) =>
       }),
     )
     return yield* Effect.never
-  }).pipe(Effect.scoped, Effect.provide(engineLayer(settings)))
-
-/**
- * Writes formatted log lines in batches: one write per turn of the event loop instead of one synchronous write per
- * line (stdout to a file or pipe is synchronous on Linux, and a request log line each request made it a fifth of the
- * server's CPU under load). Pending lines are flushed when the process exits.
- */
-const batchedStdout = (format: Logger.Logger<unknown, string>) => {
-  let pending: Array<string> = []
-  let scheduled = false
-  const flush = () => {
-    scheduled = false
-    if (pending.length === 0) return
-    const out = `${pending.join("\n")}\n`
-    pending = []
-    process.stdout.write(out)
-  }
-  process.once("exit", flush)
-  return Logger.map(format, (line) => {
-    pending.push(line)
-    if (!scheduled) {
-      scheduled = true
-      setImmediate(flush)
-    }
-  })
+  }).pipe(Effect.scoped, Effect.provide(engineLayer(settings, logging.requestLog)), Effect.provide(logging.layer))
 }
-
-export const loggerLayer = (settings: ServerSettings) =>
-  Layer.mergeAll(
-    settings.logFormat === "pretty"
-      ? Logger.pretty
-      : Logger.replace(
-          Logger.defaultLogger,
-          batchedStdout(settings.logFormat === "json" ? Logger.jsonLogger : Logger.logfmtLogger),
-        ),
-    Logger.minimumLogLevel(
-      { debug: LogLevel.Debug, info: LogLevel.Info, warn: LogLevel.Warning, error: LogLevel.Error }[settings.logLevel],
-    ),
-  )

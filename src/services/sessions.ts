@@ -95,23 +95,27 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
      * The session and user behind a session token, for the tenant of the request. A token of another app is treated
      * as absent; an expired one fails with `SessionExpired`.
      */
-    const validate = (token: string, tenant: Tenant): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> =>
-      Effect.gen(function* () {
-        if (token.length === 0 || token.length > 512) {
-          return yield* new Unauthorized({ message: "missing or malformed credentials" })
-        }
-        const found = yield* sessions.findByTokenHash(sha256Hex(token))
-        if (Option.isNone(found) || found.value.session.appId !== tenant.app.id) {
-          return yield* new Unauthorized({ message: "invalid session" })
-        }
-        const at = yield* Clock.currentTimeMillis
-        const { session } = found.value
-        if (session.expiresAt.getTime() <= at) return yield* new SessionExpired()
-        if (at - session.lastActivityAt.getTime() >= activityResolution) {
-          yield* sessions.touch(session.id, new Date(at))
-        }
-        return found.value
-      })
+    const validate = (token: string, tenant: Tenant): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> => {
+      if (token.length === 0 || token.length > 512) {
+        return Effect.fail(new Unauthorized({ message: "missing or malformed credentials" }))
+      }
+      // Every request of every app comes through here: a flatMap chain rather than a generator.
+      return Effect.flatMap(
+        sessions.findByTokenHash(sha256Hex(token)),
+        (found): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> => {
+          if (Option.isNone(found) || found.value.session.appId !== tenant.app.id) {
+            return Effect.fail(new Unauthorized({ message: "invalid session" }))
+          }
+          return Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            const { session } = found.value
+            if (session.expiresAt.getTime() <= at) return Effect.fail(new SessionExpired())
+            return at - session.lastActivityAt.getTime() >= activityResolution
+              ? Effect.as(sessions.touch(session.id, new Date(at)), found.value)
+              : Effect.succeed(found.value)
+          })
+        },
+      )
+    }
 
     /**
      * Rotates both tokens of the session holding `refreshToken`. A refresh token that was already rotated is reuse:

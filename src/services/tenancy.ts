@@ -164,24 +164,26 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
       )
 
     /** The tenant of a request: the app of `X-Publishable-Key`, or the default app. */
-    const resolve = (key: string | undefined): Effect.Effect<Tenant, Unauthorized> =>
-      Effect.gen(function* () {
-        // Absent (the default app) and empty ("" is no key: 401) must not share a cache entry.
-        const cacheKey = key === undefined ? "default" : `pk:${key}`
-        const now = yield* Clock.currentTimeMillis
-        const cached = byKey.get(cacheKey)
-        if (cached && now - cached.at < appCacheMillis) return cached.tenant
-        const app =
-          key === undefined
-            ? yield* defaultApp
-            : yield* apps
-                .getByPublishableKey(key)
-                .pipe(Effect.mapError(() => new Unauthorized({ message: "unknown publishable key" })))
-        const tenant = yield* tenantOf(app)
-        if (byKey.size > 10_000) byKey.clear()
-        byKey.set(cacheKey, { tenant, at: now })
-        return tenant
-      })
+    const resolve = (key: string | undefined): Effect.Effect<Tenant, Unauthorized> => {
+      // An empty header is an unknown key, not the default app.
+      const cacheKey = key === undefined ? "default" : `key:${key}`
+      const now = Date.now()
+      const cached = byKey.get(cacheKey)
+      if (cached && now - cached.at < appCacheMillis) return Effect.succeed(cached.tenant)
+      const app =
+        key === undefined
+          ? defaultApp
+          : apps
+              .getByPublishableKey(key)
+              .pipe(Effect.mapError(() => new Unauthorized({ message: "unknown publishable key" })))
+      return Effect.flatMap(app, (app) =>
+        Effect.map(tenantOf(app), (tenant) => {
+          if (byKey.size > 10_000) byKey.clear()
+          byKey.set(cacheKey, { tenant, at: now })
+          return tenant
+        }),
+      )
+    }
 
     const forget = (appId: AppId) => {
       for (const [key, entry] of byKey) if (entry.tenant.app.id === appId) byKey.delete(key)

@@ -163,18 +163,14 @@ const makeUserStore = Effect.gen(function* () {
   })
 })
 
-const decodeJoinedSession = Sessions.decoder("s_")
-const decodeJoinedUser = Users.decoder("u_")
-
 const makeSessionStore = Effect.gen(function* () {
   const sql = yield* Sql.client
   const transaction = Sql.transaction(sql)
   // The per-request validation read: one lookup by token hash joined to the live user, with explicit columns.
-  const sessionWithUserColumns = sql.csv([Sessions.selectAs("s", "s_"), Users.selectAs("u", "u_")])
   const sessionByTokenHash = yield* Sql.preparedRead(
     "authsome_session_by_token_hash",
     (tokenHash: string) =>
-      sql`SELECT ${sessionWithUserColumns}
+      sql`SELECT to_jsonb(s) AS s, to_jsonb(u) AS u
           FROM authsome_sessions s JOIN authsome_users u ON u.id = s.user_id
           WHERE s.token_hash = ${tokenHash} AND u.deleted_at IS NULL`,
     [""],
@@ -209,7 +205,10 @@ const makeSessionStore = Effect.gen(function* () {
         Effect.map((rows) =>
           Option.map(
             Option.fromNullable(rows[0]),
-            (row): SessionWithUser => ({ session: decodeJoinedSession(row), user: decodeJoinedUser(row) }),
+            (row): SessionWithUser => ({
+              session: Sessions.decodeJson(row["s"] as Sql.Row),
+              user: Users.decodeJson(row["u"] as Sql.Row),
+            }),
           ),
         ),
         Sql.dieOnSqlError,
