@@ -218,9 +218,13 @@ const main = async () => {
     )
     results.scenarios.signIn = { authsome: signin, baselinePerSecond: argon2.perSecond }
 
-    log("isolation: session checks during a sign-in flood")
-    const [isolated, flood] = await Promise.all([load(sessionLoad), load(signinLoad)])
-    results.scenarios.isolation = { session: isolated, signIn: flood }
+    // Isolation is measured with steady (not saturating) session traffic: at 32 connections the p99 is the queue the
+    // session load builds by itself. Same load alone first, as the in-run reference.
+    log("isolation: session checks alone, then during a sign-in flood")
+    const steadyLoad = { ...sessionLoad, connections: 8 }
+    const steady = await load(steadyLoad)
+    const [isolated, flood] = await Promise.all([load(steadyLoad), load(signinLoad)])
+    results.scenarios.isolation = { sessionAlone: steady, session: isolated, signIn: flood }
 
     log("deep pages: seeding 100,000 users")
     const appId = await seedUsers(db.url, 100_000)
@@ -265,9 +269,9 @@ const report = (results) => {
       ratio(s.signIn.authsome.rps, s.signIn.baselinePerSecond) >= 0.7,
     ],
     [
-      "session p99 during sign-in flood ms",
+      "session p99 (8 conns) during sign-in flood ms",
       String(s.isolation.session.p99),
-      "",
+      `${s.isolation.sessionAlone.p99} (alone)`,
       "",
       "<= 25 ms",
       s.isolation.session.p99 <= 25,
@@ -284,8 +288,13 @@ const report = (results) => {
     ],
     ["peak RSS MB", fmt(s.memory.peakRssMb, 0), "", "", "<= 300 MB", s.memory.peakRssMb <= 300],
   ]
-  const errors =
-    s.sessionCheck.authsome.non2xx + s.signIn.authsome.non2xx + s.isolation.session.non2xx + s.isolation.signIn.non2xx
+  const errors = [
+    s.sessionCheck.authsome,
+    s.signIn.authsome,
+    s.isolation.sessionAlone,
+    s.isolation.session,
+    s.isolation.signIn,
+  ].reduce((sum, run) => sum + run.non2xx, 0)
   results.targets = Object.fromEntries(rows.map((r) => [r[0], r[5]]))
   results.non2xx = errors
   const header = ["scenario", "authsome", "baseline", "ratio", "target", "met"]

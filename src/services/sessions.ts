@@ -27,6 +27,14 @@ export interface IssueOptions {
   readonly refreshTokenTtl?: Duration.Duration
 }
 
+interface Lifetimes {
+  readonly tokenTtl: Duration.Duration
+  readonly refreshTokenTtl: Duration.Duration
+}
+
+/** How long an app's session-lifetime overrides are reused before they are read again. */
+const overrideCacheMillis = 5_000
+
 /** `last_activity_at` is written at most this often per session, so validation stays a read. */
 const activityResolution = 60_000
 
@@ -39,24 +47,40 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
     const audit = yield* Audit
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
-    /** The configured lifetimes, with the app's overrides (`authsome_app_session_configs`) applied. */
-    const lifetimes = (app: M.App) =>
-      appSessionConfigs.get(app.id).pipe(
-        Effect.map((override) => ({
-          tokenTtl: override.tokenTtlSeconds === null ? config.tokenTtl : Duration.seconds(override.tokenTtlSeconds),
-          refreshTokenTtl:
-            override.refreshTokenTtlSeconds === null
-              ? config.refreshTokenTtl
-              : Duration.seconds(override.refreshTokenTtlSeconds),
-        })),
+    /**
+     * The configured lifetimes, with the app's overrides (`authsome_app_session_configs`) applied. Read at most
+     * every few seconds per app: every sign-in and refresh needs them, and they change rarely.
+     */
+    const lifetimesByApp = new Map<string, { value: Lifetimes; at: number }>()
+    const lifetimes = (app: M.App): Effect.Effect<Lifetimes> => {
+      const cached = lifetimesByApp.get(app.id)
+      const at = Date.now()
+      if (cached && at - cached.at < overrideCacheMillis) return Effect.succeed(cached.value)
+      return appSessionConfigs.get(app.id).pipe(
+        Effect.map(
+          (override): Lifetimes => ({
+            tokenTtl: override.tokenTtlSeconds === null ? config.tokenTtl : Duration.seconds(override.tokenTtlSeconds),
+            refreshTokenTtl:
+              override.refreshTokenTtlSeconds === null
+                ? config.refreshTokenTtl
+                : Duration.seconds(override.refreshTokenTtlSeconds),
+          }),
+        ),
         Effect.catchTag("NotFound", () =>
           Effect.succeed({ tokenTtl: config.tokenTtl, refreshTokenTtl: config.refreshTokenTtl }),
         ),
+        Effect.tap((value) => {
+          lifetimesByApp.set(app.id, { value, at })
+        }),
       )
+    }
 
     const later = (from: Date, ttl: Duration.Duration) => new Date(from.getTime() + Duration.toMillis(ttl))
 
-    /** Starts a session (and a new refresh-token family) for a user who just proved who they are. */
+    /**
+     * Starts a session (and a new refresh-token family) for a user who just proved who they are. Recording the sign-in
+     * (with the session id) is the caller's: `SignIn.complete`, the one place sessions start.
+     */
     const issue = (user: M.User, ctx: ClientContext, options: IssueOptions = {}) =>
       Effect.gen(function* () {
         const at = yield* now
@@ -87,7 +111,6 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
           createdAt: at,
           updatedAt: at,
         })
-        yield* audit.record(ctx, { type: "session.created", userId: user.id, metadata: { session_id: session.id } })
         return { session, sessionToken, refreshToken } satisfies IssuedTokens
       })
 

@@ -1,15 +1,16 @@
 /**
  * Password hashing: argon2id in PHC string format (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), through
- * `@node-rs/argon2`, whose async `hash`/`verify` run on libuv's thread pool, so the event loop stays free while a
- * hash is computed.
+ * `@node-rs/argon2` on a pool of low-priority worker threads (`argon2-pool.ts`), so the event loop stays free — and
+ * keeps the CPU it needs — while hashes are computed.
  *
  * Passwords travel as `Redacted<string>` and are unwrapped only at the call into the native library: they never
  * reach logs, errors or span attributes.
  */
-import { type Algorithm, hash as argon2Hash, verify as argon2Verify, type Options } from "@node-rs/argon2"
+import type { Algorithm, Options } from "@node-rs/argon2"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { availableParallelism } from "node:os"
+import { makeArgon2Pool } from "./argon2-pool.js"
 
 /** Argon2id cost parameters. */
 export interface HashParams {
@@ -27,15 +28,16 @@ export const defaultHashParams: HashParams = { memoryCost: 19456, timeCost: 2, p
 /** Options of the hasher that do not affect the hashes. */
 export interface HasherOptions {
   /**
-   * How many hashes/verifications may run at once in this process; more wait for a turn. Default: one less than
-   * the CPUs (at least 1, at most 3), so that the event loop keeps a core while hashing, the libuv thread pool
-   * (4 threads by default, shared with `fs` and `dns.lookup`) keeps a free thread, and the memory spent on hashing
-   * stays bounded (each computation uses `memoryCost` KiB).
+   * How many hashes/verifications run at once (the worker threads); more wait for a turn. Default: one per CPU, at
+   * most 4 — the workers run at low priority, so they take only the CPU the event loop leaves, and the memory spent
+   * on hashing stays bounded (each computation uses `memoryCost` KiB).
    */
   readonly maxConcurrency?: number
+  /** The workers' `nice` value (Linux; 0 to 19). Default 19: hashing yields to everything else. */
+  readonly niceness?: number
 }
 
-export const defaultMaxConcurrency = (): number => Math.max(1, Math.min(3, availableParallelism() - 1))
+export const defaultMaxConcurrency = (): number => Math.max(1, Math.min(4, availableParallelism()))
 
 /** `Algorithm.Argon2id` of `@node-rs/argon2` (an ambient const enum, which `isolatedModules` cannot reference). */
 const ARGON2ID = 2 as Algorithm
@@ -118,22 +120,25 @@ const argon2Options = (params: HashParams): Options => ({
 const makeHasher = (params: HashParams, hasherOptions: HasherOptions = {}) =>
   Effect.gen(function* () {
     const options = argon2Options(params)
-    const permits = yield* Effect.makeSemaphore(
-      Math.max(1, Math.floor(hasherOptions.maxConcurrency ?? defaultMaxConcurrency())),
+    const pool = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        makeArgon2Pool(
+          Math.max(1, Math.floor(hasherOptions.maxConcurrency ?? defaultMaxConcurrency())),
+          hasherOptions.niceness ?? 19,
+        ),
+      ),
+      (pool) => Effect.promise(() => pool.close()),
     )
 
     const hashRaw = (plain: string | Uint8Array) =>
       Effect.tryPromise({
-        try: (signal) => argon2Hash(plain, options, signal),
-        // The native error never contains the input, but keep only its message to be sure nothing else leaks.
+        try: () => pool.hash(plain, options),
+        // The error never contains the input, but keep only its message to be sure nothing else leaks.
         catch: (cause) => new Error(`argon2 hash failed: ${cause instanceof Error ? cause.message : "unknown"}`),
-      }).pipe(Effect.orDie, permits.withPermits(1))
+      }).pipe(Effect.orDie)
 
     const verifyRaw = (phc: string, plain: string) =>
-      Effect.tryPromise((signal) => argon2Verify(phc, plain, undefined, signal)).pipe(
-        Effect.orElseSucceed(() => false),
-        permits.withPermits(1),
-      )
+      Effect.tryPromise(() => pool.verify(phc, plain)).pipe(Effect.orElseSucceed(() => false))
 
     const dummyPhc = yield* hashRaw(randomBytes(32))
 
@@ -174,14 +179,14 @@ const makeHasher = (params: HashParams, hasherOptions: HasherOptions = {}) =>
  * builds one with other costs (call it once and reuse the layer value: each call is a new layer, built anew).
  */
 export class PasswordHasher extends Effect.Service<PasswordHasher>()("authsome/PasswordHasher", {
-  effect: makeHasher(defaultHashParams),
+  scoped: makeHasher(defaultHashParams),
 }) {
   /** A layer with the given cost parameters (missing ones default to {@link defaultHashParams}). */
   static readonly layer = (
     params: Partial<HashParams> = {},
     options: HasherOptions = {},
   ): Layer.Layer<PasswordHasher> =>
-    Layer.effect(
+    Layer.scoped(
       PasswordHasher,
       Effect.map(makeHasher({ ...defaultHashParams, ...params }, options), (impl) => PasswordHasher.make(impl)),
     )
