@@ -44,7 +44,11 @@ export interface AuthsomeConfig {
     readonly tokenTtl?: Duration.DurationInput
     readonly refreshTokenTtl?: Duration.DurationInput
   }
-  readonly password?: Partial<PasswordPolicy> & { readonly hash?: Partial<HashParams> }
+  readonly password?: Partial<PasswordPolicy> & {
+    readonly hash?: Partial<HashParams>
+    /** Hashes computed at once (worker threads). Default: one more than the CPUs, at most 4. */
+    readonly hashConcurrency?: number
+  }
   readonly emailVerification?: {
     readonly required?: boolean
     readonly codeTtl?: Duration.DurationInput
@@ -98,6 +102,7 @@ export interface ResolvedConfig {
   readonly refreshTokenTtl: Duration.Duration
   readonly passwordPolicy: PasswordPolicy
   readonly hashParams: HashParams
+  readonly hashConcurrency: number | undefined
   readonly emailVerificationRequired: boolean
   readonly verificationCodeTtl: Duration.Duration
   readonly verificationMaxAttempts: number
@@ -137,6 +142,7 @@ export const resolveConfig = (config: AuthsomeConfig): ResolvedConfig => {
     refreshTokenTtl: Duration.decode(config.session?.refreshTokenTtl ?? "30 days"),
     passwordPolicy: { ...defaultPasswordPolicy, ...withoutHash(config.password) },
     hashParams: { ...defaultHashParams, ...config.password?.hash },
+    hashConcurrency: config.password?.hashConcurrency,
     emailVerificationRequired: config.emailVerification?.required ?? true,
     verificationCodeTtl: Duration.decode(config.emailVerification?.codeTtl ?? "15 minutes"),
     verificationMaxAttempts: config.emailVerification?.maxAttempts ?? 5,
@@ -164,6 +170,6 @@ export const resolveConfig = (config: AuthsomeConfig): ResolvedConfig => {
 
 const withoutHash = (password: AuthsomeConfig["password"]): Partial<PasswordPolicy> => {
   if (password === undefined) return {}
-  const { hash: _hash, ...policy } = password
+  const { hash: _hash, hashConcurrency: _concurrency, ...policy } = password
   return policy
 }

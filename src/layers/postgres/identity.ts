@@ -120,6 +120,14 @@ const makeUserStore = Effect.gen(function* () {
     sql`SELECT ${Users.select} FROM authsome_users WHERE ${condition} AND deleted_at IS NULL`.pipe(
       Sql.one(Users, "user"),
     )
+  // Every sign-in starts here.
+  const userByEmail = yield* Sql.preparedRead(
+    "authsome_user_by_email",
+    (appId: string, envId: string, email: string) =>
+      sql`SELECT ${Users.select} FROM authsome_users
+          WHERE app_id = ${appId} AND env_id = ${envId} AND email = ${email} AND deleted_at IS NULL`,
+    ["", "", ""],
+  )
 
   return UserStore.of({
     create: (user) =>
@@ -128,7 +136,7 @@ const makeUserStore = Effect.gen(function* () {
         Sql.returned(Users),
       ),
     get: (id) => findUser(sql`id = ${id}`),
-    getByEmail: (appId, envId, email) => findUser(sql`app_id = ${appId} AND env_id = ${envId} AND email = ${email}`),
+    getByEmail: (appId, envId, email) => userByEmail(appId, envId, email).pipe(Sql.one(Users, "user")),
     // Matches the expression of the unique index authsome_users_username_key.
     getByUsername: (appId, envId, username) =>
       findUser(

@@ -66,11 +66,14 @@ export const OAuthConnections = Sql.defineTable<M.OAuthConnection>("authsome_oau
 
 const makePasswordHashStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  // Read by every password sign-in.
+  const hashOf = yield* Sql.preparedRead(
+    "authsome_password_hash_by_user",
+    (userId: string) => sql`SELECT ${PasswordHashes.select} FROM authsome_password_hashes WHERE user_id = ${userId}`,
+    [""],
+  )
   return PasswordHashStore.of({
-    get: (userId) =>
-      sql`SELECT ${PasswordHashes.select} FROM authsome_password_hashes WHERE user_id = ${userId}`.pipe(
-        Sql.maybe(PasswordHashes),
-      ),
+    get: (userId) => hashOf(userId).pipe(Sql.maybe(PasswordHashes)),
     set: (hash) =>
       sql`${Sql.insertInto(sql, PasswordHashes, [hash])}
           ON CONFLICT (user_id) DO UPDATE SET ${Sql.fromExcluded<M.PasswordHash>("hash", "updatedAt")}`.pipe(Sql.exec),

@@ -164,15 +164,18 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
 
     /**
      * Checks the password. Unknown users and wrong passwords fail identically, after the same work (a dummy
-     * verification), and both count towards the identifier's lockout.
+     * verification), and both count towards the identifier's lockout. A locked identifier fails first; `admitted`
+     * (the caller's per-identifier rate limit) runs right after that check, so a lock wins over a rate limit.
      */
-    const signInWithPassword = (
+    const signInWithPassword = <E = never>(
       input: ({ email: string } | { username: string }) & { password: string },
       client: ClientContext,
       identifier: string,
+      admitted: Effect.Effect<void, E> = Effect.void as Effect.Effect<void, E>,
     ) =>
       Effect.gen(function* () {
         yield* limiter.ensureNotLocked(client.app.id, identifier)
+        yield* admitted
         const password = secret(input.password)
         const user = yield* findUser(client, input)
         const stored = Option.isSome(user) ? yield* hashes.get(user.value.id) : Option.none()
@@ -355,10 +358,12 @@ const routes = Effect.gen(function* () {
       Effect.gen(function* () {
         yield* limitByIp(limiter, "signinIp", request)
         const identifier = "email" in request.body ? request.body.email : request.body.username.toLowerCase()
-        // A locked identifier answers `account_locked` before its own rate limit is counted.
-        yield* limiter.ensureNotLocked(request.client.app.id, identifier)
-        yield* limitBy(limiter, "signinIdentifier", request, `id:${sha256Hex(identifier)}`)
-        const { user, tokens } = yield* passwords.signInWithPassword(request.body, request.client, identifier)
+        const { user, tokens } = yield* passwords.signInWithPassword(
+          request.body,
+          request.client,
+          identifier,
+          limitBy(limiter, "signinIdentifier", request, `id:${sha256Hex(identifier)}`),
+        )
         return yield* kit.signedIn(request, user, tokens)
       }),
   })
@@ -427,7 +432,16 @@ export const plugin = () =>
     name: "password",
     migrations: passwordMigrations,
     layer: PasswordAuth.Default.pipe(
-      Layer.provide(Layer.unwrapEffect(Effect.map(AuthConfig, (config) => PasswordHasher.layer(config.hashParams)))),
+      Layer.provide(
+        Layer.unwrapEffect(
+          Effect.map(AuthConfig, (config) =>
+            PasswordHasher.layer(
+              config.hashParams,
+              config.hashConcurrency === undefined ? {} : { maxConcurrency: config.hashConcurrency },
+            ),
+          ),
+        ),
+      ),
     ),
     routes,
     hooks: Effect.succeed({ clientConfig: { password: { enabled: true } } }),
