@@ -3,7 +3,7 @@
  * Cursor pagination (`id < cursor ORDER BY id DESC`) relies on that ordering.
  */
 import { Schema } from "effect"
-import { randomFillSync } from "node:crypto"
+import { fillRandom } from "./random.js"
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -47,7 +47,7 @@ const nextUuidV7Bytes = (): Uint8Array => {
   const now = Date.now()
   if (now > lastMs) {
     lastMs = now
-    randomFillSync(state, 6, 10)
+    fillRandom(state, 6, 10)
     state[6] = state[6]! & 0x07 // keep headroom in rand_a so increments never overflow into the version
   } else {
     for (let i = 15; i >= 6; i--) {

@@ -17,23 +17,23 @@ export interface AuditInput {
 export class Audit extends Effect.Service<Audit>()("authsome/Audit", {
   effect: Effect.gen(function* () {
     const events = yield* AuditStore
+    /** The row of an event at `now` (for stores that write it together with the change it records). */
+    const event = (ctx: ClientContext, input: AuditInput, now: Date): M.AuditEvent => ({
+      id: newId.auditEvent(),
+      appId: ctx.app.id,
+      envId: ctx.env.id,
+      userId: input.userId ?? null,
+      actorId: input.actorId ?? input.userId ?? null,
+      type: input.type,
+      outcome: input.outcome ?? "success",
+      reason: input.reason ?? null,
+      ipAddress: ctx.ip,
+      userAgent: ctx.userAgent,
+      metadata: input.metadata ?? null,
+      createdAt: now,
+    })
     const record = (ctx: ClientContext, input: AuditInput) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        events.record({
-          id: newId.auditEvent(),
-          appId: ctx.app.id,
-          envId: ctx.env.id,
-          userId: input.userId ?? null,
-          actorId: input.actorId ?? input.userId ?? null,
-          type: input.type,
-          outcome: input.outcome ?? "success",
-          reason: input.reason ?? null,
-          ipAddress: ctx.ip,
-          userAgent: ctx.userAgent,
-          metadata: input.metadata ?? null,
-          createdAt: new Date(now),
-        }),
-      )
-    return { record } as const
+      Effect.flatMap(Clock.currentTimeMillis, (now) => events.record(event(ctx, input, new Date(now))))
+    return { record, event } as const
   }),
 }) {}

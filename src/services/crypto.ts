@@ -1,9 +1,10 @@
 /** Secret material: random tokens, hashes for storage, constant-time comparison. */
-import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto"
+import { createHash, createHmac, randomInt, timingSafeEqual } from "node:crypto"
 import { Redacted } from "effect"
+import { randomBuffer } from "../domain/random.js"
 
 /** 32 random bytes (256 bits), base64url: session, refresh, reset, verification and invitation tokens. */
-export const randomToken = (bytes = 32): string => randomBytes(bytes).toString("base64url")
+export const randomToken = (bytes = 32): string => randomBuffer(bytes).toString("base64url")
 
 /** A uniformly random 6-digit code. */
 export const sixDigitCode = (): string => randomInt(0, 1_000_000).toString().padStart(6, "0")

@@ -6,7 +6,7 @@ import { Clock, Duration, Effect, Option } from "effect"
 import { InvalidCredentials, SessionExpired, Unauthorized } from "../domain/errors.js"
 import { newId, type SessionId, type UserId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
-import { Audit } from "./audit.js"
+import { Audit, type AuditInput } from "./audit.js"
 import { AuthConfig } from "./config.js"
 import type { ClientContext } from "./context.js"
 import { randomToken, sha256Hex } from "./crypto.js"
@@ -21,6 +21,8 @@ export interface IssuedTokens {
 }
 
 export interface IssueOptions {
+  /** The audit event of this session's creation, written with it (its metadata gains `session_id`). */
+  readonly event?: AuditInput
   readonly impersonatedBy?: UserId
   /** Shorter lifetimes for special sessions (impersonation); never longer than the configured ones. */
   readonly tokenTtl?: Duration.Duration
@@ -92,25 +94,32 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         const device = yield* devices.track(user, ctx, at)
         const sessionToken = randomToken()
         const refreshToken = randomToken()
-        const session = yield* sessions.create({
-          id: newId.session(),
-          appId: user.appId,
-          envId: user.envId,
-          userId: user.id,
-          orgId: null,
-          familyId: newId.sessionFamily(),
-          tokenHash: sha256Hex(sessionToken),
-          refreshTokenHash: sha256Hex(refreshToken),
-          ipAddress: ctx.ip,
-          userAgent: ctx.userAgent,
-          deviceId: device?.id ?? null,
-          impersonatedBy: options.impersonatedBy ?? null,
-          expiresAt: later(at, tokenTtl),
-          refreshTokenExpiresAt: later(at, refreshTokenTtl),
-          lastActivityAt: at,
-          createdAt: at,
-          updatedAt: at,
-        })
+        const id = newId.session()
+        const event =
+          options.event &&
+          audit.event(ctx, { ...options.event, metadata: { ...options.event.metadata, session_id: id } }, at)
+        const session = yield* sessions.create(
+          {
+            id,
+            appId: user.appId,
+            envId: user.envId,
+            userId: user.id,
+            orgId: null,
+            familyId: newId.sessionFamily(),
+            tokenHash: sha256Hex(sessionToken),
+            refreshTokenHash: sha256Hex(refreshToken),
+            ipAddress: ctx.ip,
+            userAgent: ctx.userAgent,
+            deviceId: device?.id ?? null,
+            impersonatedBy: options.impersonatedBy ?? null,
+            expiresAt: later(at, tokenTtl),
+            refreshTokenExpiresAt: later(at, refreshTokenTtl),
+            lastActivityAt: at,
+            createdAt: at,
+            updatedAt: at,
+          },
+          event,
+        )
         return { session, sessionToken, refreshToken } satisfies IssuedTokens
       })
 

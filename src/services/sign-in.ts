@@ -5,7 +5,6 @@
 import { Clock, Effect } from "effect"
 import { UserBanned } from "../domain/errors.js"
 import type * as M from "../domain/models.js"
-import { Audit } from "./audit.js"
 import type { ClientContext } from "./context.js"
 import { PluginRegistry } from "./plugin-registry.js"
 import { Sessions } from "./sessions.js"
@@ -13,7 +12,6 @@ import { Sessions } from "./sessions.js"
 export class SignIn extends Effect.Service<SignIn>()("authsome/SignIn", {
   effect: Effect.gen(function* () {
     const sessions = yield* Sessions
-    const audit = yield* Audit
     const plugins = yield* PluginRegistry
 
     /** Fails with `UserBanned` while a ban is in force (an expired ban no longer counts). */
@@ -24,18 +22,17 @@ export class SignIn extends Effect.Service<SignIn>()("authsome/SignIn", {
           : Effect.void,
       )
 
-    /** Issues a session for `user`, who has just proven their identity by `method`. */
+    /**
+     * Issues a session for `user`, who has just proven their identity by `method`; the session and its
+     * `auth.signin` event are written together (one statement on PostgreSQL).
+     */
     const complete = (user: M.User, client: ClientContext, method: string) =>
       Effect.gen(function* () {
         yield* ensureNotBanned(user)
         for (const hooks of yield* plugins.all) if (hooks.beforeSignIn) yield* hooks.beforeSignIn(user, client, method)
-        const tokens = yield* sessions.issue(user, client)
-        yield* audit.record(client, {
-          type: "auth.signin",
-          userId: user.id,
-          metadata: { method, session_id: tokens.session.id },
+        return yield* sessions.issue(user, client, {
+          event: { type: "auth.signin", userId: user.id, metadata: { method } },
         })
-        return tokens
       })
 
     return { complete, ensureNotBanned } as const

@@ -100,7 +100,12 @@ const revokeRefreshToken = (db: Database, session: M.Session, reason: M.RefreshT
 const refreshTokenExpired = (session: M.Session, now: Date) => session.refreshTokenExpiresAt.getTime() < now.getTime()
 
 export const makeSessionStore = ({ run, find }: Engine): SessionStoreShape => ({
-  create: (session) => run((db) => db.insert("sessions", session)),
+  create: (session, event) =>
+    run((db) => {
+      const created = db.insert("sessions", session)
+      if (event !== undefined) db.insert("auditEvents", event)
+      return created
+    }),
   get: (id) => run((db) => db.get("sessions", id), "NotFound"),
   findByTokenHash: (tokenHash) =>
     find((db) => {

@@ -11,6 +11,7 @@ import {
   UserStore,
   VerificationStore,
 } from "../../services/store/identity.js"
+import { AuditEvents } from "./platform.js"
 import * as Sql from "./sql.js"
 
 export const Users = Sql.defineTable<M.User>("authsome_users", {
@@ -204,8 +205,13 @@ const makeSessionStore = Effect.gen(function* () {
     }).pipe(transaction)
 
   return SessionStore.of({
-    create: (session) =>
-      sql`${Sql.insertInto(sql, Sessions, [session])} RETURNING ${Sessions.select}`.pipe(Sql.returned(Sessions)),
+    create: (session, event) =>
+      (event === undefined
+        ? sql`${Sql.insertInto(sql, Sessions, [session])} RETURNING ${Sessions.select}`
+        : sql`WITH created AS (${Sql.insertInto(sql, Sessions, [session])} RETURNING ${Sessions.select}),
+                recorded AS (${Sql.insertInto(sql, AuditEvents, [event])})
+              SELECT * FROM created`
+      ).pipe(Sql.returned(Sessions)),
     get: (id) =>
       sql`SELECT ${Sessions.select} FROM authsome_sessions WHERE id = ${id}`.pipe(Sql.one(Sessions, "session")),
     findByTokenHash: (tokenHash) =>

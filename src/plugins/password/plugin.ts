@@ -207,7 +207,8 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
         if (Option.isSome(stored) && (yield* hasher.needsRehash(stored.value.hash))) {
           yield* storeHash(user.value, yield* hasher.hash(password), yield* now)
         }
-        const tokens = yield* store.transaction(signIn.complete(user.value, client, "password"))
+        // The session and its event are one statement; the device row before it needs no transaction with it.
+        const tokens = yield* signIn.complete(user.value, client, "password")
         return { user: user.value, tokens }
       })
 

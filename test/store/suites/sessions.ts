@@ -2,8 +2,8 @@ import { Effect, Option } from "effect"
 import { describe, expect } from "vitest"
 import { newId } from "../../../src/domain/ids.js"
 import type * as M from "../../../src/domain/models.js"
-import { type RotateSession, SessionStore } from "../../../src/services/store/index.js"
-import { at, DAY, HOUR, hash, MINUTE, sweepEpoch } from "../fixtures.js"
+import { AuditStore, type RotateSession, SessionStore } from "../../../src/services/store/index.js"
+import { at, DAY, HOUR, hash, MINUTE, makeAuditEvent, makeSession, sweepEpoch } from "../fixtures.js"
 import { expectFailure, expectNone, getSome, type Harness, race } from "../harness.js"
 import { seedOrg, seedSession, seedTenant, seedUser } from "../seed.js"
 
@@ -45,6 +45,27 @@ export const sessionsSuite = (h: Harness) =>
         yield* expectNone(sessions.findByRefreshTokenHash(hash()))
         // The two hashes are not interchangeable.
         yield* expectNone(sessions.findByTokenHash(session.refreshTokenHash))
+      }),
+    )
+
+    h.test(
+      "create with an audit event writes both; the event is listed for the user",
+      Effect.gen(function* () {
+        const sessions = yield* SessionStore
+        const audit = yield* AuditStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const session = makeSession(user)
+        const event = makeAuditEvent(tenant, {
+          userId: user.id,
+          type: "auth.signin",
+          metadata: { session_id: session.id },
+        })
+        expect(yield* sessions.create(session, event)).toEqual(session)
+        expect(yield* sessions.get(session.id)).toEqual(session)
+        const listed = yield* audit.list(tenant.app.id, { userId: user.id, limit: 10 })
+        expect(listed.items.map((e) => e.id)).toEqual([event.id])
+        expect(listed.items[0]).toMatchObject({ type: "auth.signin", metadata: { session_id: session.id } })
       }),
     )
 
