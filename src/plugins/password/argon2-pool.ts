@@ -59,7 +59,12 @@ export const makeArgon2Pool = (size: number, nice: number): Argon2Pool => {
   }
 
   const spawn = () => {
-    const worker = new Worker(workerSource, { eval: true, workerData: { argon2, nice } })
+    // The workers only call into native code: small heaps keep the pool's memory to the hashes themselves.
+    const worker = new Worker(workerSource, {
+      eval: true,
+      workerData: { argon2, nice },
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8, codeRangeSizeMb: 2, stackSizeMb: 1 },
+    })
     worker.unref()
     worker.on("message", (message: { result?: string | boolean; error?: string }) => {
       const pending = running.get(worker)
