@@ -48,7 +48,8 @@ const freePort = () =>
 /** Spawns the built server and resolves once `/health` answers 200, with the time that took. */
 const startAuthsome = async (databaseUrl, port) => {
   const started = performance.now()
-  const child = spawn(process.execPath, [join(root, "bin/authsome.js"), "serve"], {
+  // Started like `npm start` does, so the shebang's V8 flags apply.
+  const child = spawn(join(root, "bin/authsome.js"), ["serve"], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
