@@ -6,40 +6,7 @@ import * as Pglite from "../src/layers/pglite.js"
 import { allMigrationGroups, coreMigrations, migrationStatus, runMigrations } from "../src/migrations/index.js"
 import { ddl } from "../src/migrations/sql.js"
 import { createDatabase, postgresAvailable } from "./support/postgres.js"
-
-const expectedTables = [
-  "authsome_users",
-  "authsome_sessions",
-  "authsome_verifications",
-  "authsome_password_resets",
-  "authsome_apps",
-  "authsome_organizations",
-  "authsome_members",
-  "authsome_invitations",
-  "authsome_teams",
-  "authsome_devices",
-  "authsome_webhooks",
-  "authsome_notifications",
-  "authsome_api_keys",
-  "authsome_environments",
-  "authsome_form_configs",
-  "authsome_branding_configs",
-  "authsome_app_session_configs",
-  "authsome_team_members",
-  "authsome_roles",
-  "authsome_permissions",
-  "authsome_user_roles",
-  "authsome_refresh_tokens",
-  "authsome_webhook_deliveries",
-  "authsome_audit_events",
-  "authsome_rate_limits",
-  "authsome_password_hashes",
-  "authsome_mfa_enrollments",
-  "authsome_mfa_recovery_codes",
-  "authsome_passkeys",
-  "authsome_oauth_connections",
-  "authsome_migrations",
-].sort()
+import { expectedTables } from "./support/schema.js"
 
 const tables = Effect.flatMap(
   SqlClient.SqlClient,

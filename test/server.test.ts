@@ -17,46 +17,12 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vit
 import { allMigrationGroups } from "../src/migrations/index.js"
 import { EnvError, readServerSettings } from "../src/server/env.js"
 import { createDatabase, postgresAvailable } from "./support/postgres.js"
+import { expectedTables } from "./support/schema.js"
 
 const root = join(import.meta.dirname, "..")
 const bin = join(root, "bin", "authsome.js")
 const basePath = "/v1/auth"
 const password = "correct horse battery staple"
-
-/** library.md §3: every table, core and plugins, and the tracking table. */
-const expectedTables = [
-  "authsome_users",
-  "authsome_sessions",
-  "authsome_verifications",
-  "authsome_password_resets",
-  "authsome_apps",
-  "authsome_organizations",
-  "authsome_members",
-  "authsome_invitations",
-  "authsome_teams",
-  "authsome_devices",
-  "authsome_webhooks",
-  "authsome_notifications",
-  "authsome_api_keys",
-  "authsome_environments",
-  "authsome_form_configs",
-  "authsome_branding_configs",
-  "authsome_app_session_configs",
-  "authsome_team_members",
-  "authsome_roles",
-  "authsome_permissions",
-  "authsome_user_roles",
-  "authsome_refresh_tokens",
-  "authsome_webhook_deliveries",
-  "authsome_audit_events",
-  "authsome_rate_limits",
-  "authsome_password_hashes",
-  "authsome_mfa_enrollments",
-  "authsome_mfa_recovery_codes",
-  "authsome_passkeys",
-  "authsome_oauth_connections",
-  "authsome_migrations",
-].sort()
 
 const expectedGroups = ["authsome", "authsome-password", "authsome-mfa", "authsome-passkey", "authsome-social"]
 const allMigrations = allMigrationGroups.flatMap((group) =>
