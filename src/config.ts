@@ -46,7 +46,7 @@ export interface AuthsomeConfig {
   }
   readonly password?: Partial<PasswordPolicy> & {
     readonly hash?: Partial<HashParams>
-    /** Hashes computed at once (worker threads). Default: one per CPU, at most 4. */
+    /** Hashes computed at once (worker threads). Default: one more than the CPUs, at most 4. */
     readonly hashConcurrency?: number
   }
   readonly emailVerification?: {
