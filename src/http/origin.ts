@@ -44,4 +44,3 @@ export const makeOriginPolicy = (config: ResolvedConfig) => {
   return { ensureSameOrigin, corsHeaders }
 }
 
-export type OriginPolicy = ReturnType<typeof makeOriginPolicy>

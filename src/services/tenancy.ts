@@ -4,7 +4,7 @@
  */
 import { Clock, Effect, Option } from "effect"
 import { Unauthorized } from "../domain/errors.js"
-import { type AppId, newId } from "../domain/ids.js"
+import { newId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import { AppStore, EnvironmentStore, RbacStore, Store } from "./store/index.js"
 import { AuthConfig } from "./config.js"
@@ -185,10 +185,6 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
       )
     }
 
-    const forget = (appId: AppId) => {
-      for (const [key, entry] of byKey) if (entry.tenant.app.id === appId) byKey.delete(key)
-    }
-
-    return { defaultApp, provisionApp, resolve, forget } as const
+    return { defaultApp, provisionApp, resolve } as const
   }),
 }) {}
