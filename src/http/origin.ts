@@ -43,4 +43,3 @@ export const makeOriginPolicy = (config: ResolvedConfig) => {
 
   return { ensureSameOrigin, corsHeaders }
 }
-
