@@ -6,7 +6,6 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Cause, Duration, Effect, Exit, Layer, ManagedRuntime, Option, Redacted, String as Str } from "effect"
-import { createServer, type Server, type Socket, connect } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { StoreUnavailable } from "../src/domain/errors.js"
 import { newId } from "../src/domain/ids.js"
@@ -25,6 +24,7 @@ import {
   WebhookStore,
 } from "../src/services/store/index.js"
 import { createDatabase, postgresAvailable } from "./support/postgres.js"
+import { makeProxy } from "./support/proxy.js"
 
 const now = new Date("2030-01-01T00:00:00.000Z")
 
@@ -216,39 +216,3 @@ describe.skipIf(!postgresAvailable)("PostgresStore on PostgreSQL", () => {
     }
   })
 })
-
-/** A TCP proxy to PostgreSQL that can be taken down (closing every connection) and brought back. */
-const makeProxy = (host: string, port: number) => {
-  let server: Server | undefined
-  const sockets = new Set<Socket>()
-  const track = (socket: Socket) => {
-    sockets.add(socket)
-    socket.on("close", () => sockets.delete(socket))
-    socket.on("error", () => socket.destroy())
-  }
-  return {
-    start: (listenPort: number) =>
-      new Promise<number>((resolve, reject) => {
-        server = createServer((downstream) => {
-          const upstream = connect(port, host)
-          track(downstream)
-          track(upstream)
-          downstream.pipe(upstream).on("close", () => downstream.destroy())
-          upstream.pipe(downstream).on("close", () => upstream.destroy())
-          upstream.on("close", () => downstream.destroy())
-          downstream.on("close", () => upstream.destroy())
-        })
-        server.once("error", reject)
-        server.listen(listenPort, "127.0.0.1", () => {
-          const address = server?.address()
-          resolve(typeof address === "object" && address ? address.port : listenPort)
-        })
-      }),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy()
-        if (!server?.listening) return resolve()
-        server.close(() => resolve())
-      }),
-  }
-}

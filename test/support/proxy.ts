@@ -1,0 +1,37 @@
+import { connect, createServer, type Server, type Socket } from "node:net"
+
+/** A TCP proxy to PostgreSQL that can be taken down (closing every connection) and brought back. */
+export const makeProxy = (host: string, port: number) => {
+  let server: Server | undefined
+  const sockets = new Set<Socket>()
+  const track = (socket: Socket) => {
+    sockets.add(socket)
+    socket.on("close", () => sockets.delete(socket))
+    socket.on("error", () => socket.destroy())
+  }
+  return {
+    start: (listenPort: number) =>
+      new Promise<number>((resolve, reject) => {
+        server = createServer((downstream) => {
+          const upstream = connect(port, host)
+          track(downstream)
+          track(upstream)
+          downstream.pipe(upstream).on("close", () => downstream.destroy())
+          upstream.pipe(downstream).on("close", () => upstream.destroy())
+          upstream.on("close", () => downstream.destroy())
+          downstream.on("close", () => upstream.destroy())
+        })
+        server.once("error", reject)
+        server.listen(listenPort, "127.0.0.1", () => {
+          const address = server?.address()
+          resolve(typeof address === "object" && address ? address.port : listenPort)
+        })
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        if (!server?.listening) return resolve()
+        server.close(() => resolve())
+      }),
+  }
+}
