@@ -170,7 +170,7 @@ const machine = () => ({
 
 const main = async () => {
   log("building")
-  execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { cwd: root, stdio: "inherit" })
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
   const db = await createDatabase()
   const results = { date: new Date().toISOString(), machine: machine(), seconds, scenarios: {} }
   const servers = []
