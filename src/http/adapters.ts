@@ -61,9 +61,9 @@ class NodeRequest implements ApiRequest {
   }
 }
 
-export const fromNode = (source: IncomingMessage, url = source.url ?? "/"): ApiRequest => new NodeRequest(source, url)
+const fromNode = (source: IncomingMessage, url = source.url ?? "/"): ApiRequest => new NodeRequest(source, url)
 
-export const writeNode = (target: ServerResponse, response: ApiResponse) => {
+const writeNode = (target: ServerResponse, response: ApiResponse) => {
   target.statusCode = response.status
   for (const name in response.headers) target.setHeader(name, response.headers[name]!)
   if (response.cookies.length > 0) target.setHeader("set-cookie", response.cookies.map(serializeCookie))

@@ -16,7 +16,7 @@ import { defectResponse, errorResponse, notFoundResponse, type RouteError } from
 import { type ApiRequest, type ApiResponse, empty, withHeaders } from "./message.js"
 import type { Authenticated, Route, SessionRouteRequest } from "./route.js"
 
-export const maxBodyBytes = 64 * 1024
+const maxBodyBytes = 64 * 1024
 
 const unsafeMethods = new Set(["POST", "PUT", "PATCH", "DELETE"])
 

@@ -117,18 +117,6 @@ export const defineTable = <A>(name: string, columns: Columns<A>): Table<A> => {
   }
 }
 
-/** One bound parameter, cast where the drivers need it: jsonb as JSON text (SQL NULL stays NULL), text[] as array. */
-export const bind = (sql: Client, type: ColumnType, value: unknown): Fragment => {
-  switch (type) {
-    case "jsonb":
-      return sql`${value === null || value === undefined ? null : JSON.stringify(value)}::jsonb`
-    case "text[]":
-      return sql`${value}::text[]`
-    default:
-      return sql`${value}`
-  }
-}
-
 const columnOf = <A>(table: Table<A>, key: string): ColumnType | undefined =>
   Object.hasOwn(table.columns, key) ? (table.columns as Record<string, ColumnType>)[key] : undefined
 
@@ -145,6 +133,10 @@ const castOf: Record<ColumnType, string> = {
 /** The parameter value as the drivers take it (JSON text for jsonb; SQL NULL stays NULL). */
 const paramOf = (type: ColumnType, value: unknown): unknown =>
   type === "jsonb" ? (value === null || value === undefined ? null : JSON.stringify(value)) : (value ?? null)
+
+/** One bound parameter with the cast its column needs (the same rules as the inserts). */
+const bind = (sql: Client, type: ColumnType, value: unknown): Fragment =>
+  sql`${paramOf(type, value)}${sql.literal(castOf[type])}`
 
 const insertTemplates = new WeakMap<object, Map<number, TemplateStringsArray>>()
 
