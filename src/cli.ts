@@ -1,33 +1,28 @@
 /**
  * The `authsome` command: `serve` (the standalone server) and `migrate [--status]`, on `DATABASE_URL` or the
- * embedded database.
+ * embedded database, with the plugins `AUTHSOME_PLUGINS` mounts.
  */
 import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
-import { version } from "./engine.js"
+import { migrationGroups } from "./authsome.js"
 import { PostgresStore } from "./layers/postgres/index.js"
-import { allMigrationGroups, coreMigrations } from "./migrations/index.js"
-import { type ServerSettings, readServerSettings } from "./server/env.js"
+import { Migrator } from "./migrations/migrator.js"
 import { databaseLayer, serve } from "./server/main.js"
-import { Store } from "./services/store/index.js"
+import { readServerSettings, type ServerSettings } from "./server/settings.js"
+import { version } from "./version.js"
 
-/** Reads the environment; a bad value ends the process with one line naming the variable. */
+/** Reads the settings; a bad one ends the process with one line naming it. */
 const withSettings = <A, E, R>(f: (settings: ServerSettings) => Effect.Effect<A, E, R>) =>
-  Effect.suspend(() => {
-    let settings: ServerSettings
-    try {
-      settings = readServerSettings(process.env)
-    } catch (error) {
-      return Effect.zipRight(
-        Console.error(`authsome: ${error instanceof Error ? error.message : String(error)}`),
+  readServerSettings.pipe(
+    Effect.catchTag("InvalidSetting", (error) =>
+      Effect.zipRight(
+        Console.error(`authsome: ${error.message}`),
         Effect.sync(() => process.exit(1)),
-      )
-    }
-    return f(settings)
-  })
-
-const pluginGroups = allMigrationGroups.filter((group) => group !== coreMigrations)
+      ),
+    ),
+    Effect.flatMap(f),
+  )
 
 const serveCommand = Command.make("serve", {}, () => withSettings(serve)).pipe(
   Command.withDescription("Serve the API on PORT (default 8080)"),
@@ -35,9 +30,9 @@ const serveCommand = Command.make("serve", {}, () => withSettings(serve)).pipe(
 
 const migrate = (status: boolean) =>
   Effect.gen(function* () {
-    const store = yield* Store
+    const migrator = yield* Migrator
     if (status) {
-      for (const row of yield* store.migrationStatus(...pluginGroups)) {
+      for (const row of yield* migrator.status) {
         const state = row.appliedAt ? `applied ${row.appliedAt.toISOString()}` : "pending"
         yield* Console.log(
           `${row.group.padEnd(18)} ${String(row.version).padStart(3)}  ${row.name.padEnd(48)} ${state}`,
@@ -45,7 +40,7 @@ const migrate = (status: boolean) =>
       }
       return
     }
-    const applied = yield* store.migrate(...pluginGroups)
+    const applied = yield* migrator.migrate
     if (applied.length === 0) yield* Console.log("nothing to apply: the schema is up to date")
     for (const m of applied) yield* Console.log(`applied ${m.group} ${m.version} ${m.name}`)
   })
@@ -55,9 +50,16 @@ const migrateCommand = Command.make(
   { status: Options.boolean("status").pipe(Options.withDescription("List applied and pending migrations")) },
   ({ status }) =>
     withSettings((settings) =>
-      migrate(status).pipe(Effect.provide(PostgresStore.layer.pipe(Layer.provide(databaseLayer(settings))))),
+      migrate(status).pipe(
+        Effect.provide(
+          Migrator.make(migrationGroups(settings.plugins)).pipe(
+            Layer.provide(PostgresStore.layer),
+            Layer.provide(databaseLayer(settings)),
+          ),
+        ),
+      ),
     ),
-).pipe(Command.withDescription("Apply pending migrations (core and every plugin), or list them with --status"))
+).pipe(Command.withDescription("Apply pending migrations (core and every mounted plugin), or list them with --status"))
 
 const command = Command.make("authsome").pipe(Command.withSubcommands([serveCommand, migrateCommand]))
 

@@ -1,175 +1,233 @@
 /**
- * Engine configuration: what `Authsome.layer(config)` takes. Every field has a secure default; durations accept
- * anything `Duration.decode` does ("1 hour", 3600_000 ms, Duration values).
+ * The engine's configuration: one `Schema` with every default. `Authsome.layer(config)` decodes what the host passes
+ * (TypeScript values: `Duration`s, `Redacted` secrets, or their plain forms); the standalone server decodes the same
+ * schema from the environment and the `AUTHSOME_CONFIG` file (`src/server/settings.ts`). Plugins own their options
+ * (`Password.plugin({ policy })`), so nothing here names a plugin.
  */
-import { Duration, type Redacted } from "effect"
-import type { Plugin } from "./plugin.js"
-import { defaultHashParams, type HashParams } from "./plugins/password/hasher.js"
-import type { MailDispatcherSettings } from "./services/mail/index.js"
-import { defaultPasswordPolicy, type PasswordPolicy } from "./plugins/password/policy.js"
+import { Duration, Effect, ParseResult, Schema } from "effect"
 
-export interface RateLimitRule {
-  readonly limit: number
-  readonly window: Duration.DurationInput
+// --- field types ---------------------------------------------------------------------------------------------------
+
+const durationPattern =
+  /^(\d+(?:\.\d+)?)\s*(ms|millis|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?|w|weeks?)$/i
+
+const unitMillis = (unit: string): number => {
+  const u = unit.toLowerCase()
+  if (u === "ms" || u.startsWith("milli")) return 1
+  if (u.startsWith("s")) return 1_000
+  if (u.startsWith("m")) return 60_000
+  if (u.startsWith("h")) return 3_600_000
+  if (u.startsWith("d")) return 86_400_000
+  return 604_800_000
 }
 
-/** Rate-limit rules by name; each can be replaced or turned off (`false`). */
-export interface RateLimitRules {
-  readonly signinIp: RateLimitRule | false
-  readonly signinIdentifier: RateLimitRule | false
-  readonly signupIp: RateLimitRule | false
-  readonly mailIp: RateLimitRule | false
-  readonly mailEmail: RateLimitRule | false
-  readonly codeIp: RateLimitRule | false
-  readonly refreshIp: RateLimitRule | false
-  readonly introspectIp: RateLimitRule | false
-}
-
-export const defaultRateLimitRules: RateLimitRules = {
-  signinIp: { limit: 10, window: "1 minute" },
-  signinIdentifier: { limit: 5, window: "1 minute" },
-  signupIp: { limit: 5, window: "1 minute" },
-  mailIp: { limit: 3, window: "1 minute" },
-  mailEmail: { limit: 3, window: "1 minute" },
-  codeIp: { limit: 10, window: "1 minute" },
-  refreshIp: { limit: 30, window: "1 minute" },
-  introspectIp: { limit: 600, window: "1 minute" },
-}
-
-export interface AuthsomeConfig {
-  /** Slug (and name) of the default app, created at start when missing. */
-  readonly appId?: string
-  readonly basePath?: string
-  readonly session?: {
-    readonly tokenTtl?: Duration.DurationInput
-    readonly refreshTokenTtl?: Duration.DurationInput
-  }
-  readonly password?: Partial<PasswordPolicy> & {
-    readonly hash?: Partial<HashParams>
-    /** Hashes computed at once (worker threads). Default: one more than the CPUs, at most 4. */
-    readonly hashConcurrency?: number
-  }
-  readonly emailVerification?: {
-    readonly required?: boolean
-    readonly codeTtl?: Duration.DurationInput
-    readonly maxAttempts?: number
-  }
-  readonly passwordReset?: { readonly tokenTtl?: Duration.DurationInput }
-  readonly signupEnabled?: boolean
-  readonly rateLimit?: { readonly enabled?: boolean; readonly rules?: Partial<RateLimitRules> }
-  readonly lockout?: {
-    readonly enabled?: boolean
-    readonly maxAttempts?: number
-    readonly window?: Duration.DurationInput
-    readonly duration?: Duration.DurationInput
-  }
-  /** Origins allowed by CORS and the CSRF rule (besides the server's own). */
-  readonly trustedOrigins?: ReadonlyArray<string>
-  /** CIDRs whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed. Default: loopback only. */
-  readonly trustedProxies?: ReadonlyArray<string>
-  /** The public URL of the front end / server, used in mailed links and as the server's own origin. */
-  readonly publicUrl?: string
-  /** Pepper for hashing short codes (6-digit verification codes). */
-  readonly secret?: Redacted.Redacted<string>
-  readonly mail?: {
-    readonly from?: string
-    /** Shown in mail subjects and bodies; defaults to the app slug. */
-    readonly appName?: string
-    /** `smtp://user:pass@host:port`; without it (and without a `Mailer` provided) mail is logged. */
-    readonly smtpUrl?: Redacted.Redacted<string>
-    readonly dispatcher?: Partial<MailDispatcherSettings>
-  }
-  readonly plugins?: ReadonlyArray<Plugin>
-  /**
-   * Receives one entry per request. Default: `Effect.logInfo("request")` with the entry as annotations (the host's
-   * logger decides). The standalone server writes the line itself, which is far cheaper on the hot path.
-   */
-  readonly requestLog?: (entry: RequestLogEntry) => void
-}
-
-export interface RequestLogEntry {
-  readonly method: string
-  readonly route: string
-  readonly status: number
-  readonly duration_ms: number
-}
-
-/** The configuration with every default applied and durations decoded. */
-export interface ResolvedConfig {
-  readonly appSlug: string
-  readonly basePath: string
-  readonly tokenTtl: Duration.Duration
-  readonly refreshTokenTtl: Duration.Duration
-  readonly passwordPolicy: PasswordPolicy
-  readonly hashParams: HashParams
-  readonly hashConcurrency: number | undefined
-  readonly emailVerificationRequired: boolean
-  readonly verificationCodeTtl: Duration.Duration
-  readonly verificationMaxAttempts: number
-  readonly resetTokenTtl: Duration.Duration
-  readonly signupEnabled: boolean
-  readonly rateLimitEnabled: boolean
-  readonly rateLimitRules: RateLimitRules
-  readonly lockout: {
-    readonly enabled: boolean
-    readonly maxAttempts: number
-    readonly window: Duration.Duration
-    readonly duration: Duration.Duration
-  }
-  readonly trustedOrigins: ReadonlyArray<string>
-  readonly trustedProxies: ReadonlyArray<string>
-  readonly publicUrl: string | undefined
-  readonly secret: Redacted.Redacted<string> | undefined
-  readonly mailFrom: string
-  readonly appName: string
-  readonly smtpUrl: Redacted.Redacted<string> | undefined
-  readonly mailDispatcher: Partial<MailDispatcherSettings>
-  readonly requestLog: ((entry: RequestLogEntry) => void) | undefined
-}
-
-const normalizeBasePath = (path: string) => {
-  const trimmed = path.trim().replace(/\/+$/, "")
-  if (trimmed === "") return ""
-  return trimmed.startsWith("/") ? trimmed : `/${trimmed}`
-}
-
-export const resolveConfig = (config: AuthsomeConfig): ResolvedConfig => {
-  const appSlug = config.appId ?? "default"
-  return {
-    appSlug,
-    basePath: normalizeBasePath(config.basePath ?? "/v1/auth"),
-    tokenTtl: Duration.decode(config.session?.tokenTtl ?? "1 hour"),
-    refreshTokenTtl: Duration.decode(config.session?.refreshTokenTtl ?? "30 days"),
-    passwordPolicy: { ...defaultPasswordPolicy, ...withoutHash(config.password) },
-    hashParams: { ...defaultHashParams, ...config.password?.hash },
-    hashConcurrency: config.password?.hashConcurrency,
-    emailVerificationRequired: config.emailVerification?.required ?? true,
-    verificationCodeTtl: Duration.decode(config.emailVerification?.codeTtl ?? "15 minutes"),
-    verificationMaxAttempts: config.emailVerification?.maxAttempts ?? 5,
-    resetTokenTtl: Duration.decode(config.passwordReset?.tokenTtl ?? "1 hour"),
-    signupEnabled: config.signupEnabled ?? true,
-    rateLimitEnabled: config.rateLimit?.enabled ?? true,
-    rateLimitRules: { ...defaultRateLimitRules, ...config.rateLimit?.rules },
-    lockout: {
-      enabled: config.lockout?.enabled ?? true,
-      maxAttempts: config.lockout?.maxAttempts ?? 5,
-      window: Duration.decode(config.lockout?.window ?? "15 minutes"),
-      duration: Duration.decode(config.lockout?.duration ?? "15 minutes"),
+/** `3600` or `"3600"` (seconds), `"1 hour"`, `"30 days"`, or a `Duration`; always positive. */
+export const DurationField = Schema.transformOrFail(
+  Schema.Union(Schema.Number, Schema.String, Schema.DurationFromSelf),
+  Schema.DurationFromSelf,
+  {
+    strict: true,
+    decode: (input, _, ast) => {
+      let duration: Duration.Duration | undefined
+      if (Duration.isDuration(input)) duration = input
+      else if (typeof input === "number") duration = Number.isFinite(input) ? Duration.seconds(input) : undefined
+      else {
+        const text = input.trim()
+        const match = /^\d+(\.\d+)?$/.test(text) ? [text, text, "s"] : durationPattern.exec(text)
+        if (match) duration = Duration.millis(Number(match[1]) * unitMillis(match[2]!))
+      }
+      if (duration === undefined) {
+        return ParseResult.fail(
+          new ParseResult.Type(
+            ast,
+            input,
+            `expected seconds or a duration like "1 hour", got ${JSON.stringify(input)}`,
+          ),
+        )
+      }
+      return Duration.toMillis(duration) > 0
+        ? ParseResult.succeed(duration)
+        : ParseResult.fail(new ParseResult.Type(ast, input, "must be a positive duration"))
     },
-    trustedOrigins: (config.trustedOrigins ?? []).map((o) => new URL(o).origin),
-    trustedProxies: config.trustedProxies ?? ["127.0.0.0/8", "::1/128"],
-    publicUrl: config.publicUrl?.replace(/\/+$/, ""),
-    secret: config.secret,
-    mailFrom: config.mail?.from ?? "Authsome <no-reply@localhost>",
-    appName: config.mail?.appName ?? appSlug,
-    smtpUrl: config.mail?.smtpUrl,
-    mailDispatcher: config.mail?.dispatcher ?? {},
-    requestLog: config.requestLog,
+    encode: (duration) => ParseResult.succeed(duration),
+  },
+).annotations({ identifier: "Duration" })
+
+/** A secret: a plain string (wrapped) or an already `Redacted` one. */
+export const SecretField = Schema.Union(Schema.RedactedFromSelf(Schema.String), Schema.Redacted(Schema.String))
+
+const Positive = Schema.Int.pipe(Schema.positive())
+
+const HttpUrl = Schema.String.pipe(
+  Schema.filter((value) => {
+    try {
+      const url = new URL(value)
+      return url.protocol === "http:" || url.protocol === "https:" ? undefined : "expected an http(s) URL"
+    } catch {
+      return `expected a URL, got ${JSON.stringify(value)}`
+    }
+  }),
+)
+
+const Origin = Schema.transformOrFail(Schema.String, Schema.String, {
+  strict: true,
+  decode: (value, _, ast) => {
+    try {
+      return ParseResult.succeed(new URL(value).origin)
+    } catch {
+      return ParseResult.fail(new ParseResult.Type(ast, value, `${JSON.stringify(value)} is not an origin`))
+    }
+  },
+  encode: ParseResult.succeed,
+})
+
+const Cidr = Schema.String.pipe(
+  Schema.filter((value) => {
+    const [network, bits, extra] = value.split("/")
+    const v4 = /^(\d{1,3})(\.\d{1,3}){3}$/.test(network ?? "")
+    const v6 = !v4 && (network ?? "").includes(":")
+    const max = v4 ? 32 : 128
+    const bitsOk = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= max)
+    return (v4 || v6) && bitsOk && extra === undefined
+      ? undefined
+      : `${JSON.stringify(value)} is not an IP address or CIDR`
+  }),
+)
+
+const BasePath = Schema.transform(Schema.String, Schema.String, {
+  strict: true,
+  decode: (path) => {
+    const trimmed = path.trim().replace(/\/+$/, "")
+    if (trimmed === "") return ""
+    return trimmed.startsWith("/") ? trimmed : `/${trimmed}`
+  },
+  encode: (path) => path,
+}).pipe(Schema.pattern(/^(\/[A-Za-z0-9._~-]+)*$/, { message: () => "expected a path like /v1/auth" }))
+
+const Slug = Schema.String.pipe(
+  Schema.pattern(/^[a-z0-9][a-z0-9_-]{0,62}$/, {
+    message: () => "expected a slug (lower-case letters, digits, - and _)",
+  }),
+)
+
+/** A fixed window: at most `limit` requests per `window`. */
+export const RateLimitRule = Schema.Struct({ limit: Positive, window: DurationField })
+export type RateLimitRule = typeof RateLimitRule.Type
+
+/** An optional field whose default is `value` decoded (so defaults are written in the same form as input). */
+export const withDefault = <S extends Schema.Schema<any, any, never>>(
+  schema: S,
+  value: () => Schema.Schema.Encoded<S>,
+) => Schema.optionalWith(schema, { default: () => Schema.decodeUnknownSync(schema)(value()) as Schema.Schema.Type<S> })
+
+/** A nested object whose fields all have defaults; absent means all defaults. */
+const section = <Fields extends Schema.Struct.Fields>(fields: Fields) => {
+  const struct = Schema.Struct(fields)
+  const decode = Schema.decodeUnknownSync(struct as unknown as Schema.Schema<Schema.Struct.Type<Fields>>)
+  return Schema.optionalWith(struct, { default: () => decode({}) })
+}
+
+// --- the configuration ---------------------------------------------------------------------------------------------
+
+export const MailDispatcherConfig = Schema.Struct({
+  pollInterval: withDefault(DurationField, () => "1 second"),
+  batchSize: withDefault(Positive, () => 20),
+  concurrency: withDefault(Positive, () => 5),
+  lease: withDefault(DurationField, () => "5 minutes"),
+  sendTimeout: withDefault(DurationField, () => "2 minutes"),
+  retryBase: withDefault(DurationField, () => "5 seconds"),
+  retryMax: withDefault(DurationField, () => "15 minutes"),
+  maxAttempts: withDefault(Positive, () => 10),
+  wakeUpDelay: withDefault(DurationField, () => "25 millis"),
+})
+
+export const AuthsomeConfig = Schema.Struct({
+  /** Slug (and name) of the default app, created at start when missing. */
+  appId: withDefault(Slug, () => "default"),
+  basePath: withDefault(BasePath, () => "/v1/auth"),
+  session: section({
+    tokenTtl: withDefault(DurationField, () => "1 hour"),
+    refreshTokenTtl: withDefault(DurationField, () => "30 days"),
+    /** A refresh token presented again this soon after its rotation is refused without revoking its family. */
+    refreshReuseInterval: withDefault(DurationField, () => "10 seconds"),
+  }),
+  emailVerification: section({
+    required: withDefault(Schema.Boolean, () => true),
+    codeTtl: withDefault(DurationField, () => "15 minutes"),
+    maxAttempts: withDefault(Positive, () => 5),
+  }),
+  signupEnabled: withDefault(Schema.Boolean, () => true),
+  rateLimit: section({
+    enabled: withDefault(Schema.Boolean, () => true),
+    /** Overrides of named rules (core and plugins declare their defaults); `false` turns one off. */
+    rules: withDefault(
+      Schema.Record({ key: Schema.String, value: Schema.Union(RateLimitRule, Schema.Literal(false)) }),
+      () => ({}),
+    ),
+  }),
+  lockout: section({
+    enabled: withDefault(Schema.Boolean, () => true),
+    maxAttempts: withDefault(Positive, () => 5),
+    window: withDefault(DurationField, () => "15 minutes"),
+    duration: withDefault(DurationField, () => "15 minutes"),
+  }),
+  /** Origins allowed by CORS and the CSRF rule (besides the server's own). */
+  trustedOrigins: withDefault(Schema.Array(Origin), () => []),
+  /** CIDRs whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed. Default: loopback only. */
+  trustedProxies: withDefault(Schema.Array(Cidr), () => ["127.0.0.0/8", "::1/128"]),
+  /** The public URL of the server (or its front end): mailed links and the server's own origin. */
+  publicUrl: Schema.optional(
+    Schema.transform(HttpUrl, Schema.String, {
+      strict: true,
+      decode: (url) => url.replace(/\/+$/, ""),
+      encode: (url) => url,
+    }),
+  ),
+  /** The root secret: keys the hashes of short codes and the encryption of what the server must read back. */
+  secret: Schema.optional(SecretField),
+  mail: section({
+    from: withDefault(Schema.String, () => "Authsome <no-reply@localhost>"),
+    /** Shown in mail subjects and bodies; defaults to the app slug. */
+    appName: Schema.optional(Schema.String),
+    /** `smtp://user:pass@host:port`; without it (and without a host `mailer`) mail is logged. */
+    smtpUrl: Schema.optional(SecretField),
+    dispatcher: withDefault(MailDispatcherConfig, () => ({})),
+  }),
+}).annotations({ identifier: "AuthsomeConfig" })
+
+/** What a host writes: every field optional, durations and secrets in any accepted form. */
+export type AuthsomeConfigInput = Schema.Schema.Encoded<typeof AuthsomeConfig>
+/** The configuration with every default applied. */
+export type ResolvedConfig = typeof AuthsomeConfig.Type
+export type MailDispatcherSettings = typeof MailDispatcherConfig.Type
+
+/** A configuration value that does not decode: one line naming the path. */
+export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {
+  path: Schema.String,
+  problem: Schema.String,
+}) {
+  override get message() {
+    return this.path === "" ? this.problem : `${this.path}: ${this.problem}`
   }
 }
 
-const withoutHash = (password: AuthsomeConfig["password"]): Partial<PasswordPolicy> => {
-  if (password === undefined) return {}
-  const { hash: _hash, hashConcurrency: _concurrency, ...policy } = password
-  return policy
+/** The first issue of a parse error as `InvalidConfig` (path joined with dots). */
+export const toInvalidConfig = (error: ParseResult.ParseError, prefix: ReadonlyArray<string> = []): InvalidConfig => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const path = [...prefix, ...(issue?.path ?? []).map(String)].join(".")
+  const problem = issue?.message ?? "invalid"
+  return new InvalidConfig({
+    path,
+    problem: problem.startsWith("is unexpected") ? "unknown setting" : problem,
+  })
 }
+
+/** Decodes a host's configuration; unknown keys are errors (a typo must not silently fall back to a default). */
+export const resolveConfig = (input: unknown): Effect.Effect<ResolvedConfig, InvalidConfig> =>
+  Schema.decodeUnknown(AuthsomeConfig, { onExcessProperty: "error" })(input ?? {}).pipe(
+    Effect.mapError((error) => toInvalidConfig(error)),
+  )
+
+/** `resolveConfig` for tests and tools that hold a known-good configuration. */
+export const resolveConfigSync = (input: AuthsomeConfigInput = {}): ResolvedConfig =>
+  Schema.decodeUnknownSync(AuthsomeConfig, { onExcessProperty: "error" })(input)

@@ -1,33 +1,118 @@
-/** Authsome for TypeScript: the public API. */
-export { Authsome, type AuthsomeShape, version } from "./engine.js"
-export type { AuthsomeConfig, RateLimitRule, RateLimitRules, ResolvedConfig } from "./config.js"
-export type { CoreServices, EngineServices } from "./engine-services.js"
-export { definePlugin, type Plugin, type PluginHooks } from "./plugin.js"
+/**
+ * `authsome`: the engine, its configuration and services. Stores: `authsome/postgres`, `authsome/memory`; the plugin
+ * SDK: `authsome/plugin`; plugins: `authsome/password`, ...
+ */
+export {
+  Authsome,
+  AuthsomeHttp,
+  type AuthsomeHttpShape,
+  type AuthsomeOptions,
+  AuthsomeServices,
+  type AuthsomeShape,
+  migrationGroups,
+  version,
+} from "./authsome.js"
+export {
+  AuthsomeConfig,
+  type AuthsomeConfigInput,
+  InvalidConfig,
+  RateLimitRule,
+  type ResolvedConfig,
+  resolveConfig,
+} from "./config.js"
+export type { RequestLogEntry } from "./http/app.js"
 export { type AuthsomeHandlers, makeHandlers } from "./http/mount.js"
-export type { Authenticated, Route, RouteRequest, SessionRouteRequest } from "./http/route.js"
-export { publicRoute, sessionRoute } from "./http/route.js"
-export { HttpKit } from "./http/kit.js"
-
-export { PostgresStore } from "./layers/postgres/index.js"
-export { MemoryStore } from "./layers/memory/index.js"
-export * as Pg from "./layers/pg.js"
-export * as Embedded from "./layers/pglite.js"
-export * as Password from "./plugins/password/plugin.js"
-
-export * from "./migrations/index.js"
-export * from "./services/store/index.js"
+export { Migrator, type MigratorShape, type MigrationError } from "./migrations/migrator.js"
+export { coreMigrations } from "./migrations/core.js"
+export { InvalidMigrationGroups, MigrationFailed } from "./migrations/runner.js"
+export type { AppliedMigration, Migration, MigrationGroup, MigrationStatus } from "./migrations/types.js"
 export * as Errors from "./domain/errors.js"
 export * as Ids from "./domain/ids.js"
 export * as Models from "./domain/models.js"
 
-export { Accounts } from "./services/accounts.js"
-export { Audit } from "./services/audit.js"
+export { Accounts, type VerifyEmailInput } from "./services/accounts.js"
+export { Audit, type AuditInput } from "./services/audit.js"
 export { AuthConfig } from "./services/config.js"
 export type { ClientContext } from "./services/context.js"
 export { Devices, parseUserAgent } from "./services/devices.js"
-export { Mailer, MailDispatcher, MailQueue } from "./services/mail/index.js"
-export { PluginRegistry } from "./services/plugin-registry.js"
-export { RateLimiter } from "./services/rate-limit.js"
+export { Introspection, type IntrospectionResult } from "./services/introspection.js"
+export {
+  InvalidSmtpUrl,
+  MailDeliveryError,
+  MailDispatcher,
+  type MailDispatcherSettings,
+  Mailer,
+  type MailerShape,
+  MailQueue,
+  type OutgoingMail,
+} from "./services/mail/index.js"
+export { type PluginHooks, PluginRegistry } from "./services/plugin-registry.js"
+export { RateLimiter, type RateLimitPolicy } from "./services/rate-limit.js"
 export { type IssuedTokens, Sessions } from "./services/sessions.js"
 export { SignIn } from "./services/sign-in.js"
-export { Tenancy } from "./services/tenancy.js"
+export { type Tenant, Tenancy } from "./services/tenancy.js"
+export {
+  ApiKeyStore,
+  AppSessionConfigStore,
+  AppStore,
+  AuditStore,
+  BrandingStore,
+  DeviceStore,
+  EnvironmentStore,
+  FormConfigStore,
+  InvitationStore,
+  MemberStore,
+  NotificationStore,
+  OrganizationStore,
+  PasswordResetStore,
+  RateLimitStore,
+  RbacStore,
+  SessionStore,
+  Store,
+  TeamMemberStore,
+  TeamStore,
+  UserStore,
+  VerificationStore,
+  WebhookDeliveryStore,
+  WebhookStore,
+  toPage,
+  type ApiKeyStoreShape,
+  type AppPatch,
+  type AppSessionConfigStoreShape,
+  type AppStoreShape,
+  type AuditQuery,
+  type AuditStoreShape,
+  type BrandingStoreShape,
+  type DeliveryAttemptFailure,
+  type DeviceStoreShape,
+  type EnvironmentPatch,
+  type EnvironmentStoreShape,
+  type FormConfigInput,
+  type FormConfigStoreShape,
+  type InvitationStoreShape,
+  type MemberStoreShape,
+  type NotificationStoreShape,
+  type OrganizationPatch,
+  type OrganizationStoreShape,
+  type Page,
+  type PageRequest,
+  type PasswordResetStoreShape,
+  type RateLimitStoreShape,
+  type RbacStoreShape,
+  type RolePatch,
+  type RotateSession,
+  type SessionStoreShape,
+  type SessionWithUser,
+  type StoreServices,
+  type StoreShape,
+  type TeamMemberStoreShape,
+  type TeamPatch,
+  type TeamStoreShape,
+  type UserListQuery,
+  type UserPatch,
+  type UserStoreShape,
+  type VerificationStoreShape,
+  type WebhookDeliveryStoreShape,
+  type WebhookPatch,
+  type WebhookStoreShape,
+} from "./services/store/index.js"

@@ -4,10 +4,10 @@
  */
 import { Layer, Logger, LogLevel } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Authsome } from "../src/engine.js"
+import { Authsome } from "../src/authsome.js"
 import { type AuthsomeHandlers, makeHandlers } from "../src/http/mount.js"
 import { MemoryStore } from "../src/layers/memory/index.js"
-import * as Password from "../src/plugins/password/plugin.js"
+import * as Password from "../src/plugins/password/index.js"
 
 describe("engine on the memory store", () => {
   let handlers: AuthsomeHandlers

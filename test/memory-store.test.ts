@@ -15,8 +15,8 @@ import {
   WebhookDeliveryStore,
   WebhookStore,
 } from "../src/services/store/index.js"
-import { makeDelivery, makeUser, makeWebhook } from "./store/fixtures.js"
-import { seedTenant } from "./store/seed.js"
+import { makeDelivery, makeUser, makeWebhook } from "../src/conformance/fixtures.js"
+import { seedTenant } from "../src/conformance/seed.js"
 
 const inMemory = <A, E>(effect: Effect.Effect<A, E, StoreServices>) => Effect.provide(effect, MemoryStore.layer)
 

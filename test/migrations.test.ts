@@ -3,10 +3,11 @@ import { Effect, Exit, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Pg from "../src/layers/pg.js"
 import * as Pglite from "../src/layers/pglite.js"
-import { allMigrationGroups, coreMigrations, migrationStatus, runMigrations } from "../src/migrations/index.js"
+import { coreMigrations } from "../src/migrations/core.js"
+import { migrationStatus, runMigrations } from "../src/migrations/runner.js"
 import { ddl } from "../src/migrations/sql.js"
 import { createDatabase, postgresAvailable } from "./support/postgres.js"
-import { expectedTables } from "./support/schema.js"
+import { allMigrationGroups, expectedTables } from "./support/schema.js"
 
 const tables = Effect.flatMap(
   SqlClient.SqlClient,

@@ -13,11 +13,12 @@ import type * as M from "../src/domain/models.js"
 import * as Pg from "../src/layers/pg.js"
 import { PostgresStore } from "../src/layers/postgres/index.js"
 import { passkeyMigrations } from "../src/plugins/passkey/migrations.js"
+import { type Passkey, PasskeyId, PasskeyStore } from "../src/plugins/passkey/store.js"
+import { PasskeyStoreLive } from "../src/plugins/passkey/stores.js"
 import {
   AppStore,
   EnvironmentStore,
   FormConfigStore,
-  PasskeyStore,
   Store,
   UserStore,
   WebhookDeliveryStore,
@@ -92,7 +93,9 @@ describe.skipIf(!postgresAvailable)("PostgresStore on PostgreSQL", () => {
       transformQueryNames: Str.camelToSnake,
       transformResultNames: Str.snakeToCamel,
     })
-    const runtime = ManagedRuntime.make(PostgresStore.layer.pipe(Layer.provide(client)))
+    const runtime = ManagedRuntime.make(
+      PasskeyStoreLive.pipe(Layer.provideMerge(PostgresStore.layer), Layer.provide(client)),
+    )
     try {
       await runtime.runPromise(
         Effect.gen(function* () {
@@ -147,12 +150,12 @@ describe.skipIf(!postgresAvailable)("PostgresStore on PostgreSQL", () => {
           expect(page.items).toEqual([delivery])
 
           // int8 columns come back as numbers from node-postgres too.
-          const passkey: M.Passkey = {
-            id: newId.passkey(),
+          const passkey: Passkey = {
+            id: PasskeyId.make(),
             appId: app.id,
             userId: user.id,
             name: "Key",
-            credentialId: `cred-${newId.passkey()}`,
+            credentialId: `cred-${PasskeyId.make()}`,
             publicKey: "pk",
             counter: 2 ** 40,
             transports: ["usb", "nfc"],

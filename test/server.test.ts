@@ -11,21 +11,31 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
 import { PGlite } from "@electric-sql/pglite"
-import { Duration } from "effect"
+import { ConfigProvider, Duration, Effect, Either } from "effect"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest"
-import { allMigrationGroups } from "../src/migrations/index.js"
-import { EnvError, readServerSettings } from "../src/server/env.js"
+import { coreMigrations } from "../src/migrations/core.js"
+import { builtInPlugins } from "../src/server/plugins.js"
+import { InvalidSetting, readServerSettings } from "../src/server/settings.js"
 import { createDatabase, postgresAvailable } from "./support/postgres.js"
-import { expectedTables } from "./support/schema.js"
+import { tablesOf as tablesAfter } from "./support/schema.js"
 
 const root = join(import.meta.dirname, "..")
 const bin = join(root, "bin", "authsome.js")
 const basePath = "/v1/auth"
 const password = "correct horse battery staple"
 
-const expectedGroups = ["authsome", "authsome-password", "authsome-mfa", "authsome-passkey", "authsome-social"]
-const allMigrations = allMigrationGroups.flatMap((group) =>
+/** What the program migrates: the core and the plugins it mounts by default. */
+const servedGroups = [
+  coreMigrations,
+  ...builtInPlugins.flatMap((plugin) => {
+    const migrations = plugin.make({}).migrations
+    return migrations ? [migrations] : []
+  }),
+]
+const expectedGroups = servedGroups.map((group) => group.name)
+const expectedTables = tablesAfter(servedGroups.slice(1))
+const allMigrations = servedGroups.flatMap((group) =>
   group.migrations.map((m) => ({ group: group.name, version: m.version, name: m.name })),
 )
 
@@ -326,15 +336,14 @@ beforeAll(ensureBuilt, 180_000)
 // ---------------------------------------------------------------------------------------------------------------
 
 describe("readServerSettings (environment variables)", () => {
-  const read = (env: Record<string, string>) => readServerSettings(env)
-  const failure = (env: Record<string, string>) => {
-    try {
-      readServerSettings(env)
-    } catch (error) {
-      return error
-    }
-    return undefined
-  }
+  const withEnv = (env: Record<string, string>) =>
+    Effect.runSync(
+      Effect.either(readServerSettings).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+      ),
+    )
+  const read = (env: Record<string, string>) => Either.getOrThrow(withEnv(env))
+  const failure = (env: Record<string, string>) => Either.flip(withEnv(env)).pipe(Either.getOrUndefined)
 
   it("defaults: PORT 8080, HOST 0.0.0.0, embedded data dir, rate limit, lockout and verification on", () => {
     const settings = read({})
@@ -342,9 +351,9 @@ describe("readServerSettings (environment variables)", () => {
     expect(settings.host).toBe("0.0.0.0")
     expect(settings.databaseUrl).toBeUndefined()
     expect(settings.dataDir).toBe("./.authsome/data")
-    expect(settings.engine.rateLimit?.enabled).toBe(true)
-    expect(settings.engine.lockout?.enabled).toBe(true)
-    expect(settings.engine.emailVerification?.required).toBe(true)
+    expect(settings.engine.rateLimit.enabled).toBe(true)
+    expect(settings.engine.lockout.enabled).toBe(true)
+    expect(settings.engine.emailVerification.required).toBe(true)
   })
 
   it.each([
@@ -355,17 +364,15 @@ describe("readServerSettings (environment variables)", () => {
     ["15m", Duration.minutes(15)],
   ])("duration %j", (raw, expected) => {
     const settings = read({ AUTHSOME_TOKEN_TTL: raw, AUTHSOME_REFRESH_TOKEN_TTL: raw })
-    expect(Duration.toMillis(Duration.decode(settings.engine.session!.tokenTtl!))).toBe(Duration.toMillis(expected))
-    expect(Duration.toMillis(Duration.decode(settings.engine.session!.refreshTokenTtl!))).toBe(
-      Duration.toMillis(expected),
-    )
+    expect(Duration.toMillis(settings.engine.session.tokenTtl)).toBe(Duration.toMillis(expected))
+    expect(Duration.toMillis(settings.engine.session.refreshTokenTtl)).toBe(Duration.toMillis(expected))
   })
 
   it.each(["soon", "1 fortnight", "-5", "1 hour ago", "0", "0 seconds"])(
     "bad duration %j names the variable",
     (raw) => {
       const error = failure({ AUTHSOME_REFRESH_TOKEN_TTL: raw })
-      expect(error).toBeInstanceOf(EnvError)
+      expect(error).toBeInstanceOf(InvalidSetting)
       expect((error as Error).message).toMatch(/^invalid AUTHSOME_REFRESH_TOKEN_TTL: /)
     },
   )
@@ -385,9 +392,9 @@ describe("readServerSettings (environment variables)", () => {
       AUTHSOME_LOCKOUT: raw,
       AUTHSOME_REQUIRE_EMAIL_VERIFICATION: raw,
     })
-    expect(settings.engine.rateLimit?.enabled).toBe(expected)
-    expect(settings.engine.lockout?.enabled).toBe(expected)
-    expect(settings.engine.emailVerification?.required).toBe(expected)
+    expect(settings.engine.rateLimit.enabled).toBe(expected)
+    expect(settings.engine.lockout.enabled).toBe(expected)
+    expect(settings.engine.emailVerification.required).toBe(expected)
   })
 
   it.each([
@@ -409,7 +416,7 @@ describe("readServerSettings (environment variables)", () => {
     ["AUTHSOME_CONFIG", "/nonexistent/authsome.json"],
   ])("%s=%j is rejected with one line naming it", (name, raw) => {
     const error = failure({ [name]: raw })
-    expect(error).toBeInstanceOf(EnvError)
+    expect(error).toBeInstanceOf(InvalidSetting)
     const message = (error as Error).message
     expect(message.startsWith(`invalid ${name}: `)).toBe(true)
     expect(message).not.toContain("\n")

@@ -1,6 +1,7 @@
 /**
  * Tagged domain errors. Stores fail with the storage ones (NotFound, *Taken, Conflict); services add the
- * authentication ones. The HTTP layer maps every tag to the error envelope in one place (`src/http/errors.ts`).
+ * authentication ones. The HTTP layer maps every tag to the error envelope in one place (`src/http/errors.ts`);
+ * plugins declare their own errors the same way.
  */
 import { Data } from "effect"
 
@@ -32,10 +33,6 @@ export class SessionExpired extends Data.TaggedError("SessionExpired")<{}> {}
 export class Forbidden extends Data.TaggedError("Forbidden")<{ readonly message: string }> {}
 export class CsrfRejected extends Data.TaggedError("CsrfRejected")<{}> {}
 export class EmailNotVerified extends Data.TaggedError("EmailNotVerified")<{}> {}
-export class MfaRequired extends Data.TaggedError("MfaRequired")<{
-  readonly ticket: string
-  readonly methods: ReadonlyArray<string>
-}> {}
 export class UserBanned extends Data.TaggedError("UserBanned")<{ readonly banExpires: Date | null }> {}
 export class RateLimited extends Data.TaggedError("RateLimited")<{
   readonly limit: number
@@ -45,3 +42,8 @@ export class AccountLocked extends Data.TaggedError("AccountLocked")<{ readonly 
 export class TooManyAttempts extends Data.TaggedError("TooManyAttempts")<{ readonly message: string }> {}
 export class PayloadTooLarge extends Data.TaggedError("PayloadTooLarge")<{}> {}
 export class UnsupportedMediaType extends Data.TaggedError("UnsupportedMediaType")<{}> {}
+/** Temporarily unable to serve (a full queue, an unreachable dependency); the client may retry after the delay. */
+export class Unavailable extends Data.TaggedError("Unavailable")<{
+  readonly message: string
+  readonly retryAfterSeconds: number
+}> {}

@@ -26,10 +26,6 @@ export const prefixes = {
   role: "arol",
   permission: "aprm",
   auditEvent: "aevt",
-  mfaEnrollment: "amfa",
-  recoveryCode: "arec",
-  passkey: "apsk",
-  oauthConnection: "aoau",
   formConfig: "afcf",
   branding: "abrd",
   appSessionConfig: "ascf",
@@ -78,21 +74,39 @@ const encodeBase32 = (bytes: Uint8Array): string => {
   return out
 }
 
-export const makeId = <K extends IdKind>(kind: K): `${(typeof prefixes)[K]}_${string}` =>
-  `${prefixes[kind]}_${encodeBase32(nextUuidV7Bytes())}`
+/** A fresh TypeID with `prefix`. */
+export const makeTypeId = <P extends string>(prefix: P): `${P}_${string}` =>
+  `${prefix}_${encodeBase32(nextUuidV7Bytes())}`
+
+export const makeId = <K extends IdKind>(kind: K): `${(typeof prefixes)[K]}_${string}` => makeTypeId(prefixes[kind])
 
 const suffixPattern = "[0-7][0-9a-hjkmnp-tv-z]{25}"
 
 export const isId = (kind: IdKind, value: string): boolean =>
   new RegExp(`^${prefixes[kind]}_${suffixPattern}$`).test(value)
 
-const typeId = <B extends string>(kind: IdKind, brand: B) =>
+/** The branded schema of TypeIDs with `prefix` (plugins define their own kinds with it). */
+export const typeIdSchema = <B extends string>(prefix: string, brand: B) =>
   Schema.String.pipe(
-    Schema.pattern(new RegExp(`^${prefixes[kind]}_${suffixPattern}$`), {
-      message: () => `expected a ${prefixes[kind]}_ id`,
-    }),
+    Schema.pattern(new RegExp(`^${prefix}_${suffixPattern}$`), { message: () => `expected a ${prefix}_ id` }),
     Schema.brand(brand),
   )
+
+/**
+ * A plugin's id kind: `const PasskeyId = defineId("apsk", "PasskeyId")` gives the schema, a constructor and a
+ * check (path ids of the wrong shape are 404, never 500).
+ */
+export const defineId = <B extends string>(prefix: string, brand: B) => {
+  const schema = typeIdSchema(prefix, brand)
+  const pattern = new RegExp(`^${prefix}_${suffixPattern}$`)
+  return {
+    schema,
+    make: () => makeTypeId(prefix) as typeof schema.Type,
+    is: (value: string): value is typeof schema.Type => pattern.test(value),
+  } as const
+}
+
+const typeId = <B extends string>(kind: IdKind, brand: B) => typeIdSchema(prefixes[kind], brand)
 
 export const UserId = typeId("user", "UserId")
 export type UserId = typeof UserId.Type
@@ -130,14 +144,6 @@ export const PermissionId = typeId("permission", "PermissionId")
 export type PermissionId = typeof PermissionId.Type
 export const AuditEventId = typeId("auditEvent", "AuditEventId")
 export type AuditEventId = typeof AuditEventId.Type
-export const MfaEnrollmentId = typeId("mfaEnrollment", "MfaEnrollmentId")
-export type MfaEnrollmentId = typeof MfaEnrollmentId.Type
-export const RecoveryCodeId = typeId("recoveryCode", "RecoveryCodeId")
-export type RecoveryCodeId = typeof RecoveryCodeId.Type
-export const PasskeyId = typeId("passkey", "PasskeyId")
-export type PasskeyId = typeof PasskeyId.Type
-export const OAuthConnectionId = typeId("oauthConnection", "OAuthConnectionId")
-export type OAuthConnectionId = typeof OAuthConnectionId.Type
 export const FormConfigId = typeId("formConfig", "FormConfigId")
 export type FormConfigId = typeof FormConfigId.Type
 export const BrandingId = typeId("branding", "BrandingId")
@@ -167,10 +173,6 @@ export const newId = {
   role: () => makeId("role") as RoleId,
   permission: () => makeId("permission") as PermissionId,
   auditEvent: () => makeId("auditEvent") as AuditEventId,
-  mfaEnrollment: () => makeId("mfaEnrollment") as MfaEnrollmentId,
-  recoveryCode: () => makeId("recoveryCode") as RecoveryCodeId,
-  passkey: () => makeId("passkey") as PasskeyId,
-  oauthConnection: () => makeId("oauthConnection") as OAuthConnectionId,
   formConfig: () => makeId("formConfig") as FormConfigId,
   branding: () => makeId("branding") as BrandingId,
   appSessionConfig: () => makeId("appSessionConfig") as AppSessionConfigId,

@@ -3,18 +3,27 @@
  * routing under the base path, tenant and client resolution, authentication, the CSRF origin rule, body limits and
  * decoding, CORS, security headers, the error envelope and one log line per request.
  */
-import { Cause, Effect, ParseResult, Schema } from "effect"
+import { Cause, Clock, Effect, ParseResult, Schema } from "effect"
+import type { ResolvedConfig } from "../config.js"
 import { InvalidRequest, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
-import type { RequestLogEntry, ResolvedConfig } from "../config.js"
+import type { TaggedFailure } from "../plugin/errors.js"
+import type { Authenticated, Route, SessionRouteRequest } from "../plugin/route.js"
 import type { ClientContext } from "../services/context.js"
 import type { Sessions } from "../services/sessions.js"
 import type { Tenancy } from "../services/tenancy.js"
 import { clientAddress, makeProxyMatcher } from "./client-ip.js"
 import { cookieNames } from "./cookies.js"
-import { makeOriginPolicy } from "./origin.js"
-import { defectResponse, errorResponse, notFoundResponse, type RouteError } from "./errors.js"
+import { type makeErrorResponder, notFoundResponse } from "./errors.js"
 import { type ApiRequest, type ApiResponse, empty, withHeaders } from "./message.js"
-import type { Authenticated, Route, SessionRouteRequest } from "./route.js"
+import { makeOriginPolicy } from "./origin.js"
+
+/** One line per request, written by the host (the standalone server writes it itself, cheaply). */
+export interface RequestLogEntry {
+  readonly method: string
+  readonly route: string
+  readonly status: number
+  readonly duration_ms: number
+}
 
 const maxBodyBytes = 64 * 1024
 
@@ -89,10 +98,13 @@ export interface PipelineDeps {
   readonly config: ResolvedConfig
   readonly tenancy: Tenancy
   readonly sessions: Sessions
+  readonly errors: ReturnType<typeof makeErrorResponder>
+  /** Receives one entry per request; default: `Effect.logInfo("request")` with the entry as annotations. */
+  readonly requestLog?: ((entry: RequestLogEntry) => void) | undefined
 }
 
 export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) => {
-  const { config, tenancy, sessions } = deps
+  const { config, tenancy, sessions, errors, requestLog } = deps
   const match = compile(routes)
   const isTrustedProxy = makeProxyMatcher(config.trustedProxies)
   const { ensureSameOrigin, corsHeaders } = makeOriginPolicy(config)
@@ -102,7 +114,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     ),
   )
 
-  const readBody = (request: ApiRequest, route: Route): Effect.Effect<unknown, RouteError> => {
+  const readBody = (request: ApiRequest, route: Route): Effect.Effect<unknown, TaggedFailure> => {
     const decode = decoders.get(route)
     if (decode === undefined) return Effect.succeed(undefined)
     return Effect.gen(function* () {
@@ -128,7 +140,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     request: ApiRequest,
     client: ClientContext,
     secure: boolean,
-  ): Effect.Effect<Authenticated, RouteError> => {
+  ): Effect.Effect<Authenticated, TaggedFailure> => {
     const authorization = request.headers["authorization"]
     let token: string | undefined
     let via: Authenticated["via"] = "bearer"
@@ -184,10 +196,11 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     })
   }
 
-  const answerFailure = (cause: Cause.Cause<RouteError>): Effect.Effect<ApiResponse> => {
+  const answerFailure = (cause: Cause.Cause<TaggedFailure>): Effect.Effect<ApiResponse> => {
     const failure = Cause.failureOption(cause)
-    if (failure._tag === "Some") return Effect.succeed(errorResponse(failure.value, Date.now()))
-    return Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : defectResponse(cause)
+    if (failure._tag === "Some")
+      return Effect.flatMap(Clock.currentTimeMillis, (now) => errors.failure(failure.value, now))
+    return Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : errors.defect(cause)
   }
 
   const handle = (request: ApiRequest) => {
@@ -222,8 +235,8 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
         status: finished.status,
         duration_ms: Math.round(performance.now() - started),
       }
-      if (config.requestLog) {
-        config.requestLog(entry)
+      if (requestLog) {
+        requestLog(entry)
         return Effect.succeed(finished)
       }
       return Effect.as(Effect.logInfo("request").pipe(Effect.annotateLogs({ ...entry })), finished)

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Effect, type Layer, ManagedRuntime, Runtime } from "effect"
-import { Authsome, type AuthsomeShape } from "../engine.js"
+import { Authsome, type AuthsomeShape } from "../authsome.js"
 import { fromWeb, toNodeHandler, toWeb } from "./adapters.js"
 
 export interface AuthsomeHandlers {

@@ -1,22 +1,34 @@
 /** The OpenAPI 3.1 document, generated from the route definitions (core and plugins alike). */
 import { JSONSchema, Schema } from "effect"
-import type { Route } from "./route.js"
+import type { ErrorDeclaration } from "../plugin/errors.js"
+import type { Route } from "../plugin/route.js"
+import { internalErrorDescriptions } from "./errors.js"
 import { ErrorJson } from "./schemas.js"
 
-const errorStatuses: Record<number, string> = {
-  400: "invalid_request, weak_password or invalid_code",
-  401: "unauthorized, invalid_credentials or session_expired",
-  403: "forbidden, csrf_rejected, email_not_verified, mfa_required or user_banned",
-  404: "not_found",
-  409: "email_taken, username_taken, slug_taken or conflict",
-  413: "payload_too_large",
-  415: "unsupported_media_type",
-  429: "rate_limited, account_locked or too_many_attempts",
-  500: "internal_error",
-  503: "unavailable",
+/** Per status, the error `type`s that may answer it, from the declarations (core and plugins). */
+const describeErrorStatuses = (declarations: ReadonlyArray<ErrorDeclaration>) => {
+  const byStatus = new Map<number, Map<string, string>>()
+  for (const declaration of declarations) {
+    const types = byStatus.get(declaration.status) ?? new Map<string, string>()
+    types.set(declaration.type, `${declaration.type}: ${declaration.description}`)
+    byStatus.set(declaration.status, types)
+  }
+  const described: Record<number, string> = {}
+  for (const [status, types] of [...byStatus].sort(([a], [b]) => a - b)) {
+    described[status] = [...types.values()].join("; ")
+  }
+  for (const [status, text] of Object.entries(internalErrorDescriptions)) {
+    described[Number(status)] = described[Number(status)] ? `${described[Number(status)]}; ${text}` : text
+  }
+  return described
 }
 
-export const makeOpenApi = (routes: ReadonlyArray<Route>, info: { basePath: string; version: string }) => {
+export const makeOpenApi = (
+  routes: ReadonlyArray<Route>,
+  errors: ReadonlyArray<ErrorDeclaration>,
+  info: { basePath: string; version: string },
+) => {
+  const errorStatuses = describeErrorStatuses(errors)
   const definitions: Record<string, JSONSchema.JsonSchema7> = {}
   const toJsonSchema = (schema: Schema.Schema.Any) =>
     JSONSchema.fromAST(Schema.encodedSchema(schema).ast, {

@@ -102,6 +102,19 @@ export const TokensJson = Schema.Struct({ user: UserJson, ...RefreshedJson.field
   identifier: "Tokens",
 })
 
+export const AuditEventJson = Schema.Struct({
+  id: Schema.String,
+  app_id: Schema.String,
+  user_id: NullableString,
+  type: Schema.String,
+  outcome: Schema.Literal("success", "failure"),
+  reason: NullableString,
+  ip_address: NullableString,
+  user_agent: NullableString,
+  metadata: MetadataField,
+  created_at: Timestamp,
+}).annotations({ identifier: "AuditEvent" })
+
 export const StatusJson = Schema.Struct({ status: Schema.String }).annotations({ identifier: "Status" })
 
 export const ErrorJson = Schema.Struct({
@@ -160,6 +173,19 @@ export const deviceJson = (device: M.Device): typeof DeviceJson.Type => ({
   trusted: device.trusted,
   last_seen_at: iso(device.lastSeenAt),
   created_at: iso(device.createdAt),
+})
+
+export const auditEventJson = (event: M.AuditEvent): typeof AuditEventJson.Type => ({
+  id: event.id,
+  app_id: event.appId,
+  user_id: event.userId,
+  type: event.type,
+  outcome: event.outcome,
+  reason: event.reason,
+  ip_address: event.ipAddress,
+  user_agent: event.userAgent,
+  metadata: event.metadata,
+  created_at: iso(event.createdAt),
 })
 
 export interface IssuedTokensLike {

@@ -3,8 +3,8 @@
  * directly (one JSON or logfmt line per request, same shape as Effect's) — both through one batched stdout writer.
  */
 import { Layer, Logger, LogLevel } from "effect"
-import type { RequestLogEntry } from "../config.js"
-import type { ServerSettings } from "./env.js"
+import type { RequestLogEntry } from "../http/app.js"
+import type { ServerSettings } from "./settings.js"
 
 /**
  * Lines go out in batches, one write per turn of the event loop: stdout to a file or pipe is synchronous on Linux,

@@ -5,15 +5,14 @@
  */
 import { createServer, type Server } from "node:http"
 import { Duration, Effect, Layer } from "effect"
-import type { RequestLogEntry } from "../config.js"
-import { Authsome } from "../engine.js"
+import { Authsome } from "../authsome.js"
 import { toNodeHandler } from "../http/adapters.js"
+import type { RequestLogEntry } from "../http/app.js"
 import * as Pg from "../layers/pg.js"
 import * as Pglite from "../layers/pglite.js"
 import { PostgresStore } from "../layers/postgres/index.js"
-import * as Password from "../plugins/password/plugin.js"
-import type { ServerSettings } from "./env.js"
 import { makeServerLogging } from "./logging.js"
+import type { ServerSettings } from "./settings.js"
 
 const shutdownGrace = Duration.seconds(10)
 
@@ -25,7 +24,7 @@ export const databaseLayer = (settings: ServerSettings) =>
 export const engineLayer = (settings: ServerSettings, requestLog?: (entry: RequestLogEntry) => void) =>
   Authsome.layer({
     ...settings.engine,
-    plugins: settings.engine.plugins ?? [Password.plugin()],
+    plugins: settings.plugins,
     ...(requestLog ? { requestLog } : {}),
   }).pipe(Layer.provide(PostgresStore.layer), Layer.provide(databaseLayer(settings)))
 

@@ -11,7 +11,17 @@ import { Audit } from "./audit.js"
 import { AuthConfig } from "./config.js"
 import type { ClientContext } from "./context.js"
 import { codeHash, constantTimeEqual, randomToken, sha256Hex, sixDigitCode } from "./crypto.js"
-import { SessionStore, Store, type UserPatch, UserStore, VerificationStore } from "./store/index.js"
+import { PluginRegistry } from "./plugin-registry.js"
+import {
+  AuditStore,
+  DeviceStore,
+  OrganizationStore,
+  SessionStore,
+  Store,
+  type UserPatch,
+  UserStore,
+  VerificationStore,
+} from "./store/index.js"
 
 export type VerifyEmailInput = { readonly email: string; readonly code: string } | { readonly token: string }
 
@@ -24,6 +34,10 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
     const verifications = yield* VerificationStore
     const mail = yield* MailQueue
     const audit = yield* Audit
+    const devices = yield* DeviceStore
+    const organizations = yield* OrganizationStore
+    const auditEvents = yield* AuditStore
+    const plugins = yield* PluginRegistry
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     /** A link into the front end (`AUTHSOME_PUBLIC_URL`), e.g. `/verify-email?token=...`. */
@@ -48,15 +62,15 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           codeHash: codeHash(code, id, config.secret),
           tokenHash: sha256Hex(token),
           attempts: 0,
-          expiresAt: new Date(at.getTime() + Duration.toMillis(config.verificationCodeTtl)),
+          expiresAt: new Date(at.getTime() + Duration.toMillis(config.emailVerification.codeTtl)),
           consumedAt: null,
           createdAt: at,
         })
         const rendered = verificationEmail({
-          appName: config.appName,
+          appName: config.mail.appName ?? config.appId,
           code,
           link: link("/verify-email", token),
-          expiresInMinutes: Duration.toMinutes(config.verificationCodeTtl),
+          expiresInMinutes: Duration.toMinutes(config.emailVerification.codeTtl),
         })
         yield* mail.enqueue({
           appId: user.appId,
@@ -92,13 +106,13 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           const found = yield* verifications.findActive(client.app.id, client.env.id, input.email, "email", at)
           if (Option.isNone(found)) return yield* invalidCode
           verification = found.value
-          if (verification.attempts >= config.verificationMaxAttempts) {
+          if (verification.attempts >= config.emailVerification.maxAttempts) {
             return yield* new TooManyAttempts({ message: "too many attempts; request a new code" })
           }
           const expected = verification.codeHash ?? ""
           if (!constantTimeEqual(codeHash(input.code, verification.id, config.secret), expected)) {
             const attempts = yield* verifications.recordAttempt(verification.id)
-            if (attempts >= config.verificationMaxAttempts) {
+            if (attempts >= config.emailVerification.maxAttempts) {
               yield* verifications.consume(verification.id, at)
               return yield* new TooManyAttempts({ message: "too many attempts; request a new code" })
             }
@@ -172,7 +186,29 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
         }),
       )
 
+    /** Everything stored about the user (GDPR export): sessions, devices, orgs, audit trail and plugin data. */
+    const exportData = (user: M.User, client: ClientContext) =>
+      Effect.gen(function* () {
+        const [userSessions, userDevices, orgs, events, extra] = yield* Effect.all([
+          sessions.listByUser(user.id),
+          devices.listByUser(user.id),
+          organizations.listForUser(user.id),
+          auditEvents.list(user.appId, { userId: user.id, limit: 1000 }),
+          plugins.exportUserData(user),
+        ])
+        yield* audit.record(client, { type: "user.data_exported", userId: user.id })
+        return {
+          user,
+          sessions: userSessions,
+          devices: userDevices,
+          organizations: orgs,
+          auditEvents: events.items,
+          extra,
+        }
+      })
+
     return {
+      exportData,
       startEmailVerification,
       verifyEmail,
       resendVerification,

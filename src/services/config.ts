@@ -1,7 +1,9 @@
 import { Context, Layer } from "effect"
-import { type AuthsomeConfig, type ResolvedConfig, resolveConfig } from "../config.js"
+import { type AuthsomeConfigInput, type InvalidConfig, type ResolvedConfig, resolveConfig } from "../config.js"
 
 /** The engine's resolved configuration. */
 export class AuthConfig extends Context.Tag("authsome/AuthConfig")<AuthConfig, ResolvedConfig>() {
-  static readonly layer = (config: AuthsomeConfig) => Layer.succeed(AuthConfig, resolveConfig(config))
+  /** Decodes the host's configuration (defaults applied; a bad value is `InvalidConfig` naming its path). */
+  static readonly layer = (config: AuthsomeConfigInput = {}): Layer.Layer<AuthConfig, InvalidConfig> =>
+    Layer.effect(AuthConfig, resolveConfig(config))
 }

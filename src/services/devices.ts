@@ -1,6 +1,7 @@
 /** Devices: one row per user and User-Agent, with browser, OS and type parsed from the agent string. */
-import { Effect } from "effect"
-import { newId } from "../domain/ids.js"
+import { Clock, Effect } from "effect"
+import { NotFound } from "../domain/errors.js"
+import { type DeviceId, isId, newId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import type { ClientContext } from "./context.js"
 import { sha256Hex } from "./crypto.js"
@@ -70,6 +71,22 @@ export class Devices extends Effect.Service<Devices>()("authsome/Devices", {
         updatedAt: now,
       })
     }
-    return { track } as const
+
+    /** One of the user's own devices; another user's (or a malformed id) is `NotFound`. */
+    const getOwn = (user: M.User, id: string) =>
+      isId("device", id)
+        ? Effect.flatMap(devices.get(id as DeviceId), (device) =>
+            device.userId === user.id ? Effect.succeed(device) : Effect.fail(new NotFound({ entity: "device" })),
+          )
+        : Effect.fail(new NotFound({ entity: "device" }))
+
+    const listForUser = (user: M.User) => devices.listByUser(user.id)
+    const forget = (user: M.User, id: string) => Effect.flatMap(getOwn(user, id), (device) => devices.delete(device.id))
+    const trust = (user: M.User, id: string) =>
+      Effect.flatMap(getOwn(user, id), (device) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => devices.setTrusted(device.id, true, new Date(now))),
+      )
+
+    return { track, getOwn, listForUser, forget, trust } as const
   }),
 }) {}

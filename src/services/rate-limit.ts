@@ -2,11 +2,26 @@
  * Rate limits and sign-in lockout, on counters in the database so every instance shares them.
  */
 import { Clock, Duration, Effect, Option } from "effect"
-import type { RateLimitRules } from "../config.js"
 import { AccountLocked, RateLimited } from "../domain/errors.js"
 import type { AppId } from "../domain/ids.js"
 import { AuthConfig } from "./config.js"
 import { RateLimitStore } from "./store/index.js"
+
+/**
+ * A named fixed-window limit with its default; `rateLimit.rules[name]` in the configuration replaces it or turns it
+ * off. The core and each plugin declare their own.
+ */
+export interface RateLimitPolicy {
+  readonly name: string
+  readonly limit: number
+  readonly window: Duration.DurationInput
+}
+
+export const rateLimitPolicy = (name: string, limit: number, window: Duration.DurationInput): RateLimitPolicy => ({
+  name,
+  limit,
+  window,
+})
 
 /** What the `RateLimit-*` headers report after a counted request. */
 export interface RateLimitState {
@@ -22,19 +37,19 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("authsome/RateLim
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     /**
-     * Counts one request against rule `name` for `subject` (an IP, an email, ...). Fails with `RateLimited` once the
-     * window's limit is exceeded; `None` when the rule (or rate limiting) is off.
+     * Counts one request against `policy` for `subject` (an IP, an app's email hash, ...). Fails with `RateLimited`
+     * once the window's limit is exceeded; `None` when the rule (or rate limiting) is off.
      */
     const consume = (
-      name: keyof RateLimitRules,
-      appId: AppId,
+      policy: RateLimitPolicy,
       subject: string,
     ): Effect.Effect<Option.Option<RateLimitState>, RateLimited> =>
       Effect.gen(function* () {
-        const rule = config.rateLimitRules[name]
-        if (!config.rateLimitEnabled || rule === false) return Option.none()
+        const override = config.rateLimit.rules[policy.name]
+        if (!config.rateLimit.enabled || override === false) return Option.none()
+        const rule = override ?? policy
         const counter = yield* counters.hit(
-          `rl:${name}:${appId}:${subject}`,
+          `rl:${policy.name}:${subject}`,
           Duration.toMillis(Duration.decode(rule.window)),
           yield* now,
         )
@@ -85,3 +100,15 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("authsome/RateLim
     return { consume, ensureNotLocked, recordFailure, clearFailures, unlock } as const
   }),
 }) {}
+
+/** The core's limits (http-api.md §3); plugins reuse the shared ones (mail, codes) and declare their own. */
+export const coreRateLimits = {
+  /** Verification codes, reset tokens and other short secrets, per IP. */
+  codeIp: rateLimitPolicy("codeIp", 10, "1 minute"),
+  /** Mail-sending routes (resend, forgot password, magic links), per IP... */
+  mailIp: rateLimitPolicy("mailIp", 3, "1 minute"),
+  /** ...and per address. */
+  mailEmail: rateLimitPolicy("mailEmail", 3, "1 minute"),
+  refreshIp: rateLimitPolicy("refreshIp", 30, "1 minute"),
+  introspectIp: rateLimitPolicy("introspectIp", 600, "1 minute"),
+} as const

@@ -3,8 +3,8 @@
  * detection. Validation is one indexed read (plus a write at most once a minute to record activity).
  */
 import { Clock, Duration, Effect, Option } from "effect"
-import { InvalidCredentials, SessionExpired, Unauthorized } from "../domain/errors.js"
-import { newId, type SessionId, type UserId } from "../domain/ids.js"
+import { InvalidCredentials, NotFound, SessionExpired, Unauthorized } from "../domain/errors.js"
+import { isId, newId, type SessionId, type UserId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import { Audit, type AuditInput } from "./audit.js"
 import { AuthConfig } from "./config.js"
@@ -12,7 +12,7 @@ import type { ClientContext } from "./context.js"
 import { randomToken, sha256Hex } from "./crypto.js"
 import { Devices } from "./devices.js"
 import type { Tenant } from "./tenancy.js"
-import { AppSessionConfigStore, SessionStore, type SessionWithUser } from "./store/index.js"
+import { AppSessionConfigStore, SessionStore, type SessionWithUser, Store } from "./store/index.js"
 
 export interface IssuedTokens {
   readonly session: M.Session
@@ -43,6 +43,7 @@ const activityResolution = 60_000
 export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
   effect: Effect.gen(function* () {
     const config = yield* AuthConfig
+    const store = yield* Store
     const sessions = yield* SessionStore
     const appSessionConfigs = yield* AppSessionConfigStore
     const devices = yield* Devices
@@ -54,28 +55,31 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
      * every few seconds per app: every sign-in and refresh needs them, and they change rarely.
      */
     const lifetimesByApp = new Map<string, { value: Lifetimes; at: number }>()
-    const lifetimes = (app: M.App): Effect.Effect<Lifetimes> => {
-      const cached = lifetimesByApp.get(app.id)
-      const at = Date.now()
-      if (cached && at - cached.at < overrideCacheMillis) return Effect.succeed(cached.value)
-      return appSessionConfigs.get(app.id).pipe(
-        Effect.map(
-          (override): Lifetimes => ({
-            tokenTtl: override.tokenTtlSeconds === null ? config.tokenTtl : Duration.seconds(override.tokenTtlSeconds),
-            refreshTokenTtl:
-              override.refreshTokenTtlSeconds === null
-                ? config.refreshTokenTtl
-                : Duration.seconds(override.refreshTokenTtlSeconds),
+    const lifetimes = (app: M.App): Effect.Effect<Lifetimes> =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) => {
+        const cached = lifetimesByApp.get(app.id)
+        if (cached && at - cached.at < overrideCacheMillis) return Effect.succeed(cached.value)
+        return appSessionConfigs.get(app.id).pipe(
+          Effect.map(
+            (override): Lifetimes => ({
+              tokenTtl:
+                override.tokenTtlSeconds === null
+                  ? config.session.tokenTtl
+                  : Duration.seconds(override.tokenTtlSeconds),
+              refreshTokenTtl:
+                override.refreshTokenTtlSeconds === null
+                  ? config.session.refreshTokenTtl
+                  : Duration.seconds(override.refreshTokenTtlSeconds),
+            }),
+          ),
+          Effect.catchTag("NotFound", () =>
+            Effect.succeed({ tokenTtl: config.session.tokenTtl, refreshTokenTtl: config.session.refreshTokenTtl }),
+          ),
+          Effect.tap((value) => {
+            lifetimesByApp.set(app.id, { value, at })
           }),
-        ),
-        Effect.catchTag("NotFound", () =>
-          Effect.succeed({ tokenTtl: config.tokenTtl, refreshTokenTtl: config.refreshTokenTtl }),
-        ),
-        Effect.tap((value) => {
-          lifetimesByApp.set(app.id, { value, at })
-        }),
-      )
-    }
+        )
+      })
 
     const later = (from: Date, ttl: Duration.Duration) => new Date(from.getTime() + Duration.toMillis(ttl))
 
@@ -200,6 +204,55 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
     const revoke = (id: SessionId) => sessions.delete(id)
     const revokeAllForUser = (userId: UserId, keep?: SessionId) => sessions.deleteByUser(userId, keep)
 
-    return { issue, validate, refresh, revoke, revokeAllForUser } as const
+    /** Ends the session now (every instance rejects its token on the next request), with its audit event. */
+    const signOut = (session: M.Session, client: ClientContext) =>
+      store.transaction(
+        Effect.zipRight(revoke(session.id), audit.record(client, { type: "auth.signout", userId: session.userId })),
+      )
+
+    /** The user's sessions, newest first, marking the one of this request. */
+    const listForUser = (user: M.User, current: SessionId) =>
+      Effect.map(sessions.listByUser(user.id), (all) =>
+        all.map((session) => ({ session, current: session.id === current })),
+      )
+
+    /** Revokes one of the user's own sessions; another user's (or a malformed id) is `NotFound`. */
+    const revokeOwn = (user: M.User, id: string, client: ClientContext) =>
+      Effect.gen(function* () {
+        if (!isId("session", id)) return yield* new NotFound({ entity: "session" })
+        const target = yield* sessions.get(id as SessionId)
+        if (target.userId !== user.id) return yield* new NotFound({ entity: "session" })
+        yield* store.transaction(
+          Effect.zipRight(
+            revoke(target.id),
+            audit.record(client, { type: "session.revoked", userId: user.id, metadata: { session_id: target.id } }),
+          ),
+        )
+        return target
+      })
+
+    /** Revokes every session of the user but `keep`; returns how many went. */
+    const revokeOthers = (user: M.User, keep: SessionId, client: ClientContext) =>
+      store.transaction(
+        Effect.tap(revokeAllForUser(user.id, keep), (revoked) =>
+          audit.record(client, {
+            type: "session.revoked",
+            userId: user.id,
+            metadata: { revoked, scope: "others" },
+          }),
+        ),
+      )
+
+    return {
+      issue,
+      validate,
+      refresh,
+      revoke,
+      revokeAllForUser,
+      signOut,
+      listForUser,
+      revokeOwn,
+      revokeOthers,
+    } as const
   }),
 }) {}

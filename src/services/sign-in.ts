@@ -29,7 +29,8 @@ export class SignIn extends Effect.Service<SignIn>()("authsome/SignIn", {
     const complete = (user: M.User, client: ClientContext, method: string) =>
       Effect.gen(function* () {
         yield* ensureNotBanned(user)
-        for (const hooks of yield* plugins.all) if (hooks.beforeSignIn) yield* hooks.beforeSignIn(user, client, method)
+        for (const hooks of yield* plugins.hooks)
+          if (hooks.beforeSignIn) yield* hooks.beforeSignIn(user, client, method)
         return yield* sessions.issue(user, client, {
           event: { type: "auth.signin", userId: user.id, metadata: { method } },
         })

@@ -132,13 +132,13 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
 
     const ensureDefaultApp = Effect.gen(function* () {
       const now = new Date(yield* Clock.currentTimeMillis)
-      const app = yield* apps.getBySlug(config.appSlug).pipe(
+      const app = yield* apps.getBySlug(config.appId).pipe(
         Effect.catchTag("NotFound", () =>
           apps
             .create({
               id: newId.app(),
-              name: config.appSlug,
-              slug: config.appSlug,
+              name: config.appId,
+              slug: config.appId,
               logo: null,
               publishableKey: publishableKey(),
               isPlatform: true,
@@ -146,7 +146,7 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
               createdAt: now,
               updatedAt: now,
             })
-            .pipe(Effect.catchTags({ SlugTaken: () => apps.getBySlug(config.appSlug), Conflict: Effect.die })),
+            .pipe(Effect.catchTags({ SlugTaken: () => apps.getBySlug(config.appId), Conflict: Effect.die })),
         ),
         Effect.catchTag("NotFound", Effect.die),
       )
@@ -164,26 +164,26 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
       )
 
     /** The tenant of a request: the app of `X-Publishable-Key`, or the default app. */
-    const resolve = (key: string | undefined): Effect.Effect<Tenant, Unauthorized> => {
-      // An empty header is an unknown key, not the default app.
-      const cacheKey = key === undefined ? "default" : `key:${key}`
-      const now = Date.now()
-      const cached = byKey.get(cacheKey)
-      if (cached && now - cached.at < appCacheMillis) return Effect.succeed(cached.tenant)
-      const app =
-        key === undefined
-          ? defaultApp
-          : apps
-              .getByPublishableKey(key)
-              .pipe(Effect.mapError(() => new Unauthorized({ message: "unknown publishable key" })))
-      return Effect.flatMap(app, (app) =>
-        Effect.map(tenantOf(app), (tenant) => {
-          if (byKey.size > 10_000) byKey.clear()
-          byKey.set(cacheKey, { tenant, at: now })
-          return tenant
-        }),
-      )
-    }
+    const resolve = (key: string | undefined): Effect.Effect<Tenant, Unauthorized> =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        // An empty header is an unknown key, not the default app.
+        const cacheKey = key === undefined ? "default" : `key:${key}`
+        const cached = byKey.get(cacheKey)
+        if (cached && now - cached.at < appCacheMillis) return Effect.succeed(cached.tenant)
+        const app =
+          key === undefined
+            ? defaultApp
+            : apps
+                .getByPublishableKey(key)
+                .pipe(Effect.mapError(() => new Unauthorized({ message: "unknown publishable key" })))
+        return Effect.flatMap(app, (app) =>
+          Effect.map(tenantOf(app), (tenant) => {
+            if (byKey.size > 10_000) byKey.clear()
+            byKey.set(cacheKey, { tenant, at: now })
+            return tenant
+          }),
+        )
+      })
 
     return { defaultApp, provisionApp, resolve } as const
   }),

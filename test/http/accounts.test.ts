@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto"
 import pg from "pg"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Password from "../../src/plugins/password/index.js"
 import { postgresAvailable } from "../support/postgres.js"
 import { Client, type TestServer, startServer, strongPassword, uniqueEmail } from "../support/http.js"
 import { TestSmtp, verificationOf } from "../support/smtp.js"
@@ -762,7 +763,7 @@ describe.skipIf(!postgresAvailable)("short-lived tokens", () => {
     server = await startServer({
       config: {
         emailVerification: { required: false },
-        passwordReset: { tokenTtl: "1 second" },
+        plugins: [Password.plugin({ resetTokenTtl: "1 second" })],
         session: { tokenTtl: "1 second" },
       },
     })

@@ -10,11 +10,11 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime } from "effect"
 import express from "express"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { Authsome } from "../../src/engine.js"
+import { Authsome } from "../../src/authsome.js"
 import { makeHandlers } from "../../src/http/mount.js"
 import * as Pglite from "../../src/layers/pglite.js"
 import { PostgresStore } from "../../src/layers/postgres/index.js"
-import * as Password from "../../src/plugins/password/plugin.js"
+import * as Password from "../../src/plugins/password/index.js"
 import {
   Client,
   engineLayer,

@@ -6,7 +6,7 @@
  * with `X-Forwarded-For` (a distinct one per test keeps the tests independent). The `direct` server trusts no proxy.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { AuthsomeConfig } from "../../src/config.js"
+import type { AuthsomeOptions as AuthsomeConfig } from "../../src/authsome.js"
 import { type ApiResponse, type TestServer, startServer, strongPassword, uniqueEmail } from "../support/http.js"
 import { postgresAvailable } from "../support/postgres.js"
 import { CheckedClient, expectError, query, setCookiesOf, stableHeaders } from "../support/security.js"

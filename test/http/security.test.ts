@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto"
 import { request as httpRequest } from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { AuthsomeConfig } from "../../src/config.js"
+import type { AuthsomeOptions as AuthsomeConfig } from "../../src/authsome.js"
 import {
   type ApiResponse,
   type TestServer,

@@ -1,4 +1,5 @@
 import { MemoryStore } from "../../src/layers/memory/index.js"
-import { runConformance } from "./conformance.js"
+import { runConformance } from "../../src/conformance/index.js"
+import { builtInConformance } from "./plugins.js"
 
-runConformance("MemoryStore", () => ({ layer: MemoryStore.layer }))
+runConformance("MemoryStore", () => ({ layer: MemoryStore.layer }), builtInConformance)

@@ -1,7 +1,7 @@
 /** Support for the SQL backends: reading a user row past the stores' soft-delete filter. */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer } from "effect"
-import { RawUserReader, type RawUserRow } from "./harness.js"
+import { RawUserReader, type RawUserRow } from "../../src/conformance/harness.js"
 
 export const sqlRawUserReader: Layer.Layer<RawUserReader, never, SqlClient.SqlClient> = Layer.effect(
   RawUserReader,

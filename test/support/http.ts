@@ -4,12 +4,12 @@
  */
 import { createServer, type Server } from "node:http"
 import { Layer, Logger, LogLevel, Redacted } from "effect"
-import type { AuthsomeConfig } from "../../src/config.js"
-import { Authsome } from "../../src/engine.js"
+import type { AuthsomeOptions as AuthsomeConfig } from "../../src/authsome.js"
+import { Authsome } from "../../src/authsome.js"
 import { type AuthsomeHandlers, makeHandlers } from "../../src/http/mount.js"
 import * as Pg from "../../src/layers/pg.js"
 import { PostgresStore } from "../../src/layers/postgres/index.js"
-import * as Password from "../../src/plugins/password/plugin.js"
+import * as Password from "../../src/plugins/password/index.js"
 import { createDatabase } from "./postgres.js"
 import { TestSmtp } from "./smtp.js"
 

@@ -1,5 +1,12 @@
-/** library.md §3: every table, core and plugins, plus the migrations' tracking table. */
-export const expectedTables = [
+/** library.md §3: the core's tables, each plugin's, and the migrations' tracking table. */
+import { coreMigrations } from "../../src/migrations/core.js"
+import type { MigrationGroup } from "../../src/migrations/types.js"
+import { mfaMigrations } from "../../src/plugins/mfa/migrations.js"
+import { passkeyMigrations } from "../../src/plugins/passkey/migrations.js"
+import { passwordMigrations } from "../../src/plugins/password/migrations.js"
+import { socialMigrations } from "../../src/plugins/social/migrations.js"
+
+export const coreTables = [
   "authsome_users",
   "authsome_sessions",
   "authsome_verifications",
@@ -25,10 +32,28 @@ export const expectedTables = [
   "authsome_webhook_deliveries",
   "authsome_audit_events",
   "authsome_rate_limits",
-  "authsome_password_hashes",
-  "authsome_mfa_enrollments",
-  "authsome_mfa_recovery_codes",
-  "authsome_passkeys",
-  "authsome_oauth_connections",
   "authsome_migrations",
-].sort()
+]
+
+/** Each plugin migration group's tables. */
+export const pluginTables: Readonly<Record<string, ReadonlyArray<string>>> = {
+  "authsome-password": ["authsome_password_hashes"],
+  "authsome-mfa": ["authsome_mfa_enrollments", "authsome_mfa_recovery_codes"],
+  "authsome-passkey": ["authsome_passkeys"],
+  "authsome-social": ["authsome_oauth_connections"],
+}
+
+/** Every group this repository ships. */
+export const allMigrationGroups: ReadonlyArray<MigrationGroup> = [
+  coreMigrations,
+  passwordMigrations,
+  mfaMigrations,
+  passkeyMigrations,
+  socialMigrations,
+]
+
+/** The tables after migrating the core and `groups`. */
+export const tablesOf = (groups: ReadonlyArray<MigrationGroup>) =>
+  [...coreTables, ...groups.flatMap((group) => pluginTables[group.name] ?? [])].sort()
+
+export const expectedTables = tablesOf(allMigrationGroups)

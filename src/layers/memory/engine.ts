@@ -13,7 +13,7 @@
  */
 import { Effect, Exit, FiberRef, Option, type Scope } from "effect"
 import type { StoreError } from "../../domain/errors.js"
-import { Database, isConstraintViolation } from "./database.js"
+import { Database, isConstraintViolation, type MemoryTable } from "./database.js"
 
 export type StoreErrorTag = StoreError["_tag"]
 export type StoreFailure<Tag extends StoreErrorTag> = Extract<StoreError, { readonly _tag: Tag }>
@@ -35,6 +35,8 @@ export interface Engine {
   readonly find: <A>(operation: Operation<A | undefined>) => Effect.Effect<Option.Option<A>>
   /** See `StoreShape.transaction`. */
   readonly transaction: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Adds a plugin's table (idempotent); its stores then reach it through `run` like the core tables. */
+  readonly register: (table: MemoryTable<any, any>) => void
 }
 
 /** PostgreSQL's answer (SQLSTATE 25P02) to a statement in an aborted transaction; a defect, as in the SQL store. */
@@ -126,5 +128,6 @@ export const makeEngine: Effect.Effect<Engine, never, Scope.Scope> = Effect.gen(
     run,
     find: (operation) => Effect.map(run(operation), Option.fromNullable),
     transaction,
+    register: (table) => db.register(table),
   }
 })

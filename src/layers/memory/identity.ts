@@ -10,9 +10,8 @@ import type {
   UserStoreShape,
   VerificationStoreShape,
 } from "../../services/store/identity.js"
-import type { Database } from "./database.js"
+import type { Database, RowOf } from "./database.js"
 import type { Engine } from "./engine.js"
-import type { Tables } from "./schema.js"
 import { byTime, newestFirst, paged, patchOf, sorted } from "./query.js"
 
 const userPatch = patchOf<UserPatch>({
@@ -181,7 +180,7 @@ const consumeOnce = <K extends "verifications" | "passwordResets">(db: Database,
   const row = db.find(table, id)
   if (row === undefined || row.consumedAt !== null) return false
   // Both row types have `consumedAt`; TypeScript cannot see that through the generic table.
-  db.update(table, row, { consumedAt: now } as Partial<Tables[K]>)
+  db.update(table, row, { consumedAt: now } as Partial<RowOf<K>>)
   return true
 }
 

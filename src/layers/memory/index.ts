@@ -15,12 +15,8 @@ import {
   FormConfigStore,
   InvitationStore,
   MemberStore,
-  MfaStore,
   NotificationStore,
-  OAuthConnectionStore,
   OrganizationStore,
-  PasskeyStore,
-  PasswordHashStore,
   PasswordResetStore,
   RateLimitStore,
   RbacStore,
@@ -34,6 +30,7 @@ import {
   WebhookDeliveryStore,
   WebhookStore,
 } from "../../services/store/index.js"
+import { StoreBackend } from "../backend.js"
 import { makeEngine } from "./engine.js"
 import {
   makeDeviceStore,
@@ -58,7 +55,6 @@ import {
   makeWebhookDeliveryStore,
   makeWebhookStore,
 } from "./platform.js"
-import { makeMfaStore, makeOAuthConnectionStore, makePasskeyStore, makePasswordHashStore } from "./plugins.js"
 import { makeStore } from "./store.js"
 import {
   makeAppSessionConfigStore,
@@ -97,21 +93,16 @@ const services = Effect.gen(function* () {
     Context.add(AuditStore, makeAuditStore(engine)),
     Context.add(RateLimitStore, makeRateLimitStore(engine)),
   )
-  const plugins = Context.make(PasswordHashStore, makePasswordHashStore(engine)).pipe(
-    Context.add(MfaStore, makeMfaStore(engine)),
-    Context.add(PasskeyStore, makePasskeyStore(engine)),
-    Context.add(OAuthConnectionStore, makeOAuthConnectionStore(engine)),
-  )
   return Context.make(Store, makeStore(engine, createdAt)).pipe(
     Context.merge(tenancy),
     Context.merge(identity),
     Context.merge(organizations),
     Context.merge(platform),
-    Context.merge(plugins),
+    Context.add(StoreBackend, { kind: "memory" as const, engine }),
   )
 })
 
-/** Provides every store and the `Store` lifecycle; needs nothing. */
-const layer: Layer.Layer<StoreServices> = Layer.scopedContext(services)
+/** Provides every core store, the `Store` lifecycle and the backend plugins build their stores on; needs nothing. */
+const layer: Layer.Layer<StoreServices | StoreBackend> = Layer.scopedContext(services)
 
 export const MemoryStore = { layer } as const

@@ -12,10 +12,9 @@ import type {
   WebhookPatch,
   WebhookStoreShape,
 } from "../../services/store/platform.js"
-import type { Database } from "./database.js"
+import type { Database, RowOf } from "./database.js"
 import type { Engine } from "./engine.js"
 import { byTime, newestFirst, oldestFirst, paged, patchOf, sorted } from "./query.js"
-import type { Tables } from "./schema.js"
 
 const webhookPatch = patchOf<WebhookPatch>({ url: true, events: true, active: true })
 const rolePatch = patchOf<RolePatch>({ name: true, slug: true, description: true, parentId: true })
@@ -61,7 +60,7 @@ const claimDue = <K extends Outbox>(
   now: Date,
   limit: number,
   leaseUntil: Date,
-): Array<Tables[K]> => {
+): Array<RowOf<K>> => {
   const due = db.select(table, (row) => row.status === "pending" && row.nextAttemptAt.getTime() <= now.getTime())
   return sorted(
     due,
@@ -73,7 +72,7 @@ const claimDue = <K extends Outbox>(
     .slice(0, limit)
     .map((row) =>
       // Both outbox row types have these columns; TypeScript cannot see that through the generic table.
-      db.update(table, row, { nextAttemptAt: leaseUntil, attempts: row.attempts + 1 } as Partial<Tables[K]>),
+      db.update(table, row, { nextAttemptAt: leaseUntil, attempts: row.attempts + 1 } as Partial<RowOf<K>>),
     )
 }
 

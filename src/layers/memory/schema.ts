@@ -33,11 +33,6 @@ export interface Tables {
   readonly notifications: M.Notification
   readonly auditEvents: M.AuditEvent
   readonly rateLimits: M.RateLimitCounter
-  readonly passwordHashes: M.PasswordHash
-  readonly mfaEnrollments: M.MfaEnrollment
-  readonly mfaRecoveryCodes: M.MfaRecoveryCode
-  readonly passkeys: M.Passkey
-  readonly oauthConnections: M.OAuthConnection
 }
 export type TableName = keyof Tables
 
@@ -57,7 +52,8 @@ export type ReferenceColumn<Row> = { [C in keyof Row]: Row[C] extends string | n
 /** A foreign key to the `id` of another table. */
 export interface ForeignKey<Row> {
   readonly column: ReferenceColumn<Row>
-  readonly references: TableName
+  /** A core table's name, or a plugin table's. */
+  readonly references: string
   readonly onDelete: "cascade" | "setNull"
 }
 
@@ -69,15 +65,15 @@ export interface TableDef<Row> {
   readonly foreignKeys: ReadonlyArray<ForeignKey<Row>>
 }
 
-const cascade = <C extends string>(column: C, references: TableName) =>
+export const cascade = <C extends string>(column: C, references: TableName) =>
   ({ column, references, onDelete: "cascade" }) as const
-const setNull = <C extends string>(column: C, references: TableName) =>
+export const setNull = <C extends string>(column: C, references: TableName) =>
   ({ column, references, onDelete: "setNull" }) as const
-const ownedByApp = cascade("appId", "apps")
+export const ownedByApp = cascade("appId", "apps")
 
-const slugTaken = () => new SlugTaken()
-const conflict = (message: string) => () => new Conflict({ message })
-const byId = (row: { readonly id: string }) => [row.id]
+export const slugTaken = () => new SlugTaken()
+export const conflict = (message: string) => () => new Conflict({ message })
+export const byId = (row: { readonly id: string }) => [row.id]
 
 export const schema = {
   apps: {
@@ -290,48 +286,6 @@ export const schema = {
     primaryKey: (counter) => [counter.key],
     unique: {},
     foreignKeys: [],
-  },
-  passwordHashes: {
-    entity: "password_hash",
-    primaryKey: (hash) => [hash.userId],
-    unique: {},
-    foreignKeys: [cascade("userId", "users"), ownedByApp],
-  },
-  mfaEnrollments: {
-    entity: "mfa_enrollment",
-    primaryKey: byId,
-    unique: {
-      userMethod: {
-        key: (enrollment) => [enrollment.userId, enrollment.method],
-        violation: conflict("already enrolled in this method"),
-      },
-    },
-    foreignKeys: [ownedByApp, cascade("userId", "users")],
-  },
-  mfaRecoveryCodes: {
-    entity: "mfa_recovery_code",
-    primaryKey: byId,
-    unique: {},
-    foreignKeys: [ownedByApp, cascade("userId", "users")],
-  },
-  passkeys: {
-    entity: "passkey",
-    primaryKey: byId,
-    unique: {
-      credentialId: { key: (passkey) => [passkey.credentialId], violation: conflict("credential already registered") },
-    },
-    foreignKeys: [ownedByApp, cascade("userId", "users")],
-  },
-  oauthConnections: {
-    entity: "oauth_connection",
-    primaryKey: byId,
-    unique: {
-      providerUser: {
-        key: (connection) => [connection.appId, connection.provider, connection.providerUserId],
-        violation: conflict("provider account already linked"),
-      },
-    },
-    foreignKeys: [ownedByApp, cascade("userId", "users")],
   },
 } satisfies { readonly [K in TableName]: TableDef<Tables[K]> }
 

@@ -8,10 +8,10 @@ import { coreMigrations } from "../../migrations/core.js"
 import { migrationStatus, runMigrations } from "../../migrations/runner.js"
 import type { StoreServices } from "../../services/store/index.js"
 import { Store } from "../../services/store/store.js"
+import { StoreBackend } from "../backend.js"
 import { identityLayer } from "./identity.js"
 import { organizationsLayer } from "./organizations.js"
 import { platformLayer } from "./platform.js"
-import { pluginsLayer } from "./plugins.js"
 import * as Sql from "./sql.js"
 import { tenancyLayer } from "./tenancy.js"
 
@@ -33,15 +33,18 @@ const makeStore = Effect.gen(function* () {
 })
 
 export const PostgresStore: {
-  /** Every store service and `Store`, over the `SqlClient` in context. */
-  readonly layer: Layer.Layer<StoreServices, never, SqlClient.SqlClient>
+  /** Every core store, `Store`, and the backend plugins build their stores on, over the `SqlClient` in context. */
+  readonly layer: Layer.Layer<StoreServices | StoreBackend, never, SqlClient.SqlClient>
 } = {
   layer: Layer.mergeAll(
     Layer.effect(Store, makeStore),
+    Layer.effect(
+      StoreBackend,
+      Effect.map(Sql.client, (sql) => ({ kind: "sql" as const, sql })),
+    ),
     tenancyLayer,
     identityLayer,
     organizationsLayer,
     platformLayer,
-    pluginsLayer,
   ),
 }

@@ -1,5 +1,4 @@
-import { ddl } from "../../migrations/sql.js"
-import type { MigrationGroup } from "../../migrations/types.js"
+import { ddl, type MigrationGroup } from "../../plugin/store.js"
 
 export const passwordMigrations: MigrationGroup = {
   name: "authsome-password",

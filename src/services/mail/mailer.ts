@@ -1,4 +1,4 @@
-import { Config, type ConfigError, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { createTransport, type NodemailerError } from "nodemailer"
 import { InvalidSmtpUrl, MailDeliveryError } from "./errors.js"
 
@@ -67,24 +67,6 @@ export class Mailer extends Context.Tag("authsome/Mailer")<Mailer, MailerShape>(
         ].join("\n"),
       ).pipe(Effect.annotateLogs({ mailer: "log", mailTo: mail.to })),
   })
-
-  /** `Mailer.smtp` when `AUTHSOME_SMTP_URL` is set (sender `AUTHSOME_MAIL_FROM`), otherwise `Mailer.log`. */
-  static readonly fromConfig: Layer.Layer<Mailer, ConfigError.ConfigError | InvalidSmtpUrl> = Layer.unwrapEffect(
-    Effect.gen(function* () {
-      const url = yield* Config.option(Config.redacted("AUTHSOME_SMTP_URL"))
-      const from = yield* Config.string("AUTHSOME_MAIL_FROM").pipe(Config.withDefault(defaultMailFrom))
-      return Option.match(
-        Option.filter(url, (u) => Redacted.value(u).trim() !== ""),
-        {
-          onNone: () => Mailer.log,
-          onSome: (u) =>
-            Mailer.smtp(u, from).pipe(
-              Layer.mapError((e) => new InvalidSmtpUrl({ message: `AUTHSOME_SMTP_URL: ${e.message}` })),
-            ),
-        },
-      )
-    }),
-  )
 }
 
 const makeSmtpMailer = (url: Redacted.Redacted<string>, from: string, options: SmtpOptions) =>

@@ -2,7 +2,6 @@ export * from "./common.js"
 export * from "./identity.js"
 export * from "./organizations.js"
 export * from "./platform.js"
-export * from "./plugins.js"
 export * from "./store.js"
 export * from "./tenancy.js"
 
@@ -17,11 +16,10 @@ import type {
 } from "./platform.js"
 import type { DeviceStore, PasswordResetStore, SessionStore, UserStore, VerificationStore } from "./identity.js"
 import type { InvitationStore, MemberStore, OrganizationStore, TeamMemberStore, TeamStore } from "./organizations.js"
-import type { MfaStore, OAuthConnectionStore, PasskeyStore, PasswordHashStore } from "./plugins.js"
 import type { Store } from "./store.js"
 import type { AppSessionConfigStore, AppStore, BrandingStore, EnvironmentStore, FormConfigStore } from "./tenancy.js"
 
-/** Everything a store implementation (`PostgresStore.layer`, `MemoryStore.layer`) provides. */
+/** The core stores: everything a store implementation (`PostgresStore.layer`, `MemoryStore.layer`) provides. */
 export type StoreServices =
   | Store
   | AppStore
@@ -46,7 +44,3 @@ export type StoreServices =
   | RbacStore
   | AuditStore
   | RateLimitStore
-  | PasswordHashStore
-  | MfaStore
-  | PasskeyStore
-  | OAuthConnectionStore

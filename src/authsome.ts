@@ -1,0 +1,250 @@
+/**
+ * The engine, as the design card's named layers, each built on the one before:
+ *
+ *   store (`PostgresStore.layer` over `Pg.layer`, or `MemoryStore.layer`)
+ *     → `Migrator.layer(groups)`            every pending migration, core and plugins, in one run
+ *     → `AuthsomeServices.layer(options)`   configuration, core services, each plugin's layer, the mail dispatcher
+ *     → `AuthsomeHttp.layer(options)`       routes, the request pipeline, the OpenAPI document
+ *
+ * `Authsome.layer(options)` is that whole chain in one call (the seed's `authsome.New` + `eng.Start`); closing its
+ * scope is `eng.Stop`. Building it migrates, so a server built on it opens its port after the migrations.
+ */
+import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Context, Effect, Layer } from "effect"
+import type { AuthsomeConfigInput, InvalidConfig, ResolvedConfig } from "./config.js"
+import type * as M from "./domain/models.js"
+import { toHttpApp } from "./http/adapters.js"
+import { type RequestLogEntry, makePipeline } from "./http/app.js"
+import { coreErrors, makeErrorResponder } from "./http/errors.js"
+import type { ApiRequest, ApiResponse } from "./http/message.js"
+import { makeOpenApi } from "./http/openapi.js"
+import { accountRoutes } from "./http/routes/account.js"
+import { deviceRoutes } from "./http/routes/devices.js"
+import { introspectionRoutes } from "./http/routes/introspection.js"
+import { metaRoutes } from "./http/routes/meta.js"
+import { sessionRoutes } from "./http/routes/sessions.js"
+import type { StoreBackend } from "./layers/backend.js"
+import { InvalidMigrationGroups } from "./migrations/runner.js"
+import { type MigrationError, Migrator } from "./migrations/migrator.js"
+import type { MigrationGroup } from "./migrations/types.js"
+import { HttpKit } from "./plugin/kit.js"
+import type { AnyPlugin, CoreServices, EngineServices, PluginErrors, PluginServices } from "./plugin/plugin.js"
+import type { Route } from "./plugin/route.js"
+import { Accounts } from "./services/accounts.js"
+import { Audit } from "./services/audit.js"
+import { AuthConfig } from "./services/config.js"
+import { Devices } from "./services/devices.js"
+import { Introspection } from "./services/introspection.js"
+import { type InvalidSmtpUrl, MailDispatcher, Mailer, MailQueue } from "./services/mail/index.js"
+import { PluginRegistry } from "./services/plugin-registry.js"
+import { RateLimiter } from "./services/rate-limit.js"
+import { Sessions } from "./services/sessions.js"
+import { SignIn } from "./services/sign-in.js"
+import type { StoreServices } from "./services/store/index.js"
+import { Tenancy } from "./services/tenancy.js"
+import { version } from "./version.js"
+
+export { version } from "./version.js"
+
+/** What `Authsome.layer` takes: the configuration (`AuthsomeConfig`) plus what is not configuration. */
+export interface AuthsomeOptions<P extends ReadonlyArray<AnyPlugin> = ReadonlyArray<AnyPlugin>>
+  extends AuthsomeConfigInput {
+  /** Sign-in methods and features, e.g. `[Password.plugin()]`. */
+  readonly plugins?: P
+  /**
+   * The host's own mailer (any `Mailer` layer). Used when `mail.smtpUrl` is not set; without either, mail is
+   * written to the log (development).
+   */
+  readonly mailer?: Layer.Layer<Mailer>
+  /**
+   * Receives one entry per request. Default: `Effect.logInfo("request")` with the entry as annotations (the host's
+   * logger decides). The standalone server writes the line itself, which is far cheaper on the hot path.
+   */
+  readonly requestLog?: (entry: RequestLogEntry) => void
+}
+
+const configOf = (options: AuthsomeOptions): AuthsomeConfigInput => {
+  const { plugins: _plugins, mailer: _mailer, requestLog: _requestLog, ...config } = options
+  return config
+}
+
+/** The migration groups of the plugins (the core group is always run by the `Migrator`). */
+export const migrationGroups = (plugins: ReadonlyArray<AnyPlugin>): ReadonlyArray<MigrationGroup> =>
+  plugins.flatMap((plugin) => (plugin.migrations ? [plugin.migrations] : []))
+
+// --- services ------------------------------------------------------------------------------------------------------
+
+const coreServices = Layer.mergeAll(SignIn.Default, Accounts.Default, Introspection.Default, HttpKit.Default).pipe(
+  Layer.provideMerge(Sessions.Default),
+  Layer.provideMerge(
+    Layer.mergeAll(
+      Audit.Default,
+      Devices.Default,
+      RateLimiter.Default,
+      Tenancy.Default,
+      MailQueue.Default,
+      PluginRegistry.Default,
+    ),
+  ),
+)
+
+/** SMTP when configured, else the host's mailer, else the log mailer (development). */
+const mailerLayer = (hostMailer: Layer.Layer<Mailer> | undefined) =>
+  Layer.unwrapEffect(
+    Effect.map(AuthConfig, (config) =>
+      config.mail.smtpUrl ? Mailer.smtp(config.mail.smtpUrl, config.mail.from) : (hostMailer ?? Mailer.log),
+    ),
+  )
+
+const dispatcherLayer = (hostMailer: Layer.Layer<Mailer> | undefined) =>
+  Layer.unwrapEffect(Effect.map(AuthConfig, (config) => MailDispatcher.layer(config.mail.dispatcher))).pipe(
+    Layer.provide(mailerLayer(hostMailer)),
+  )
+
+/** Each plugin's layer, with its hooks registered once it is built. */
+const pluginLayer = (plugin: AnyPlugin): Layer.Layer<any, any, CoreServices> => {
+  const services = (plugin.layer ?? Layer.empty) as Layer.Layer<any, any, CoreServices>
+  const register = Layer.effectDiscard(
+    Effect.flatMap(PluginRegistry, (registry) =>
+      Effect.flatMap(plugin.hooks ?? Effect.succeed({}), (hooks) => registry.register(plugin.name, hooks)),
+    ),
+  ).pipe(Layer.provide(services))
+  return Layer.merge(services, register)
+}
+
+/** The default app exists, then every plugin's `onStart` runs. */
+const startup = Layer.effectDiscard(
+  Effect.gen(function* () {
+    yield* (yield* Tenancy).defaultApp
+    for (const hooks of yield* (yield* PluginRegistry).hooks) if (hooks.onStart) yield* hooks.onStart
+  }),
+)
+
+/** The migrator in context must have run every plugin's group (a missing one would leave its tables absent). */
+const requireMigrated = (plugins: ReadonlyArray<AnyPlugin>) =>
+  Layer.effectDiscard(
+    Effect.flatMap(Migrator, (migrator) => {
+      const migrated = new Set(migrator.groups.map((group) => group.name))
+      const missing = migrationGroups(plugins).filter((group) => !migrated.has(group.name))
+      return missing.length === 0
+        ? Effect.void
+        : Effect.fail(
+            new InvalidMigrationGroups({
+              message: `the Migrator does not run ${missing.map((group) => group.name).join(", ")}`,
+            }),
+          )
+    }),
+  )
+
+export const AuthsomeServices = {
+  /**
+   * The configuration, the core services, each plugin's services and stores, and the mail dispatcher, on a store
+   * and a `Migrator` that has run (`Migrator.layer(migrationGroups(plugins))`).
+   */
+  layer: <const P extends ReadonlyArray<AnyPlugin> = readonly []>(
+    options: AuthsomeOptions<P> = {},
+  ): Layer.Layer<
+    EngineServices | PluginServices<P>,
+    InvalidConfig | InvalidSmtpUrl | InvalidMigrationGroups | PluginErrors<P>,
+    StoreServices | StoreBackend | Migrator
+  > => {
+    const plugins: ReadonlyArray<AnyPlugin> = options.plugins ?? []
+    let withPlugins = Layer.empty as unknown as Layer.Layer<any, any, CoreServices>
+    for (const plugin of plugins) withPlugins = Layer.merge(withPlugins, pluginLayer(plugin))
+    return Layer.merge(withPlugins, startup.pipe(Layer.provide(withPlugins))).pipe(
+      Layer.provideMerge(dispatcherLayer(options.mailer)),
+      Layer.provideMerge(coreServices),
+      Layer.provideMerge(AuthConfig.layer(configOf(options))),
+      Layer.provideMerge(requireMigrated(plugins)),
+    ) as Layer.Layer<any, any, any>
+  },
+}
+
+// --- HTTP ----------------------------------------------------------------------------------------------------------
+
+export interface AuthsomeHttpShape {
+  readonly basePath: string
+  readonly routes: ReadonlyArray<Route>
+  readonly openApi: ReturnType<typeof makeOpenApi>
+  /** Every route under `basePath`, as an Effect HTTP app (mount it in an Effect server, or convert it). */
+  readonly httpApp: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
+  /** The pipeline itself, on server-neutral messages (what the Node and web adapters call). */
+  readonly handle: (request: ApiRequest) => Effect.Effect<ApiResponse>
+}
+
+export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeHttp, AuthsomeHttpShape>() {
+  /** The core routes and every plugin's, the pipeline serving them, and the OpenAPI document of them all. */
+  static readonly layer = <const P extends ReadonlyArray<AnyPlugin> = readonly []>(
+    options: Pick<AuthsomeOptions<P>, "plugins" | "requestLog"> = {},
+  ): Layer.Layer<AuthsomeHttp, never, CoreServices | PluginServices<P>> =>
+    Layer.effect(
+      AuthsomeHttp,
+      Effect.gen(function* () {
+        const plugins: ReadonlyArray<AnyPlugin> = options.plugins ?? []
+        const config = yield* AuthConfig
+        const routes: Array<Route> = [
+          ...(yield* sessionRoutes),
+          ...(yield* accountRoutes),
+          ...(yield* deviceRoutes),
+          ...(yield* introspectionRoutes),
+        ]
+        for (const plugin of plugins) if (plugin.routes) routes.push(...(yield* plugin.routes))
+        const errors = makeErrorResponder([...coreErrors, ...plugins.flatMap((plugin) => plugin.errors ?? [])])
+        let openApi: ReturnType<typeof makeOpenApi> | undefined
+        routes.push(...(yield* metaRoutes(() => openApi)))
+        openApi = makeOpenApi(routes, errors.declarations, { basePath: config.basePath, version })
+        const handle = makePipeline(routes, {
+          config,
+          tenancy: yield* Tenancy,
+          sessions: yield* Sessions,
+          errors,
+          requestLog: options.requestLog,
+        })
+        return { basePath: config.basePath, routes, openApi, handle, httpApp: toHttpApp(handle) }
+      }),
+    ) as Layer.Layer<AuthsomeHttp, never, any>
+}
+
+// --- the whole engine ----------------------------------------------------------------------------------------------
+
+export interface AuthsomeShape extends AuthsomeHttpShape {
+  readonly config: ResolvedConfig
+  readonly defaultApp: M.App
+  /** The mounted plugins' names. */
+  readonly plugins: ReadonlyArray<string>
+}
+
+export class Authsome extends Context.Tag("authsome/Authsome")<Authsome, AuthsomeShape>() {
+  /**
+   * The engine on a store (`PostgresStore.layer` on an `SqlClient`, or `MemoryStore.layer`): migrations, services,
+   * HTTP. Everything it builds — the core services, each plugin's services, the stores, the `Migrator` — is in its
+   * output, for use without HTTP.
+   */
+  static layer<const P extends ReadonlyArray<AnyPlugin> = readonly []>(
+    options: AuthsomeOptions<P> = {},
+  ): Layer.Layer<
+    Authsome | AuthsomeHttp | EngineServices | PluginServices<P> | Migrator | StoreServices | StoreBackend,
+    InvalidConfig | InvalidSmtpUrl | MigrationError | PluginErrors<P>,
+    StoreServices | StoreBackend
+  > {
+    const plugins: ReadonlyArray<AnyPlugin> = options.plugins ?? []
+    const facade = Layer.effect(
+      Authsome,
+      Effect.gen(function* () {
+        const http = yield* AuthsomeHttp
+        return {
+          ...http,
+          config: yield* AuthConfig,
+          defaultApp: yield* (yield* Tenancy).defaultApp,
+          plugins: plugins.map((plugin) => plugin.name),
+        }
+      }),
+    )
+    return facade.pipe(
+      Layer.provideMerge(AuthsomeHttp.layer(options)),
+      Layer.provideMerge(AuthsomeServices.layer(options)),
+      Layer.provideMerge(Migrator.layer(migrationGroups(plugins))),
+      Layer.passthrough,
+    ) as Layer.Layer<any, any, any>
+  }
+}

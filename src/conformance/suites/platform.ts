@@ -1,0 +1,518 @@
+import { Effect, Option } from "effect"
+import { describe, expect } from "vitest"
+import { newId } from "../../domain/ids.js"
+import type * as M from "../../domain/models.js"
+import {
+  ApiKeyStore,
+  type AuditQuery,
+  AuditStore,
+  NotificationStore,
+  RateLimitStore,
+  RbacStore,
+  WebhookDeliveryStore,
+  WebhookStore,
+} from "../../services/store/index.js"
+import {
+  at,
+  DAY,
+  hash,
+  HOUR,
+  MINUTE,
+  makeApiKey,
+  makeAuditEvent,
+  makeDelivery,
+  makeNotification,
+  makePermission,
+  makeRole,
+  makeUserRole,
+  makeWebhook,
+  SECOND,
+  sweepEpoch,
+  type Tenant,
+  unique,
+} from "../fixtures.js"
+import { expectFailure, expectNone, getSome, type Harness, race } from "../harness.js"
+import { seedEnv, seedOrg, seedTenant, seedUser } from "../seed.js"
+
+const NOW = at(HOUR)
+
+const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r) => r.id)
+const sortedIds = (rows: ReadonlyArray<{ readonly id: string }>) => ids(rows).sort()
+
+const seedWebhook = (tenant: Tenant, webhook: Partial<M.Webhook> = {}) =>
+  Effect.flatMap(WebhookStore, (webhooks) => webhooks.create(makeWebhook(tenant, webhook)))
+
+const deliveriesOf = (webhook: M.Webhook) =>
+  Effect.flatMap(WebhookDeliveryStore, (deliveries) => deliveries.listByWebhook(webhook.id, { limit: 100 })).pipe(
+    Effect.map((page) => new Map(page.items.map((d) => [d.id, d]))),
+  )
+
+const seedRole = (appId: M.App["id"], role: Partial<M.Role> = {}) =>
+  Effect.flatMap(RbacStore, (rbac) => rbac.createRole(makeRole(appId, role))).pipe(Effect.orDie)
+
+export const platformSuite = (h: Harness) => {
+  describe("WebhookStore", () => {
+    h.test(
+      "create/get; update patches and stamps updatedAt; delete; unknown ids are NotFound",
+      Effect.gen(function* () {
+        const webhooks = yield* WebhookStore
+        const tenant = yield* seedTenant()
+        const webhook = makeWebhook(tenant, { events: ["user.created", "session.created"] })
+        expect(yield* webhooks.create(webhook)).toEqual(webhook)
+        expect(yield* webhooks.get(webhook.id)).toEqual(webhook)
+        const patch = { url: "https://hooks.example.com/v2", events: ["*"], active: false }
+        const updated = yield* webhooks.update(webhook.id, patch, NOW)
+        expect(updated).toEqual({ ...webhook, ...patch, updatedAt: NOW })
+        expect(yield* webhooks.get(webhook.id)).toEqual(updated)
+        yield* expectFailure(webhooks.update(newId.webhook(), { active: true }, NOW), "NotFound")
+        yield* webhooks.delete(webhook.id)
+        yield* expectFailure(webhooks.get(webhook.id), "NotFound")
+        yield* expectFailure(webhooks.delete(webhook.id), "NotFound")
+      }),
+    )
+
+    h.test(
+      "listByApp is newest first and only the app's",
+      Effect.gen(function* () {
+        const webhooks = yield* WebhookStore
+        const tenant = yield* seedTenant()
+        const a = yield* seedWebhook(tenant)
+        const b = yield* seedWebhook(yield* seedEnv(tenant))
+        yield* seedWebhook(yield* seedTenant())
+        expect(yield* webhooks.listByApp(tenant.app.id)).toEqual([b, a])
+      }),
+    )
+
+    h.test(
+      "listSubscribed returns the active webhooks of the app + environment listing the event or `*`",
+      Effect.gen(function* () {
+        const webhooks = yield* WebhookStore
+        const tenant = yield* seedTenant()
+        const exact = yield* seedWebhook(tenant, { events: ["user.deleted", "user.created"] })
+        const wildcard = yield* seedWebhook(tenant, { events: ["*"] })
+        yield* seedWebhook(tenant, { events: ["user.created"], active: false })
+        yield* seedWebhook(tenant, { events: ["user.deleted"] })
+        yield* seedWebhook(tenant, { events: ["user.created.extra", "user"] })
+        yield* seedWebhook(yield* seedEnv(tenant), { events: ["user.created"] })
+        yield* seedWebhook(yield* seedTenant(), { events: ["*"] })
+        const subscribed = yield* webhooks.listSubscribed(tenant.app.id, tenant.env.id, "user.created")
+        expect(sortedIds(subscribed)).toEqual(sortedIds([exact, wildcard]))
+        expect(ids(yield* webhooks.listSubscribed(tenant.app.id, tenant.env.id, "org.created"))).toEqual([wildcard.id])
+      }),
+    )
+  })
+
+  describe("WebhookDeliveryStore", () => {
+    h.test(
+      "enqueue stores a batch; listByWebhook pages it newest first",
+      Effect.gen(function* () {
+        const deliveries = yield* WebhookDeliveryStore
+        const tenant = yield* seedTenant()
+        const webhook = yield* seedWebhook(tenant)
+        const batch = Array.from({ length: 5 }, () => makeDelivery(webhook))
+        yield* deliveries.enqueue(batch)
+        yield* deliveries.enqueue([makeDelivery(yield* seedWebhook(tenant))])
+        yield* deliveries.enqueue([])
+        const first = yield* deliveries.listByWebhook(webhook.id, { limit: 3 })
+        expect(first.items).toEqual([batch[4], batch[3], batch[2]])
+        expect(first.nextCursor).toBe(batch[2]!.id)
+        const rest = yield* deliveries.listByWebhook(webhook.id, { limit: 3, cursor: first.nextCursor })
+        expect(rest.items).toEqual([batch[1], batch[0]])
+        expect(rest.nextCursor).toBeUndefined()
+      }),
+    )
+
+    const epoch = sweepEpoch()
+    h.test(
+      "claimDue claims due pending deliveries up to the limit, leasing them and counting the attempt",
+      Effect.gen(function* () {
+        const deliveries = yield* WebhookDeliveryStore
+        const webhook = yield* seedWebhook(yield* seedTenant())
+        const due = Array.from({ length: 4 }, (_, i) => makeDelivery(webhook, { nextAttemptAt: epoch(i * MINUTE) }))
+        const later = makeDelivery(webhook, { nextAttemptAt: epoch(2 * HOUR) })
+        yield* deliveries.enqueue([...due, later])
+        const now = epoch(HOUR)
+        const lease = epoch(HOUR + 5 * MINUTE)
+
+        const first = yield* deliveries.claimDue(now, 3, lease)
+        const second = yield* deliveries.claimDue(now, 3, lease)
+        expect(first).toHaveLength(3)
+        expect(sortedIds([...first, ...second])).toEqual(sortedIds(due))
+        for (const claimed of [...first, ...second]) {
+          expect(claimed).toMatchObject({ status: "pending", attempts: 1, nextAttemptAt: lease })
+        }
+        expect(yield* deliveries.claimDue(now, 3, lease)).toEqual([])
+        // An unfinished lease runs out: the rows are due again (at-least-once), and `later` has come due.
+        const retried = yield* deliveries.claimDue(epoch(2 * HOUR + MINUTE), 10, epoch(3 * HOUR))
+        expect(sortedIds(retried)).toEqual(sortedIds([...due, later]))
+        expect((yield* deliveries.claimDue(epoch(2 * HOUR + MINUTE), 10, epoch(3 * HOUR))).length).toBe(0)
+        const stored = yield* deliveriesOf(webhook)
+        expect(due.map((d) => stored.get(d.id)?.attempts)).toEqual([2, 2, 2, 2])
+      }),
+    )
+
+    const outcomes = sweepEpoch()
+    h.test(
+      "markDelivered and markAttemptFailed record the outcome; only a retry is claimed again",
+      Effect.gen(function* () {
+        const deliveries = yield* WebhookDeliveryStore
+        const webhook = yield* seedWebhook(yield* seedTenant())
+        const due = () => makeDelivery(webhook, { nextAttemptAt: outcomes(0) })
+        const [delivered, retried, failed] = [due(), due(), due()]
+        yield* deliveries.enqueue([delivered, retried, failed])
+        const now = outcomes(MINUTE)
+        yield* deliveries.claimDue(now, 10, outcomes(2 * MINUTE))
+        const retryAt = outcomes(10 * MINUTE)
+        yield* deliveries.markDelivered(delivered.id, 204, now)
+        yield* deliveries.markAttemptFailed(
+          retried.id,
+          { statusCode: 500, error: "HTTP 500", nextAttemptAt: retryAt },
+          now,
+        )
+        yield* deliveries.markAttemptFailed(failed.id, { statusCode: null, error: "timeout", nextAttemptAt: null }, now)
+
+        const stored = yield* deliveriesOf(webhook)
+        expect(stored.get(delivered.id)).toMatchObject({ status: "delivered", lastStatusCode: 204, deliveredAt: now })
+        expect(stored.get(retried.id)).toMatchObject({
+          status: "pending",
+          lastStatusCode: 500,
+          lastError: "HTTP 500",
+          nextAttemptAt: retryAt,
+          deliveredAt: null,
+        })
+        expect(stored.get(failed.id)).toMatchObject({ status: "failed", lastStatusCode: null, lastError: "timeout" })
+        expect(ids(yield* deliveries.claimDue(outcomes(HOUR), 10, outcomes(2 * HOUR)))).toEqual([retried.id])
+      }),
+    )
+
+    const contended = sweepEpoch()
+    h.test(
+      "concurrent claimDue calls never claim the same delivery",
+      Effect.gen(function* () {
+        const deliveries = yield* WebhookDeliveryStore
+        const webhook = yield* seedWebhook(yield* seedTenant())
+        const due = Array.from({ length: 12 }, () => makeDelivery(webhook, { nextAttemptAt: contended(0) }))
+        yield* deliveries.enqueue(due)
+        const claims = yield* race(6, () => deliveries.claimDue(contended(MINUTE), 4, contended(HOUR)))
+        const claimed = claims.flat()
+        expect(claimed).toHaveLength(12)
+        expect(sortedIds(claimed)).toEqual(sortedIds(due))
+      }),
+    )
+  })
+
+  describe("NotificationStore", () => {
+    h.test(
+      "enqueue returns the notification; get finds it; listByUser is newest first; unknown ids are NotFound",
+      Effect.gen(function* () {
+        const notifications = yield* NotificationStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const first = makeNotification(tenant, { userId: user.id, recipient: user.email })
+        expect(yield* notifications.enqueue(first)).toEqual(first)
+        expect(yield* notifications.get(first.id)).toEqual(first)
+        const second = yield* notifications.enqueue(makeNotification(tenant, { userId: user.id, envId: null }))
+        yield* notifications.enqueue(makeNotification(tenant))
+        expect(yield* notifications.listByUser(user.id)).toEqual([second, first])
+        yield* expectFailure(notifications.get(newId.notification()), "NotFound")
+      }),
+    )
+
+    const epoch = sweepEpoch()
+    h.test(
+      "claimDue leases due pending mail; markSent clears the content; markAttemptFailed retries or fails it",
+      Effect.gen(function* () {
+        const notifications = yield* NotificationStore
+        const tenant = yield* seedTenant()
+        const due = () => makeNotification(tenant, { nextAttemptAt: epoch(0) })
+        const [sent, retried, failed] = [due(), due(), due()]
+        const notDue = makeNotification(tenant, { nextAttemptAt: epoch(DAY) })
+        for (const n of [sent, retried, failed, notDue]) yield* notifications.enqueue(n)
+        const now = epoch(MINUTE)
+        const lease = epoch(2 * MINUTE)
+
+        const claimed = yield* notifications.claimDue(now, 2, lease)
+        expect(claimed).toHaveLength(2)
+        const all = [...claimed, ...(yield* notifications.claimDue(now, 2, lease))]
+        expect(sortedIds(all)).toEqual(sortedIds([sent, retried, failed]))
+        for (const n of all) expect(n).toMatchObject({ status: "pending", attempts: 1, nextAttemptAt: lease })
+
+        const retryAt = epoch(10 * MINUTE)
+        yield* notifications.markSent(sent.id, now)
+        yield* notifications.markAttemptFailed(retried.id, "421 try later", retryAt, now)
+        yield* notifications.markAttemptFailed(failed.id, "550 no such user", null, now)
+        expect(yield* notifications.get(sent.id)).toMatchObject({
+          status: "sent",
+          sentAt: now,
+          subject: null,
+          body: null,
+          html: null,
+        })
+        expect(yield* notifications.get(retried.id)).toMatchObject({
+          status: "pending",
+          lastError: "421 try later",
+          nextAttemptAt: retryAt,
+        })
+        expect(yield* notifications.get(failed.id)).toMatchObject({
+          status: "failed",
+          lastError: "550 no such user",
+          subject: null,
+          body: null,
+          html: null,
+        })
+        expect((yield* notifications.get(retried.id)).body).not.toBeNull()
+        expect(ids(yield* notifications.claimDue(epoch(HOUR), 10, epoch(2 * HOUR)))).toEqual([retried.id])
+      }),
+    )
+  })
+
+  describe("ApiKeyStore", () => {
+    h.test(
+      "create/get/findByHash; unknown ones are NotFound / None",
+      Effect.gen(function* () {
+        const keys = yield* ApiKeyStore
+        const user = yield* seedUser(yield* seedTenant())
+        const key = makeApiKey(user, { expiresAt: at(30 * 24 * HOUR), scopes: ["users:read", "users:write"] })
+        expect(yield* keys.create(key)).toEqual(key)
+        expect(yield* keys.get(key.id)).toEqual(key)
+        expect(yield* getSome(keys.findByHash(key.keyHash))).toEqual(key)
+        yield* expectFailure(keys.get(newId.apiKey()), "NotFound")
+        yield* expectNone(keys.findByHash(hash()))
+      }),
+    )
+
+    h.test(
+      "listByUser is newest first, revoked keys included; revoke and touch stamp their times; delete",
+      Effect.gen(function* () {
+        const keys = yield* ApiKeyStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const first = yield* keys.create(makeApiKey(user))
+        const second = yield* keys.create(makeApiKey(user))
+        yield* keys.create(makeApiKey(yield* seedUser(tenant)))
+        yield* keys.revoke(first.id, NOW)
+        yield* keys.touch(second.id, NOW)
+        expect((yield* keys.get(first.id)).revokedAt).toEqual(NOW)
+        expect((yield* keys.get(second.id)).lastUsedAt).toEqual(NOW)
+        expect(ids(yield* keys.listByUser(tenant.app.id, user.id))).toEqual([second.id, first.id])
+        expect(yield* keys.listByUser((yield* seedTenant()).app.id, user.id)).toEqual([])
+        yield* expectFailure(keys.revoke(newId.apiKey(), NOW), "NotFound")
+        yield* keys.delete(second.id)
+        yield* expectFailure(keys.get(second.id), "NotFound")
+        yield* expectFailure(keys.delete(second.id), "NotFound")
+        yield* expectNone(keys.findByHash(second.keyHash))
+      }),
+    )
+  })
+
+  describe("RbacStore", () => {
+    h.test(
+      "createRole/getRole/getRoleBySlug; slugs unique per app (SlugTaken); listRoles is oldest first",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const { app } = yield* seedTenant()
+        const parent = makeRole(app.id, { slug: "editor", builtIn: true, description: "Edits" })
+        expect(yield* rbac.createRole(parent)).toEqual(parent)
+        const child = yield* seedRole(app.id, { parentId: parent.id })
+        expect(yield* rbac.getRole(child.id)).toEqual(child)
+        expect(yield* rbac.getRoleBySlug(app.id, "editor")).toEqual(parent)
+        yield* expectFailure(rbac.createRole(makeRole(app.id, { slug: "editor" })), "SlugTaken")
+        const elsewhere = (yield* seedTenant()).app.id
+        yield* seedRole(elsewhere, { slug: "editor" })
+        expect(yield* rbac.listRoles(app.id)).toEqual([parent, child])
+        yield* expectFailure(rbac.getRole(newId.role()), "NotFound")
+        yield* expectFailure(rbac.getRoleBySlug(app.id, "nope"), "NotFound")
+      }),
+    )
+
+    h.test(
+      "updateRole patches the given fields and stamps updatedAt; SlugTaken / NotFound",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const { app } = yield* seedTenant()
+        const role = yield* seedRole(app.id)
+        const parent = yield* seedRole(app.id)
+        const patch = { name: "Writer", slug: unique("writer"), description: "Writes", parentId: parent.id }
+        const updated = yield* rbac.updateRole(role.id, patch, NOW)
+        expect(updated).toEqual({ ...role, ...patch, updatedAt: NOW })
+        expect(yield* rbac.getRole(role.id)).toEqual(updated)
+        yield* expectFailure(rbac.updateRole(role.id, { slug: parent.slug }, NOW), "SlugTaken")
+        yield* expectFailure(rbac.updateRole(newId.role(), { name: "x" }, NOW), "NotFound")
+      }),
+    )
+
+    h.test(
+      "permissions: unique per role (Conflict); listPermissions, listAppPermissions; removePermission (NotFound)",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const { app } = yield* seedTenant()
+        const editor = yield* seedRole(app.id)
+        const viewer = yield* seedRole(app.id)
+        const write = makePermission(editor, "post", "write")
+        expect(yield* rbac.addPermission(write)).toEqual(write)
+        const read = yield* rbac.addPermission(makePermission(viewer, "post", "read"))
+        yield* rbac.addPermission(makePermission(yield* seedRole((yield* seedTenant()).app.id), "post", "read"))
+        yield* expectFailure(rbac.addPermission(makePermission(editor, "post", "write")), "Conflict")
+        expect(yield* rbac.listPermissions(editor.id)).toEqual([write])
+        expect(sortedIds(yield* rbac.listAppPermissions(app.id))).toEqual(sortedIds([write, read]))
+        yield* rbac.removePermission(editor.id, write.id)
+        expect(yield* rbac.listPermissions(editor.id)).toEqual([])
+        yield* expectFailure(rbac.removePermission(editor.id, write.id), "NotFound")
+        yield* expectFailure(rbac.removePermission(editor.id, read.id), "NotFound")
+      }),
+    )
+
+    h.test(
+      "assignments: unique per user, role and organization (Conflict); listUserRoles scopes; unassign (NotFound)",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const [orgA, orgB] = [yield* seedOrg(user), yield* seedOrg(user)]
+        const role = yield* seedRole(tenant.app.id)
+        const appWide = makeUserRole(user, role)
+        expect(yield* rbac.assign(appWide)).toEqual(appWide)
+        const inA = yield* rbac.assign(makeUserRole(user, role, orgA.id))
+        const inB = yield* rbac.assign(makeUserRole(user, role, orgB.id))
+        yield* expectFailure(rbac.assign(makeUserRole(user, role)), "Conflict")
+        yield* expectFailure(rbac.assign(makeUserRole(user, role, orgA.id)), "Conflict")
+
+        const key = (r: M.UserRole) => `${r.roleId}/${r.orgId ?? "-"}`
+        const scopes = (orgId?: M.Organization["id"]) =>
+          Effect.map(rbac.listUserRoles(user.id, orgId), (roles) => roles.map(key).sort())
+        expect(yield* scopes()).toEqual([appWide, inA, inB].map(key).sort())
+        expect(yield* scopes(orgA.id)).toEqual([appWide, inA].map(key).sort())
+
+        yield* rbac.unassign(user.id, role.id, null)
+        expect(yield* scopes(orgA.id)).toEqual([key(inA)])
+        yield* expectFailure(rbac.unassign(user.id, role.id, null), "NotFound")
+        yield* rbac.unassign(user.id, role.id, orgB.id)
+        expect(yield* scopes()).toEqual([key(inA)])
+      }),
+    )
+
+    h.test(
+      "deleteRole removes its permissions and assignments and detaches its children; NotFound after",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const parent = yield* seedRole(tenant.app.id)
+        const child = yield* seedRole(tenant.app.id, { parentId: parent.id })
+        yield* rbac.addPermission(makePermission(parent, "post", "delete"))
+        const kept = yield* rbac.addPermission(makePermission(child, "post", "read"))
+        yield* rbac.assign(makeUserRole(user, parent))
+        yield* rbac.assign(makeUserRole(user, child))
+        yield* rbac.deleteRole(parent.id)
+        yield* expectFailure(rbac.getRole(parent.id), "NotFound")
+        expect((yield* rbac.getRole(child.id)).parentId).toBeNull()
+        expect(yield* rbac.listPermissions(parent.id)).toEqual([])
+        expect(yield* rbac.listAppPermissions(tenant.app.id)).toEqual([kept])
+        expect((yield* rbac.listUserRoles(user.id)).map((r) => r.roleId)).toEqual([child.id])
+        yield* expectFailure(rbac.deleteRole(parent.id), "NotFound")
+      }),
+    )
+  })
+
+  describe("AuditStore", () => {
+    h.test(
+      "list is newest first, filtered by user, type, since (inclusive) and until (exclusive), and pages",
+      Effect.gen(function* () {
+        const audit = yield* AuditStore
+        const tenant = yield* seedTenant()
+        const alice = yield* seedUser(tenant)
+        const bob = yield* seedUser(tenant)
+        const event = (type: string, user: M.User) =>
+          makeAuditEvent(tenant, { type, userId: user.id, actorId: user.id, metadata: { via: "password" } })
+        const e1 = event("user.signin", alice)
+        const e2 = event("user.signout", alice)
+        const e3 = event("user.signin", bob)
+        const e4 = event("user.signin", alice)
+        for (const e of [e1, e2, e3, e4]) yield* audit.record(e)
+        yield* audit.record(makeAuditEvent(yield* seedTenant()))
+        const list = (query: Omit<AuditQuery, "limit">) =>
+          Effect.map(audit.list(tenant.app.id, { limit: 10, ...query }), (page) => ids(page.items))
+
+        expect((yield* audit.list(tenant.app.id, { limit: 10 })).items).toEqual([e4, e3, e2, e1])
+        expect(yield* list({ userId: alice.id })).toEqual(ids([e4, e2, e1]))
+        expect(yield* list({ type: "user.signin" })).toEqual(ids([e4, e3, e1]))
+        expect(yield* list({ type: "user.signin", userId: alice.id })).toEqual(ids([e4, e1]))
+        expect(yield* list({ since: e2.createdAt })).toEqual(ids([e4, e3, e2]))
+        expect(yield* list({ until: e3.createdAt })).toEqual(ids([e2, e1]))
+        expect(yield* list({ since: e2.createdAt, until: e4.createdAt })).toEqual(ids([e3, e2]))
+
+        const first = yield* audit.list(tenant.app.id, { limit: 3 })
+        expect(ids(first.items)).toEqual(ids([e4, e3, e2]))
+        expect(first.nextCursor).toBe(e2.id)
+        const rest = yield* audit.list(tenant.app.id, { limit: 3, cursor: first.nextCursor })
+        expect(ids(rest.items)).toEqual([e1.id])
+        expect(rest.nextCursor).toBeUndefined()
+      }),
+    )
+  })
+
+  describe("RateLimitStore", () => {
+    const WINDOW = MINUTE
+
+    h.test(
+      "hit counts within the window and restarts at 1 after it ends; peek shows the live counter only",
+      Effect.gen(function* () {
+        const limits = yield* RateLimitStore
+        const key = unique("rl")
+        const start = at(0)
+        const resetAt = at(WINDOW)
+        expect(yield* limits.hit(key, WINDOW, start)).toEqual({ key, count: 1, resetAt })
+        expect(yield* limits.hit(key, WINDOW, at(10 * SECOND))).toEqual({ key, count: 2, resetAt })
+        expect(yield* getSome(limits.peek(key, at(20 * SECOND)))).toEqual({ key, count: 2, resetAt })
+        yield* expectNone(limits.peek(key, at(WINDOW + SECOND)))
+        yield* expectNone(limits.peek(unique("rl"), start))
+        const restarted = at(WINDOW + SECOND)
+        expect(yield* limits.hit(key, WINDOW, restarted)).toEqual({ key, count: 1, resetAt: at(2 * WINDOW + SECOND) })
+      }),
+    )
+
+    h.test(
+      "set fixes a counter until resetAt; reset removes it",
+      Effect.gen(function* () {
+        const limits = yield* RateLimitStore
+        const key = unique("lock")
+        yield* limits.set(key, 5, at(HOUR))
+        expect(yield* getSome(limits.peek(key, at(0)))).toEqual({ key, count: 5, resetAt: at(HOUR) })
+        expect((yield* limits.hit(key, WINDOW, at(SECOND))).count).toBe(6)
+        yield* limits.set(key, 1, at(2 * HOUR))
+        expect(yield* getSome(limits.peek(key, at(0)))).toEqual({ key, count: 1, resetAt: at(2 * HOUR) })
+        yield* limits.reset(key)
+        yield* expectNone(limits.peek(key, at(0)))
+        expect((yield* limits.hit(key, WINDOW, at(0))).count).toBe(1)
+        yield* limits.reset(unique("never-set"))
+      }),
+    )
+
+    h.test(
+      "20 concurrent hits on a fresh key yield the counts 1..20",
+      Effect.gen(function* () {
+        const limits = yield* RateLimitStore
+        const key = unique("burst")
+        const counters = yield* race(20, () => limits.hit(key, WINDOW, at(0)))
+        expect(counters.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+        expect((yield* getSome(limits.peek(key, at(0)))).count).toBe(20)
+      }),
+    )
+
+    const epoch = sweepEpoch()
+    h.test(
+      "deleteExpired deletes the counters whose window ended before now, and counts them",
+      Effect.gen(function* () {
+        const limits = yield* RateLimitStore
+        const [ended1, ended2, live] = [unique("old"), unique("old"), unique("live")]
+        yield* limits.set(ended1, 3, epoch(HOUR))
+        yield* limits.set(ended2, 3, epoch(2 * HOUR))
+        yield* limits.set(live, 3, epoch(10 * HOUR))
+        expect(yield* limits.deleteExpired(epoch(5 * HOUR))).toBe(2)
+        yield* expectNone(limits.peek(ended1, epoch(0)))
+        yield* expectNone(limits.peek(ended2, epoch(0)))
+        expect(Option.map(yield* limits.peek(live, epoch(0)), (c) => c.count)).toEqual(Option.some(3))
+      }),
+    )
+  })
+}

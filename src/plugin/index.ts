@@ -1,0 +1,58 @@
+/**
+ * `authsome/plugin`: the plugin SDK. Everything a plugin needs beyond the public `authsome` API — the core's own
+ * routes are written with the same pieces.
+ *
+ * - `definePlugin` and the plugin's parts (`Plugin`, hooks, the services it can build on);
+ * - routes: `publicRoute` / `sessionRoute`, the request types, `HttpKit` (sign-in responses, cookies, CSRF, rate
+ *   limits in the `RateLimit-*` headers), `json`/`status`, the shared request-field and response schemas;
+ * - errors: `declareError` (status, `type`, message, extra fields, headers — read by the pipeline and the OpenAPI
+ *   document alike);
+ * - rate limits: `rateLimitPolicy` and the core's shared policies;
+ * - stores: `storeLayer` with the `Sql` helpers and the memory engine's tables, and `ddl` migrations.
+ */
+export {
+  type AnyPlugin,
+  type CoreServices,
+  definePlugin,
+  type EngineServices,
+  type Plugin,
+  type PluginErrors,
+  type PluginHooks,
+  type PluginServices,
+} from "./plugin.js"
+export {
+  type Authenticated,
+  type Method,
+  publicRoute,
+  type ResponseSpec,
+  type Route,
+  type RouteRequest,
+  type SessionRouteRequest,
+  sessionRoute,
+} from "./route.js"
+export { HttpKit, ipSubject, json, status } from "./kit.js"
+export { declareError, type ErrorDeclaration, secondsUntil, type TaggedFailure } from "./errors.js"
+export { coreRateLimits, RateLimiter, type RateLimitPolicy, rateLimitPolicy } from "../services/rate-limit.js"
+export type { ApiRequest, ApiResponse } from "../http/message.js"
+export type { ClientContext } from "../services/context.js"
+export {
+  AuditEventJson,
+  auditEventJson,
+  DeviceJson,
+  deviceJson,
+  EmailField,
+  MetadataField,
+  NameField,
+  PasswordField,
+  RefreshedJson,
+  SessionJson,
+  sessionJson,
+  StatusJson,
+  TokenField,
+  TokensJson,
+  UserJson,
+  UsernameField,
+  userJson,
+} from "../http/schemas.js"
+export { codeHash, constantTimeEqual, randomToken, sha256Hex, sixDigitCode } from "../services/crypto.js"
+export * from "./store.js"

@@ -1,0 +1,19 @@
+/**
+ * The built-in plugins the standalone server can mount (`AUTHSOME_PLUGINS`, default: all of them), each configured
+ * from its section of the `AUTHSOME_CONFIG` file.
+ */
+import type { Schema } from "effect"
+import type { AnyPlugin } from "../plugin/plugin.js"
+import * as Password from "../plugins/password/index.js"
+
+export interface BuiltInPlugin {
+  readonly name: string
+  /** The plugin's section of the configuration file. */
+  readonly configKey: string
+  readonly options: Schema.Schema<any, any>
+  readonly make: (options: any) => AnyPlugin
+}
+
+export const builtInPlugins: ReadonlyArray<BuiltInPlugin> = [
+  { name: "password", configKey: "password", options: Password.PasswordOptions, make: Password.plugin },
+]
