@@ -3,5 +3,12 @@
  */
 export { conformance } from "./conformance.js"
 export { mfaMigrations } from "./migrations.js"
-export { MfaEnrollment, MfaEnrollmentId, MfaRecoveryCode, MfaStore, type MfaStoreShape, RecoveryCodeId } from "./store.js"
+export {
+  MfaEnrollment,
+  MfaEnrollmentId,
+  MfaRecoveryCode,
+  MfaStore,
+  type MfaStoreShape,
+  RecoveryCodeId,
+} from "./store.js"
 export { MfaStoreLive } from "./stores.js"

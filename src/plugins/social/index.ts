@@ -3,5 +3,11 @@
  */
 export { conformance } from "./conformance.js"
 export { socialMigrations } from "./migrations.js"
-export { OAuthConnection, OAuthConnectionId, OAuthConnectionStore, type OAuthConnectionStoreShape, type OAuthTokens } from "./store.js"
+export {
+  OAuthConnection,
+  OAuthConnectionId,
+  OAuthConnectionStore,
+  type OAuthConnectionStoreShape,
+  type OAuthTokens,
+} from "./store.js"
 export { OAuthConnectionStoreLive } from "./stores.js"
