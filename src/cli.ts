@@ -6,13 +6,17 @@ import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
 import { version } from "./engine.js"
+import { isConnectionFailure } from "./layers/pg-connection.js"
 import { PostgresStore } from "./layers/postgres/index.js"
 import { allMigrationGroups, coreMigrations } from "./migrations/index.js"
 import { type ServerSettings, readServerSettings } from "./server/env.js"
 import { databaseLayer, serve } from "./server/main.js"
 import { Store } from "./services/store/index.js"
 
-/** Reads the environment; a bad value ends the process with one line naming the variable. */
+/**
+ * Reads the environment; a bad value ends the process with one line naming the variable, and so does a database
+ * that cannot be reached at start-up (one line naming the cause and the sslmode).
+ */
 const withSettings = <A, E, R>(f: (settings: ServerSettings) => Effect.Effect<A, E, R>) =>
   Effect.suspend(() => {
     let settings: ServerSettings
@@ -24,7 +28,12 @@ const withSettings = <A, E, R>(f: (settings: ServerSettings) => Effect.Effect<A,
         Effect.sync(() => process.exit(1)),
       )
     }
-    return f(settings)
+    return Effect.catchIf(f(settings), isConnectionFailure, (error) =>
+      Effect.zipRight(
+        Console.error(`authsome: ${(error as { message: string }).message}`),
+        Effect.sync(() => process.exit(1)),
+      ),
+    )
   })
 
 const pluginGroups = allMigrationGroups.filter((group) => group !== coreMigrations)
