@@ -12,7 +12,10 @@ import { databaseLayer, serve } from "./server/main.js"
 import { readServerSettings, type ServerSettings } from "./server/settings.js"
 import { version } from "./version.js"
 
-/** Reads the settings; a bad one ends the process with one line naming it. */
+/**
+ * Reads the settings and runs `f`. A bad setting ends the process with one line naming it; so does any failure to
+ * start (a database that cannot be reached, with the cause and the sslmode; a failed migration; a port in use).
+ */
 const withSettings = <A, E, R>(f: (settings: ServerSettings) => Effect.Effect<A, E, R>) =>
   readServerSettings.pipe(
     Effect.catchTag("InvalidSetting", (error) =>
@@ -21,8 +24,26 @@ const withSettings = <A, E, R>(f: (settings: ServerSettings) => Effect.Effect<A,
         Effect.sync(() => process.exit(1)),
       ),
     ),
-    Effect.flatMap(f),
+    Effect.flatMap((settings) =>
+      f(settings).pipe(
+        Effect.catchAll((error) =>
+          Effect.zipRight(
+            Console.error(`authsome: ${oneLine(error)}`),
+            Effect.sync(() => process.exit(1)),
+          ),
+        ),
+      ),
+    ),
   )
+
+/** A start-up failure as one line: its message, without stack or newlines. */
+const oneLine = (error: unknown) => {
+  const message =
+    error instanceof Error || (typeof error === "object" && error !== null && "message" in error)
+      ? String((error as { message: unknown }).message)
+      : String(error)
+  return message.split("\n")[0]!.trim() || "start-up failed"
+}
 
 const serveCommand = Command.make("serve", {}, () => withSettings(serve)).pipe(
   Command.withDescription("Serve the API on PORT (default 8080)"),

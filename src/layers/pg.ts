@@ -1,6 +1,7 @@
 /**
  * PostgreSQL connections from `DATABASE_URL`, with the seed's pool defaults: 25 open, 5 idle, 5-minute lifetime.
- * URLs take the seed's forms (`?sslmode=disable`, `?sslmode=require&sslrootcert=/path/ca.pem`), parsed by `pg`.
+ * URLs take the seed's forms (`?sslmode=disable`, `?sslmode=require&sslrootcert=/path/ca.pem`); the TLS parameters
+ * mean what they mean to libpq (see `pg-connection.ts`), the rest is parsed by `pg`.
  *
  * The layer owns the `pg` pool and shares it as `PgPool` next to the `SqlClient`, so the store can run its hottest
  * read (session by token) as a prepared statement straight on the pool.
@@ -10,6 +11,7 @@ import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { Config, type ConfigError, Context, Duration, Effect, Layer, Redacted } from "effect"
 import pg from "pg"
+import { connectionOptions, describeConnectionFailure } from "./pg-connection.js"
 
 export interface PoolOptions {
   readonly maxConnections?: number
@@ -35,7 +37,9 @@ const makePool = (url: Redacted.Redacted<string>, options: PoolOptions) => {
     Effect.tryPromise({
       try: async () => {
         const pool = new pg.Pool({
-          connectionString: Redacted.value(url),
+          ...(await connectionOptions(Redacted.value(url), {
+            connectionTimeoutMillis: Duration.toMillis(connectTimeout),
+          })),
           max,
           min: Math.min(options.minConnections ?? defaultPool.minConnections, max),
           maxLifetimeSeconds: Duration.toSeconds(options.connectionLifetime ?? defaultPool.connectionLifetime),
@@ -52,7 +56,7 @@ const makePool = (url: Redacted.Redacted<string>, options: PoolOptions) => {
         }
         return pool
       },
-      catch: (cause) => new SqlError({ cause, message: "PgClient: Failed to connect" }),
+      catch: (cause) => new SqlError({ cause, message: describeConnectionFailure(cause, Redacted.value(url)) }),
     }),
     (pool) => Effect.promise(() => pool.end()).pipe(Effect.timeoutOption(Duration.seconds(5))),
   )
