@@ -38,6 +38,7 @@ import { Introspection } from "./services/introspection.js"
 import { type InvalidSmtpUrl, MailDispatcher, Mailer, MailQueue } from "./services/mail/index.js"
 import { PluginRegistry } from "./services/plugin-registry.js"
 import { RateLimiter } from "./services/rate-limit.js"
+import { SecretBox } from "./services/secrets.js"
 import { Sessions } from "./services/sessions.js"
 import { SignIn } from "./services/sign-in.js"
 import type { StoreServices } from "./services/store/index.js"
@@ -84,6 +85,7 @@ const coreServices = Layer.mergeAll(SignIn.Default, Accounts.Default, Introspect
       Tenancy.Default,
       MailQueue.Default,
       PluginRegistry.Default,
+      SecretBox.Default,
     ),
   ),
 )

@@ -15,6 +15,7 @@ import type { Introspection } from "../services/introspection.js"
 import type { MailQueue } from "../services/mail/queue.js"
 import type { PluginHooks, PluginRegistry } from "../services/plugin-registry.js"
 import type { RateLimiter } from "../services/rate-limit.js"
+import type { SecretBox } from "../services/secrets.js"
 import type { Sessions } from "../services/sessions.js"
 import type { SignIn } from "../services/sign-in.js"
 import type { StoreServices } from "../services/store/index.js"
@@ -38,6 +39,7 @@ export type EngineServices =
   | Introspection
   | MailQueue
   | PluginRegistry
+  | SecretBox
   | HttpKit
 
 /** Everything a plugin can build on: the stores, the backend they run on, and the engine's services. */
