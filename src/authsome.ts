@@ -34,6 +34,7 @@ import { Accounts } from "./services/accounts.js"
 import { Audit } from "./services/audit.js"
 import { AuthConfig } from "./services/config.js"
 import { Devices } from "./services/devices.js"
+import { Events } from "./services/events.js"
 import { Introspection } from "./services/introspection.js"
 import { type InvalidSmtpUrl, MailDispatcher, Mailer, MailQueue } from "./services/mail/index.js"
 import { PluginRegistry } from "./services/plugin-registry.js"
@@ -76,7 +77,7 @@ export const migrationGroups = (plugins: ReadonlyArray<AnyPlugin>): ReadonlyArra
 // --- services ------------------------------------------------------------------------------------------------------
 
 const coreServices = Layer.mergeAll(SignIn.Default, Accounts.Default, Introspection.Default, HttpKit.Default).pipe(
-  Layer.provideMerge(Sessions.Default),
+  Layer.provideMerge(Layer.merge(Sessions.Default, Events.Default)),
   Layer.provideMerge(
     Layer.mergeAll(
       Audit.Default,

@@ -35,6 +35,7 @@ export { Audit, type AuditInput } from "./services/audit.js"
 export { AuthConfig } from "./services/config.js"
 export type { ClientContext } from "./services/context.js"
 export { Devices, parseUserAgent } from "./services/devices.js"
+export { type EventInput, Events, type WebhookEventType, webhookEventTypes } from "./services/events.js"
 export { Introspection, type IntrospectionResult } from "./services/introspection.js"
 export {
   InvalidSmtpUrl,

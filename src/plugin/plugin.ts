@@ -11,6 +11,7 @@ import type { Accounts } from "../services/accounts.js"
 import type { Audit } from "../services/audit.js"
 import type { AuthConfig } from "../services/config.js"
 import type { Devices } from "../services/devices.js"
+import type { Events } from "../services/events.js"
 import type { Introspection } from "../services/introspection.js"
 import type { MailQueue } from "../services/mail/queue.js"
 import type { PluginHooks, PluginRegistry } from "../services/plugin-registry.js"
@@ -37,6 +38,7 @@ export type EngineServices =
   | SignIn
   | Accounts
   | Introspection
+  | Events
   | MailQueue
   | PluginRegistry
   | SecretBox

@@ -34,6 +34,8 @@ export class Audit extends Effect.Service<Audit>()("authsome/Audit", {
     })
     const record = (ctx: ClientContext, input: AuditInput) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => events.record(event(ctx, input, new Date(now))))
-    return { record, event } as const
+    /** Writes a row made by `event`. */
+    const write = (row: M.AuditEvent) => events.record(row)
+    return { record, event, write } as const
   }),
 }) {}
