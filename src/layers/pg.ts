@@ -75,13 +75,23 @@ export const layer = (
   return Layer.provideMerge(client, pool)
 }
 
-/** `DATABASE_URL` and `AUTHSOME_DB_MAX_CONNECTIONS` from the environment. */
-export const layerFromEnv: Layer.Layer<
-  PgPool | PgClient.PgClient | SqlClient.SqlClient,
-  SqlError | ConfigError.ConfigError
-> = Layer.unwrapEffect(
-  Config.all({
-    url: Config.redacted("DATABASE_URL"),
-    max: Config.integer("AUTHSOME_DB_MAX_CONNECTIONS").pipe(Config.withDefault(defaultPool.maxConnections)),
-  }).pipe(Config.map(({ url, max }) => layer(url, { maxConnections: max }))),
-)
+/**
+ * `layer` from `Config`s, like `PgClient.layerConfig`:
+ * `Pg.layerConfig({ url: Config.redacted("DATABASE_URL"), maxConnections: Config.succeed(25) })`.
+ * Unlike a bare `PgClient.layerConfig`, it provides the `PgPool` the store's prepared-statement fast path runs on.
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<{
+    readonly url: Redacted.Redacted<string>
+    readonly maxConnections?: number | undefined
+    readonly minConnections?: number | undefined
+  }>,
+): Layer.Layer<PgPool | PgClient.PgClient | SqlClient.SqlClient, SqlError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(Config.unwrap(config), ({ url, maxConnections, minConnections }) =>
+      layer(url, {
+        ...(maxConnections === undefined ? {} : { maxConnections }),
+        ...(minConnections === undefined ? {} : { minConnections }),
+      }),
+    ),
+  )
