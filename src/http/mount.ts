@@ -8,7 +8,7 @@ import { Effect, type Layer, ManagedRuntime, Runtime } from "effect"
 import { Authsome, type AuthsomeShape } from "../authsome.js"
 import { fromWeb, toNodeHandler, toWeb } from "./adapters.js"
 
-export interface AuthsomeHandlers {
+export interface AuthsomeHandlers<R = Authsome> {
   readonly authsome: AuthsomeShape
   /** Web-standard handler. */
   readonly fetch: (request: Request) => Promise<Response>
@@ -17,11 +17,13 @@ export interface AuthsomeHandlers {
    * mount path): with a `next`, requests outside the base path go on to the host's routes.
    */
   readonly node: (request: IncomingMessage, response: ServerResponse, next?: (error?: unknown) => void) => void
+  /** Runs an Effect on the engine's services (the stores, `Sessions`, a plugin's services, ...) without HTTP. */
+  readonly run: <A, E>(effect: Effect.Effect<A, E, R>) => Promise<A>
   readonly dispose: () => Promise<void>
 }
 
 /** Builds the engine from `layer` (migrations run here) and returns its handlers. */
-export const makeHandlers = async <E>(layer: Layer.Layer<Authsome, E>): Promise<AuthsomeHandlers> => {
+export const makeHandlers = async <R, E>(layer: Layer.Layer<R | Authsome, E>): Promise<AuthsomeHandlers<R | Authsome>> => {
   const runtime = ManagedRuntime.make(layer)
   try {
     const { authsome, engineRuntime } = await runtime.runPromise(
@@ -44,6 +46,7 @@ export const makeHandlers = async <E>(layer: Layer.Layer<Authsome, E>): Promise<
         node(request, response, url)
       },
       fetch,
+      run: (effect) => runtime.runPromise(effect),
       dispose: () => runtime.dispose(),
     }
   } catch (error) {

@@ -3,11 +3,14 @@
  * free port, and a small fetch client with a cookie jar.
  */
 import { createServer, type Server } from "node:http"
-import { Layer, Logger, LogLevel, Redacted } from "effect"
+import { Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import type { AuthsomeOptions as AuthsomeConfig } from "../../src/authsome.js"
 import { Authsome } from "../../src/authsome.js"
 import { type AuthsomeHandlers, makeHandlers } from "../../src/http/mount.js"
+import { StoreBackend } from "../../src/layers/backend.js"
+import { MemoryStore } from "../../src/layers/memory/index.js"
 import * as Pg from "../../src/layers/pg.js"
+import * as Pglite from "../../src/layers/pglite.js"
 import { PostgresStore } from "../../src/layers/postgres/index.js"
 import * as Password from "../../src/plugins/password/index.js"
 import { createDatabase } from "./postgres.js"
@@ -18,8 +21,12 @@ export interface TestServer {
   readonly origin: string
   /** origin + base path */
   readonly base: string
-  readonly handlers: AuthsomeHandlers
+  readonly handlers: AuthsomeHandlers<any>
+  readonly backend: Backend
+  /** The PostgreSQL database (the `postgres` backend only). */
   readonly databaseUrl: string
+  /** Raw SQL on the engine's database (the SQL backends: PostgreSQL and PGlite); rows as the driver gives them. */
+  readonly sql: ((text: string, values?: ReadonlyArray<unknown>) => Promise<ReadonlyArray<any>>) | undefined
   readonly smtp: TestSmtp
   readonly close: () => Promise<void>
 }
@@ -27,12 +34,33 @@ export interface TestServer {
 /** Fast mail retries so tests see deliveries promptly. */
 export const fastMail = { pollInterval: "100 millis", retryBase: "100 millis", retryMax: "500 millis" } as const
 
-export const engineLayer = (databaseUrl: string, config: AuthsomeConfig) =>
+/** Which store `startServer` builds on: real PostgreSQL (the default), embedded PGlite, or the memory store. */
+export type Backend = "postgres" | "pglite" | "memory"
+
+let currentBackend: Backend = "postgres"
+
+/**
+ * Makes every `startServer` of this test file use `backend`: a file that runs a suite on another store calls it,
+ * then imports the suite (`test/http/on-memory.test.ts`).
+ */
+export const useBackend = (backend: Backend) => {
+  currentBackend = backend
+}
+
+const storeOn = (backend: Backend, databaseUrl: string | undefined) =>
+  backend === "memory"
+    ? MemoryStore.layer
+    : backend === "pglite"
+      ? PostgresStore.layer.pipe(Layer.provide(Pglite.layer()))
+      : PostgresStore.layer.pipe(Layer.provide(Pg.layer(databaseUrl!, { maxConnections: 10, minConnections: 0 })))
+
+const engineOn = (backend: Backend, databaseUrl: string | undefined, config: AuthsomeConfig) =>
   Authsome.layer({ plugins: [Password.plugin()], ...config }).pipe(
-    Layer.provide(PostgresStore.layer),
-    Layer.provide(Pg.layer(databaseUrl, { maxConnections: 10, minConnections: 0 })),
+    Layer.provide(storeOn(backend, databaseUrl)),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
   )
+
+export const engineLayer = (databaseUrl: string, config: AuthsomeConfig) => engineOn("postgres", databaseUrl, config)
 
 export const listen = (handler: (req: any, res: any) => void) =>
   new Promise<{ server: Server; origin: string }>((resolve) => {
@@ -54,21 +82,35 @@ export interface StartOptions {
 
 /** Starts an engine + server. Rate limits are off unless the test's config turns them on. */
 export const startServer = async (options: StartOptions = {}): Promise<TestServer> => {
-  const database = options.databaseUrl ? undefined : await createDatabase("http")
-  const databaseUrl = options.databaseUrl ?? database!.url
+  const backend = options.databaseUrl ? "postgres" : currentBackend
+  const database = options.databaseUrl || backend !== "postgres" ? undefined : await createDatabase("http")
+  const databaseUrl = options.databaseUrl ?? database?.url
   const smtp = options.smtp ?? (await TestSmtp.create())
   const config: AuthsomeConfig = {
     rateLimit: { enabled: false },
     ...options.config,
     mail: { smtpUrl: Redacted.make(smtp.url), dispatcher: fastMail, ...options.config?.mail },
   }
-  const handlers = await makeHandlers(engineLayer(databaseUrl, config))
+  const handlers = await makeHandlers(engineOn(backend, databaseUrl, config))
   const { server, origin } = await listen(handlers.node)
   return {
     origin,
     base: `${origin}${handlers.authsome.config.basePath}`,
     handlers,
-    databaseUrl,
+    backend,
+    get databaseUrl() {
+      if (databaseUrl === undefined) throw new Error(`no database URL on the ${backend} backend`)
+      return databaseUrl
+    },
+    sql:
+      backend === "memory"
+        ? undefined
+        : (text, values = []) =>
+            handlers.run(
+              Effect.flatMap(StoreBackend, (store) =>
+                store.kind === "sql" ? store.sql.unsafe<any>(text, values) : Effect.dieMessage("not an SQL store"),
+              ),
+            ),
     smtp,
     close: async () => {
       server.closeAllConnections()
