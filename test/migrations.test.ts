@@ -5,7 +5,7 @@ import * as Pg from "../src/layers/pg.js"
 import * as Pglite from "../src/layers/pglite.js"
 import { allMigrationGroups, coreMigrations, migrationStatus, runMigrations } from "../src/migrations/index.js"
 import { ddl } from "../src/migrations/sql.js"
-import { createDatabase, postgresAvailable } from "./support/postgres.js"
+import { createDatabase } from "./support/postgres.js"
 import { expectedTables } from "./support/schema.js"
 
 const tables = Effect.flatMap(
@@ -15,7 +15,7 @@ const tables = Effect.flatMap(
 
 const totalMigrations = allMigrationGroups.reduce((n, g) => n + g.migrations.length, 0)
 
-describe.skipIf(!postgresAvailable)("migrations on PostgreSQL", () => {
+describe("migrations on PostgreSQL", () => {
   let db: Awaited<ReturnType<typeof createDatabase>>
   beforeAll(async () => {
     db = await createDatabase("mig")
