@@ -28,7 +28,7 @@ import {
   verificationEmail,
 } from "../src/services/mail/index.js"
 import { AppStore, NotificationStore, Store, type StoreServices } from "../src/services/store/index.js"
-import { createDatabase, postgresAvailable } from "./support/postgres.js"
+import { createDatabase } from "./support/postgres.js"
 
 // ---------------------------------------------------------------------------------------------------------------
 // A real SMTP server
@@ -525,7 +525,7 @@ describe("mail over SMTP (memory store)", () => {
   )
 })
 
-describe.skipIf(!postgresAvailable)("mail over SMTP (PostgreSQL store)", () => {
+describe("mail over SMTP (PostgreSQL store)", () => {
   let db: Awaited<ReturnType<typeof createDatabase>> | undefined
   beforeAll(async () => {
     db = await createDatabase("mail")

@@ -6,7 +6,7 @@ import * as Pglite from "../src/layers/pglite.js"
 import { coreMigrations } from "../src/migrations/core.js"
 import { migrationStatus, runMigrations } from "../src/migrations/runner.js"
 import { ddl } from "../src/migrations/sql.js"
-import { createDatabase, postgresAvailable } from "./support/postgres.js"
+import { createDatabase } from "./support/postgres.js"
 import { allMigrationGroups, expectedTables } from "./support/schema.js"
 
 const tables = Effect.flatMap(
@@ -16,7 +16,7 @@ const tables = Effect.flatMap(
 
 const totalMigrations = allMigrationGroups.reduce((n, g) => n + g.migrations.length, 0)
 
-describe.skipIf(!postgresAvailable)("migrations on PostgreSQL", () => {
+describe("migrations on PostgreSQL", () => {
   let db: Awaited<ReturnType<typeof createDatabase>>
   beforeAll(async () => {
     db = await createDatabase("mig")

@@ -24,7 +24,7 @@ import {
   WebhookDeliveryStore,
   WebhookStore,
 } from "../src/services/store/index.js"
-import { createDatabase, postgresAvailable } from "./support/postgres.js"
+import { createDatabase } from "./support/postgres.js"
 import { makeProxy } from "./support/proxy.js"
 
 const now = new Date("2030-01-01T00:00:00.000Z")
@@ -79,7 +79,7 @@ const makeUser = (app: M.App, env: M.Environment): M.User => ({
   deletedAt: null,
 })
 
-describe.skipIf(!postgresAvailable)("PostgresStore on PostgreSQL", () => {
+describe("PostgresStore on PostgreSQL", () => {
   let db: Awaited<ReturnType<typeof createDatabase>>
   beforeAll(async () => {
     db = await createDatabase("pgstore")

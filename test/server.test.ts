@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vit
 import { coreMigrations } from "../src/migrations/core.js"
 import { builtInPlugins } from "../src/server/plugins.js"
 import { InvalidSetting, readServerSettings } from "../src/server/settings.js"
-import { createDatabase, postgresAvailable } from "./support/postgres.js"
+import { createDatabase } from "./support/postgres.js"
 import { tablesOf as tablesAfter } from "./support/schema.js"
 
 const root = join(import.meta.dirname, "..")
@@ -455,71 +455,63 @@ describe("the built program", () => {
     ["migrate", "DATABASE_URL", "mysql://x"],
   ]
 
-  it.skipIf(!postgresAvailable)(
-    "migrate (PostgreSQL): applies every migration, then nothing; --status: all applied",
-    async (context) => {
-      const own = owner(context)
-      const db = await createDatabase("cli")
-      try {
-        const first = await run(own, ["migrate"], { DATABASE_URL: db.url })
-        expect(first.code, first.stderr).toBe(0)
-        const appliedLines = first.stdout.split("\n").filter((line) => line.startsWith("applied "))
-        expect(appliedLines).toEqual(allMigrations.map((m) => `applied ${m.group} ${m.version} ${m.name}`))
+  it("migrate (PostgreSQL): applies every migration, then nothing; --status: all applied", async (context) => {
+    const own = owner(context)
+    const db = await createDatabase("cli")
+    try {
+      const first = await run(own, ["migrate"], { DATABASE_URL: db.url })
+      expect(first.code, first.stderr).toBe(0)
+      const appliedLines = first.stdout.split("\n").filter((line) => line.startsWith("applied "))
+      expect(appliedLines).toEqual(allMigrations.map((m) => `applied ${m.group} ${m.version} ${m.name}`))
 
-        const tables = tablesOf(await pgQuery<{ table_name: string }>(db.url, tablesSql))
-        expect(tables).toEqual(expectedTables)
-        const rows = await pgQuery<{ group: string; version: number; name: string }>(
-          db.url,
-          `SELECT "group", version, name FROM authsome_migrations ORDER BY "group", version`,
-        )
-        expect(rows.map((r) => `${r.group} ${r.version} ${r.name}`).sort()).toEqual(
-          allMigrations.map((m) => `${m.group} ${m.version} ${m.name}`).sort(),
-        )
+      const tables = tablesOf(await pgQuery<{ table_name: string }>(db.url, tablesSql))
+      expect(tables).toEqual(expectedTables)
+      const rows = await pgQuery<{ group: string; version: number; name: string }>(
+        db.url,
+        `SELECT "group", version, name FROM authsome_migrations ORDER BY "group", version`,
+      )
+      expect(rows.map((r) => `${r.group} ${r.version} ${r.name}`).sort()).toEqual(
+        allMigrations.map((m) => `${m.group} ${m.version} ${m.name}`).sort(),
+      )
 
-        const second = await run(own, ["migrate"], { DATABASE_URL: db.url })
-        expect(second.code, second.stderr).toBe(0)
-        expect(second.stdout).toMatch(/nothing to apply/)
-        expect(second.stdout).not.toMatch(/^applied /m)
+      const second = await run(own, ["migrate"], { DATABASE_URL: db.url })
+      expect(second.code, second.stderr).toBe(0)
+      expect(second.stdout).toMatch(/nothing to apply/)
+      expect(second.stdout).not.toMatch(/^applied /m)
 
-        const status = await run(own, ["migrate", "--status"], { DATABASE_URL: db.url })
-        expect(status.code, status.stderr).toBe(0)
-        const statusLines = status.stdout.split("\n").filter((line) => line.trim() !== "")
-        expect(statusLines).toHaveLength(allMigrations.length)
-        for (const m of allMigrations) {
-          const line = statusLines.find((l) => new RegExp(`^${m.group}\\s+${m.version}\\s+${m.name}\\s`).test(l))
-          expect(line, `${m.group} ${m.version}`).toBeDefined()
-          expect(line).toMatch(/\sapplied \d{4}-\d\d-\d\dT/)
-        }
-        expect(new Set(statusLines.map((l) => l.split(/\s+/)[0]))).toEqual(new Set(expectedGroups))
-      } finally {
-        await db.drop()
+      const status = await run(own, ["migrate", "--status"], { DATABASE_URL: db.url })
+      expect(status.code, status.stderr).toBe(0)
+      const statusLines = status.stdout.split("\n").filter((line) => line.trim() !== "")
+      expect(statusLines).toHaveLength(allMigrations.length)
+      for (const m of allMigrations) {
+        const line = statusLines.find((l) => new RegExp(`^${m.group}\\s+${m.version}\\s+${m.name}\\s`).test(l))
+        expect(line, `${m.group} ${m.version}`).toBeDefined()
+        expect(line).toMatch(/\sapplied \d{4}-\d\d-\d\dT/)
       }
-    },
-    60_000,
-  )
+      expect(new Set(statusLines.map((l) => l.split(/\s+/)[0]))).toEqual(new Set(expectedGroups))
+    } finally {
+      await db.drop()
+    }
+  }, 60_000)
 
-  it.skipIf(!postgresAvailable)(
-    "migrate --status on an empty database: all pending, nothing created",
-    async (context) => {
-      const own = owner(context)
-      const db = await createDatabase("cli")
-      try {
-        const status = await run(own, ["migrate", "--status"], { DATABASE_URL: db.url })
-        expect(status.code, status.stderr).toBe(0)
-        const statusLines = status.stdout.split("\n").filter((line) => line.trim() !== "")
-        expect(statusLines).toHaveLength(allMigrations.length)
-        for (const m of allMigrations) {
-          const line = statusLines.find((l) => new RegExp(`^${m.group}\\s+${m.version}\\s+${m.name}\\s`).test(l))
-          expect(line, `${m.group} ${m.version}`).toMatch(/\spending$/)
-        }
-        expect(new Set(statusLines.map((l) => l.split(/\s+/)[0]))).toEqual(new Set(expectedGroups))
-        expect(tablesOf(await pgQuery<{ table_name: string }>(db.url, tablesSql))).toEqual([])
-      } finally {
-        await db.drop()
+  it("migrate --status on an empty database: all pending, nothing created", async (context) => {
+    const own = owner(context)
+    const db = await createDatabase("cli")
+    try {
+      const status = await run(own, ["migrate", "--status"], { DATABASE_URL: db.url })
+      expect(status.code, status.stderr).toBe(0)
+      const statusLines = status.stdout.split("\n").filter((line) => line.trim() !== "")
+      expect(statusLines).toHaveLength(allMigrations.length)
+      for (const m of allMigrations) {
+        const line = statusLines.find((l) => new RegExp(`^${m.group}\\s+${m.version}\\s+${m.name}\\s`).test(l))
+        expect(line, `${m.group} ${m.version}`).toMatch(/\spending$/)
       }
-    },
-    30_000,
-  )
+      expect(new Set(statusLines.map((l) => l.split(/\s+/)[0]))).toEqual(new Set(expectedGroups))
+      expect(tablesOf(await pgQuery<{ table_name: string }>(db.url, tablesSql))).toEqual([])
+    } finally {
+      await db.drop()
+    }
+  }, 30_000)
 
   it("migrate (embedded database): creates the full schema in AUTHSOME_DATA_DIR", async (context) => {
     const own = owner(context)
@@ -613,206 +605,194 @@ describe("the built program", () => {
     expect(stoppedAgain.code, again.stderr).toBe(0)
   }, 90_000)
 
-  it.skipIf(!postgresAvailable)(
-    "serve (PostgreSQL): the port opens only after the migrations",
-    async (context) => {
-      const own = owner(context)
-      const db = await createDatabase("srv")
-      try {
-        const port = await freePort()
-        const proc = launch(own, ["serve"], serverEnv(port, { DATABASE_URL: db.url }))
-        let refused = 0
-        let appliedWhenAccepted: Array<string> = []
-        const deadline = Date.now() + 45_000
-        for (;;) {
-          expect(Date.now(), `never opened:\n${proc.stdout}\n${proc.stderr}`).toBeLessThan(deadline)
-          expect(proc.child.exitCode, `exited:\n${proc.stdout}\n${proc.stderr}`).toBeNull()
-          const result = await probe(port, async () => {
-            const rows = await pgQuery<{ group: string; version: number }>(
-              db.url,
-              `SELECT "group", version FROM authsome_migrations`,
-            )
-            appliedWhenAccepted = rows.map((r) => `${r.group} ${r.version}`).sort()
-          })
-          if (result.kind === "refused") {
-            refused++
-            await sleep(5)
-            continue
-          }
-          expect(result.status).toBe(200)
-          break
-        }
-        // We did watch the port before it opened (node's start-up alone takes far longer than one probe).
-        expect(refused).toBeGreaterThan(3)
-        // The server registers the password plugin only: the core group and the password group, complete.
-        expect(appliedWhenAccepted).toEqual(
-          allMigrations
-            .filter((m) => m.group === "authsome" || m.group === "authsome-password")
-            .map((m) => `${m.group} ${m.version}`)
-            .sort(),
-        )
-        const stopped = await terminate(proc)
-        expect(stopped.code, proc.stderr).toBe(0)
-      } finally {
-        await db.drop()
-      }
-    },
-    60_000,
-  )
-
-  it.skipIf(!postgresAvailable)(
-    "serve (PostgreSQL): graceful shutdown, in-flight requests finish, pool closed",
-    async (context) => {
-      const own = owner(context)
-      const db = await createDatabase("srv")
-      try {
-        const server = await serve(own, { DATABASE_URL: db.url })
-        const email = "graceful@example.com"
-        expect((await call(server.base, "POST", "/signup", { body: { email, password } })).status).toBe(201)
-        expect(await authsomeConnections(db.url)).toBeGreaterThan(0)
-
-        // A request held open: on a connection the server has surely taken (it answered a first request on it),
-        // the headers and part of the body of a sign-in; the handler waits for the rest.
-        const held = connect(server.port, "127.0.0.1")
-        let received = ""
-        let answeredAt = 0
-        held.setEncoding("utf8").on("data", (chunk: string) => {
-          received += chunk
-          answeredAt = Date.now()
+  it("serve (PostgreSQL): the port opens only after the migrations", async (context) => {
+    const own = owner(context)
+    const db = await createDatabase("srv")
+    try {
+      const port = await freePort()
+      const proc = launch(own, ["serve"], serverEnv(port, { DATABASE_URL: db.url }))
+      let refused = 0
+      let appliedWhenAccepted: Array<string> = []
+      const deadline = Date.now() + 45_000
+      for (;;) {
+        expect(Date.now(), `never opened:\n${proc.stdout}\n${proc.stderr}`).toBeLessThan(deadline)
+        expect(proc.child.exitCode, `exited:\n${proc.stdout}\n${proc.stderr}`).toBeNull()
+        const result = await probe(port, async () => {
+          const rows = await pgQuery<{ group: string; version: number }>(
+            db.url,
+            `SELECT "group", version FROM authsome_migrations`,
+          )
+          appliedWhenAccepted = rows.map((r) => `${r.group} ${r.version}`).sort()
         })
-        const heldClosed = new Promise<number>((resolve) => held.once("close", () => resolve(Date.now())))
-        held.write(`GET ${basePath}/health HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`)
-        for (let i = 0; i < 100 && !received.includes('{"status":"healthy"}'); i++) await sleep(50)
-        expect(received).toMatch(/^HTTP\/1\.1 200 /)
-        received = ""
-        const body = JSON.stringify({ email, password })
-        held.write(
-          `POST ${basePath}/signin HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\n` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
-        )
-        await sleep(300)
-
-        const sent = Date.now()
-        server.child.kill("SIGTERM")
-        let refusedNow = false
-        while (!refusedNow && Date.now() - sent < 5_000) {
-          refusedNow = await isRefused(server.port)
-          if (!refusedNow) await sleep(20)
+        if (result.kind === "refused") {
+          refused++
+          await sleep(5)
+          continue
         }
-        expect(refusedNow, "new connections are refused after SIGTERM").toBe(true)
-        await sleep(200)
-        expect(server.child.exitCode, "still running while a request is in flight").toBeNull()
-        expect(received).toBe("")
-
-        // The rest of the body: the sign-in (argon2, database) runs during the shutdown, and completes.
-        held.write(body.slice(10))
-        const closedAt = await withTimeout(heldClosed, 10_000, "the held request")
-        expect(received).toMatch(/^HTTP\/1\.1 200 /)
-        expect(received).toContain('"session_token"')
-        // Its connection is closed once answered, not left to the keep-alive timeout (5 s) to hold up the exit.
-        expect(closedAt - answeredAt).toBeLessThan(2_000)
-
-        const exit = await withTimeout(server.exited, 12_000, "exit after SIGTERM")
-        expect(exit.code, server.stderr).toBe(0)
-        expect(exit.at - sent).toBeLessThan(10_000)
-        expect(await isRefused(server.port)).toBe(true)
-
-        // The pool is closed: no connection of application_name "authsome" is left (backends end asynchronously).
-        let left = await authsomeConnections(db.url)
-        for (let i = 0; i < 40 && left > 0; i++) {
-          await sleep(50)
-          left = await authsomeConnections(db.url)
-        }
-        expect(left).toBe(0)
-      } finally {
-        await db.drop()
+        expect(result.status).toBe(200)
+        break
       }
-    },
-    60_000,
-  )
+      // We did watch the port before it opened (node's start-up alone takes far longer than one probe).
+      expect(refused).toBeGreaterThan(3)
+      // The server registers the password plugin only: the core group and the password group, complete.
+      expect(appliedWhenAccepted).toEqual(
+        allMigrations
+          .filter((m) => m.group === "authsome" || m.group === "authsome-password")
+          .map((m) => `${m.group} ${m.version}`)
+          .sort(),
+      )
+      const stopped = await terminate(proc)
+      expect(stopped.code, proc.stderr).toBe(0)
+    } finally {
+      await db.drop()
+    }
+  }, 60_000)
 
-  it.skipIf(!postgresAvailable)(
-    "serve (PostgreSQL): JSON request logs, and no secret in any output",
-    async (context) => {
-      const own = owner(context)
-      const db = await createDatabase("srv")
-      const secret = "server-secret-0123456789abcdefghijklmnopqrstuvwxyz"
-      try {
-        const server = await serve(own, { DATABASE_URL: db.url, AUTHSOME_LOG_FORMAT: "json", AUTHSOME_SECRET: secret })
-        const { base } = server
-        const email = "logs@example.com"
-        const wrongPassword = "wrong horse battery staple"
-        const expected: Array<[string, string, number]> = []
-        const step = async (
-          method: string,
-          path: string,
-          status: number,
-          options: { body?: unknown; token?: string },
-        ) => {
-          const reply = await call(base, method, path, options)
-          expect(reply.status, `${method} ${path}: ${JSON.stringify(reply.body)}`).toBe(status)
-          expected.push([method, `${basePath}${path.replace(/\?.*$/, "")}`, status])
-          return reply.body
-        }
-        const signup = await step("POST", "/signup", 201, { body: { email, password } })
-        await step("POST", "/signin", 401, { body: { email, password: wrongPassword } })
-        const signin = await step("POST", "/signin", 200, { body: { email, password } })
-        await step("GET", "/session", 200, { token: signin.session_token })
-        const refreshed = await step("POST", "/refresh", 200, { body: { refresh_token: signin.refresh_token } })
-        await step("POST", "/refresh", 401, { body: { refresh_token: signin.refresh_token } })
-        await step("POST", "/signout", 200, { token: signup.session_token })
-        await step("GET", "/session", 401, { token: refreshed.session_token })
+  it("serve (PostgreSQL): graceful shutdown, in-flight requests finish, pool closed", async (context) => {
+    const own = owner(context)
+    const db = await createDatabase("srv")
+    try {
+      const server = await serve(own, { DATABASE_URL: db.url })
+      const email = "graceful@example.com"
+      expect((await call(server.base, "POST", "/signup", { body: { email, password } })).status).toBe(201)
+      expect(await authsomeConnections(db.url)).toBeGreaterThan(0)
 
-        const stopped = await terminate(server)
-        expect(stopped.code, server.stderr).toBe(0)
-        await sleep(50) // the last chunks after the exit event
+      // A request held open: on a connection the server has surely taken (it answered a first request on it),
+      // the headers and part of the body of a sign-in; the handler waits for the rest.
+      const held = connect(server.port, "127.0.0.1")
+      let received = ""
+      let answeredAt = 0
+      held.setEncoding("utf8").on("data", (chunk: string) => {
+        received += chunk
+        answeredAt = Date.now()
+      })
+      const heldClosed = new Promise<number>((resolve) => held.once("close", () => resolve(Date.now())))
+      held.write(`GET ${basePath}/health HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\n\r\n`)
+      for (let i = 0; i < 100 && !received.includes('{"status":"healthy"}'); i++) await sleep(50)
+      expect(received).toMatch(/^HTTP\/1\.1 200 /)
+      received = ""
+      const body = JSON.stringify({ email, password })
+      held.write(
+        `POST ${basePath}/signin HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 10)}`,
+      )
+      await sleep(300)
 
-        const lines = server.stdout.split("\n").filter((line) => line.trim() !== "")
-        const parsed = lines.map((line) => {
-          try {
-            return JSON.parse(line) as { message: unknown; annotations?: Record<string, unknown> }
-          } catch {
-            throw new Error(`not a JSON log line: ${line}`)
-          }
-        })
-        const requests = parsed.filter((entry) => entry.message === "request")
-        const described = requests.map((entry) => [
-          entry.annotations?.method,
-          entry.annotations?.route,
-          entry.annotations?.status,
-        ])
-        // The readiness probe's GET /health (once or more), then exactly one line per request made.
-        const health = described.filter(([, route]) => route === `${basePath}/health`)
-        expect(health.length).toBeGreaterThanOrEqual(1)
-        expect(health).toContainEqual(["GET", `${basePath}/health`, 200])
-        expect(described.filter(([, route]) => route !== `${basePath}/health`)).toEqual(expected)
-        for (const entry of requests) {
-          expect(entry.annotations?.duration_ms).toEqual(expect.any(Number))
-          expect(entry.annotations?.duration_ms as number).toBeGreaterThanOrEqual(0)
-        }
-
-        const output = server.stdout + server.stderr
-        const secrets = {
-          password,
-          wrongPassword,
-          secret,
-          signupSession: signup.session_token,
-          signupRefresh: signup.refresh_token,
-          signinSession: signin.session_token,
-          signinRefresh: signin.refresh_token,
-          refreshedSession: refreshed.session_token,
-          refreshedRefresh: refreshed.refresh_token,
-        }
-        for (const [label, value] of Object.entries(secrets)) {
-          expect(typeof value, label).toBe("string")
-          expect(output.includes(value as string), `${label} appears in the logs`).toBe(false)
-        }
-      } finally {
-        await db.drop()
+      const sent = Date.now()
+      server.child.kill("SIGTERM")
+      let refusedNow = false
+      while (!refusedNow && Date.now() - sent < 5_000) {
+        refusedNow = await isRefused(server.port)
+        if (!refusedNow) await sleep(20)
       }
-    },
-    60_000,
-  )
+      expect(refusedNow, "new connections are refused after SIGTERM").toBe(true)
+      await sleep(200)
+      expect(server.child.exitCode, "still running while a request is in flight").toBeNull()
+      expect(received).toBe("")
+
+      // The rest of the body: the sign-in (argon2, database) runs during the shutdown, and completes.
+      held.write(body.slice(10))
+      const closedAt = await withTimeout(heldClosed, 10_000, "the held request")
+      expect(received).toMatch(/^HTTP\/1\.1 200 /)
+      expect(received).toContain('"session_token"')
+      // Its connection is closed once answered, not left to the keep-alive timeout (5 s) to hold up the exit.
+      expect(closedAt - answeredAt).toBeLessThan(2_000)
+
+      const exit = await withTimeout(server.exited, 12_000, "exit after SIGTERM")
+      expect(exit.code, server.stderr).toBe(0)
+      expect(exit.at - sent).toBeLessThan(10_000)
+      expect(await isRefused(server.port)).toBe(true)
+
+      // The pool is closed: no connection of application_name "authsome" is left (backends end asynchronously).
+      let left = await authsomeConnections(db.url)
+      for (let i = 0; i < 40 && left > 0; i++) {
+        await sleep(50)
+        left = await authsomeConnections(db.url)
+      }
+      expect(left).toBe(0)
+    } finally {
+      await db.drop()
+    }
+  }, 60_000)
+
+  it("serve (PostgreSQL): JSON request logs, and no secret in any output", async (context) => {
+    const own = owner(context)
+    const db = await createDatabase("srv")
+    const secret = "server-secret-0123456789abcdefghijklmnopqrstuvwxyz"
+    try {
+      const server = await serve(own, { DATABASE_URL: db.url, AUTHSOME_LOG_FORMAT: "json", AUTHSOME_SECRET: secret })
+      const { base } = server
+      const email = "logs@example.com"
+      const wrongPassword = "wrong horse battery staple"
+      const expected: Array<[string, string, number]> = []
+      const step = async (
+        method: string,
+        path: string,
+        status: number,
+        options: { body?: unknown; token?: string },
+      ) => {
+        const reply = await call(base, method, path, options)
+        expect(reply.status, `${method} ${path}: ${JSON.stringify(reply.body)}`).toBe(status)
+        expected.push([method, `${basePath}${path.replace(/\?.*$/, "")}`, status])
+        return reply.body
+      }
+      const signup = await step("POST", "/signup", 201, { body: { email, password } })
+      await step("POST", "/signin", 401, { body: { email, password: wrongPassword } })
+      const signin = await step("POST", "/signin", 200, { body: { email, password } })
+      await step("GET", "/session", 200, { token: signin.session_token })
+      const refreshed = await step("POST", "/refresh", 200, { body: { refresh_token: signin.refresh_token } })
+      await step("POST", "/refresh", 401, { body: { refresh_token: signin.refresh_token } })
+      await step("POST", "/signout", 200, { token: signup.session_token })
+      await step("GET", "/session", 401, { token: refreshed.session_token })
+
+      const stopped = await terminate(server)
+      expect(stopped.code, server.stderr).toBe(0)
+      await sleep(50) // the last chunks after the exit event
+
+      const lines = server.stdout.split("\n").filter((line) => line.trim() !== "")
+      const parsed = lines.map((line) => {
+        try {
+          return JSON.parse(line) as { message: unknown; annotations?: Record<string, unknown> }
+        } catch {
+          throw new Error(`not a JSON log line: ${line}`)
+        }
+      })
+      const requests = parsed.filter((entry) => entry.message === "request")
+      const described = requests.map((entry) => [
+        entry.annotations?.method,
+        entry.annotations?.route,
+        entry.annotations?.status,
+      ])
+      // The readiness probe's GET /health (once or more), then exactly one line per request made.
+      const health = described.filter(([, route]) => route === `${basePath}/health`)
+      expect(health.length).toBeGreaterThanOrEqual(1)
+      expect(health).toContainEqual(["GET", `${basePath}/health`, 200])
+      expect(described.filter(([, route]) => route !== `${basePath}/health`)).toEqual(expected)
+      for (const entry of requests) {
+        expect(entry.annotations?.duration_ms).toEqual(expect.any(Number))
+        expect(entry.annotations?.duration_ms as number).toBeGreaterThanOrEqual(0)
+      }
+
+      const output = server.stdout + server.stderr
+      const secrets = {
+        password,
+        wrongPassword,
+        secret,
+        signupSession: signup.session_token,
+        signupRefresh: signup.refresh_token,
+        signinSession: signin.session_token,
+        signinRefresh: signin.refresh_token,
+        refreshedSession: refreshed.session_token,
+        refreshedRefresh: refreshed.refresh_token,
+      }
+      for (const [label, value] of Object.entries(secrets)) {
+        expect(typeof value, label).toBe("string")
+        expect(output.includes(value as string), `${label} appears in the logs`).toBe(false)
+      }
+    } finally {
+      await db.drop()
+    }
+  }, 60_000)
 
   it("bad configuration: exits non-zero quickly, one stderr line naming the variable, no stack trace", async (context) => {
     const own = owner(context)

@@ -23,7 +23,9 @@ export interface AuthsomeHandlers<R = Authsome> {
 }
 
 /** Builds the engine from `layer` (migrations run here) and returns its handlers. */
-export const makeHandlers = async <R, E>(layer: Layer.Layer<R | Authsome, E>): Promise<AuthsomeHandlers<R | Authsome>> => {
+export const makeHandlers = async <R, E>(
+  layer: Layer.Layer<R | Authsome, E>,
+): Promise<AuthsomeHandlers<R | Authsome>> => {
   const runtime = ManagedRuntime.make(layer)
   try {
     const { authsome, engineRuntime } = await runtime.runPromise(

@@ -6,7 +6,6 @@
 import { createHash } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Password from "../../src/plugins/password/index.js"
-import { postgresAvailable } from "../support/postgres.js"
 import { Client, type TestServer, startServer, strongPassword, uniqueEmail } from "../support/http.js"
 import { TestSmtp, verificationOf } from "../support/smtp.js"
 
@@ -84,7 +83,7 @@ const resetTokenFrom = async (server: TestServer, email: string, before: number)
   }
 }
 
-describe.skipIf(!postgresAvailable)("accounts over HTTP (verification not required)", () => {
+describe("accounts over HTTP (verification not required)", () => {
   let server: TestServer
   beforeAll(async () => {
     server = await startServer({
@@ -750,7 +749,7 @@ describe.skipIf(!postgresAvailable)("accounts over HTTP (verification not requir
   })
 })
 
-describe.skipIf(!postgresAvailable)("short-lived tokens", () => {
+describe("short-lived tokens", () => {
   let server: TestServer
   beforeAll(async () => {
     server = await startServer({
@@ -791,7 +790,7 @@ describe.skipIf(!postgresAvailable)("short-lived tokens", () => {
   })
 })
 
-describe.skipIf(!postgresAvailable)("mail resilience", () => {
+describe("mail resilience", () => {
   let server: TestServer
   let smtp: TestSmtp
   beforeAll(async () => {

@@ -2,11 +2,10 @@
  * The main account flows over real HTTP, on PostgreSQL, with mail delivered to a real SMTP server.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { postgresAvailable } from "../support/postgres.js"
 import { Client, type TestServer, startServer, strongPassword, uniqueEmail } from "../support/http.js"
 import { verificationOf } from "../support/smtp.js"
 
-describe.skipIf(!postgresAvailable)("account flows", () => {
+describe("account flows", () => {
   let server: TestServer
   beforeAll(async () => {
     server = await startServer({ config: { publicUrl: "https://app.example.com" } })

@@ -24,7 +24,6 @@ import {
   startServer,
   uniqueEmail,
 } from "../support/http.js"
-import { postgresAvailable } from "../support/postgres.js"
 
 const config = { emailVerification: { required: false }, rateLimit: { enabled: false } } as const
 
@@ -50,7 +49,7 @@ const signUpAndValidate = async (client: Client) => {
   return signup.body
 }
 
-describe.skipIf(!postgresAvailable)("mount forms", () => {
+describe("mount forms", () => {
   let server: TestServer
   beforeAll(async () => {
     server = await startServer({ config })

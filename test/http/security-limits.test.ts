@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { AuthsomeOptions as AuthsomeConfig } from "../../src/authsome.js"
 import { type ApiResponse, type TestServer, startServer, strongPassword, uniqueEmail } from "../support/http.js"
-import { postgresAvailable } from "../support/postgres.js"
 import { CheckedClient, expectError, query, setCookiesOf, stableHeaders } from "../support/security.js"
 
 const wrongPassword = "not the right passphrase"
@@ -32,7 +31,7 @@ const expectRateLimited = (response: ApiResponse, limit: number) => {
   expect(integerHeader(response, "ratelimit-reset")).toBe(retryAfter)
 }
 
-describe.skipIf(!postgresAvailable)("HTTP abuse limits", () => {
+describe("HTTP abuse limits", () => {
   /** Lockout on, rate limits off. */
   let lockout: TestServer
   /** Rate limits on (two instances on one database). */

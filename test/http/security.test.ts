@@ -18,7 +18,6 @@ import {
   strongPassword,
   uniqueEmail,
 } from "../support/http.js"
-import { postgresAvailable } from "../support/postgres.js"
 import {
   CheckedClient,
   compareTimings,
@@ -80,7 +79,7 @@ const postChunked = (url: string, body: string) =>
     request.end()
   })
 
-describe.skipIf(!postgresAvailable)("HTTP security", () => {
+describe("HTTP security", () => {
   let a: TestServer
   let b: TestServer
   let other: TestServer

@@ -1,10 +1,10 @@
 /** The database going away: 503 `unavailable` with Retry-After (never a hang or a 500), and recovery. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Client, signUpAndSignIn, startServer, type TestServer } from "../support/http.js"
-import { createDatabase, postgresAvailable } from "../support/postgres.js"
+import { createDatabase } from "../support/postgres.js"
 import { makeProxy } from "../support/proxy.js"
 
-describe.skipIf(!postgresAvailable)("database unreachable", () => {
+describe("database unreachable", () => {
   let database: Awaited<ReturnType<typeof createDatabase>>
   let proxy: ReturnType<typeof makeProxy>
   let port: number

@@ -2,12 +2,12 @@ import { Layer } from "effect"
 import { describe } from "vitest"
 import * as Pg from "../../src/layers/pg.js"
 import { PostgresStore } from "../../src/layers/postgres/index.js"
-import { createDatabase, postgresAvailable } from "../support/postgres.js"
+import { createDatabase } from "../support/postgres.js"
 import { runConformance } from "../../src/conformance/index.js"
 import { builtInConformance } from "./plugins.js"
 import { sqlRawUserReader } from "./sql.js"
 
-describe.skipIf(!postgresAvailable)("PostgreSQL", () => {
+describe("PostgreSQL", () => {
   // A fresh database for this file (parallel-safe), dropped afterwards.
   runConformance(
     "PostgresStore on PostgreSQL",

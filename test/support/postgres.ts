@@ -1,11 +1,17 @@
 /**
  * Real PostgreSQL for tests: each test file gets its own fresh database (parallel-safe), dropped afterwards.
- * Tests using it skip only when no server is reachable; CI always has one.
+ * The server is the one test/global-setup.ts chose: the configured one (AUTHSOME_TEST_DATABASE_URL, else
+ * postgres://postgres@127.0.0.1:5432/postgres) when it answers, else an embedded one it started. Never skipped.
  */
 import { randomBytes } from "node:crypto"
 import pg from "pg"
+import { inject } from "vitest"
 
-export const adminUrl = process.env.AUTHSOME_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
+const provided = inject("postgresAdminUrl")
+if (!provided) throw new Error("no PostgreSQL for tests: test/global-setup.ts is not registered in vitest.config.ts")
+
+/** A role that may create and drop databases, on its database `postgres`. */
+export const adminUrl: string = provided
 
 const withAdmin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> => {
   const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 })
@@ -16,8 +22,6 @@ const withAdmin = async <A>(f: (client: pg.Client) => Promise<A>): Promise<A> =>
     await client.end()
   }
 }
-
-export const postgresAvailable: boolean = await withAdmin(async () => true).catch(() => false)
 
 const urlFor = (database: string) => {
   const url = new URL(adminUrl)
