@@ -15,8 +15,9 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
-    // The PostgreSQL server of the tests: the configured one, or an embedded one it starts (test/global-setup.ts).
-    globalSetup: ["test/global-setup.ts"],
+    // The built package (test/build-setup.ts) and the PostgreSQL server of the tests: the configured one, or an
+    // embedded one it starts (test/global-setup.ts).
+    globalSetup: ["test/build-setup.ts", "test/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

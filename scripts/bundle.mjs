@@ -10,7 +10,7 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  sourcemap: true,
+  sourcemap: false,
   external: ["@node-rs/argon2", "@electric-sql/pglite", "pg-native", "nodemailer"],
   // Bundled CommonJS dependencies (pg) call `require` for Node built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },

@@ -6,8 +6,8 @@
  *     → `AuthsomeServices.layer(options)`   configuration, core services, each plugin's layer, the mail dispatcher
  *     → `AuthsomeHttp.layer(options)`       routes, the request pipeline, the OpenAPI document
  *
- * `Authsome.layer(options)` is that whole chain in one call (the seed's `authsome.New` + `eng.Start`); closing its
- * scope is `eng.Stop`. Building it migrates, so a server built on it opens its port after the migrations.
+ * `Authsome.layer(options)` is that whole chain in one call; closing its scope stops the engine (the dispatcher, the
+ * pool). Building it migrates, so a server built on it opens its port after the migrations.
  */
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"

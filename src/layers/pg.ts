@@ -1,6 +1,6 @@
 /**
- * PostgreSQL connections from `DATABASE_URL`, with the seed's pool defaults: 25 open, 5 idle, 5-minute lifetime.
- * URLs take the seed's forms (`?sslmode=disable`, `?sslmode=require&sslrootcert=/path/ca.pem`); the TLS parameters
+ * PostgreSQL connections from `DATABASE_URL`, with the default pool: 25 open, 5 idle, 5-minute lifetime.
+ * URLs take the usual forms (`?sslmode=disable`, `?sslmode=require&sslrootcert=/path/ca.pem`); the TLS parameters
  * mean what they mean to libpq (see `pg-connection.ts`), the rest is parsed by `pg`.
  *
  * The layer owns the `pg` pool and shares it as `PgPool` next to the `SqlClient`, so the store can run its hottest

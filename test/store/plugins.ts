@@ -1,7 +1,7 @@
 /** The built-in plugins' parts of the conformance suite, run on every backend with the core's. */
-import * as Mfa from "../../src/plugins/mfa/index.js"
-import * as Passkey from "../../src/plugins/passkey/index.js"
-import * as Password from "../../src/plugins/password/index.js"
-import * as Social from "../../src/plugins/social/index.js"
+import { conformance as mfa } from "../../src/plugins/mfa/conformance.js"
+import { conformance as passkey } from "../../src/plugins/passkey/conformance.js"
+import { conformance as password } from "../../src/plugins/password/conformance.js"
+import { conformance as social } from "../../src/plugins/social/conformance.js"
 
-export const builtInConformance = [Password.conformance, Mfa.conformance, Passkey.conformance, Social.conformance]
+export const builtInConformance = [password, mfa, passkey, social]

@@ -1,7 +1,6 @@
 /**
  * `authsome/mfa`: the mfa plugin's tables and store (its routes and services come with the sign-in-methods work).
  */
-export { conformance } from "./conformance.js"
 export { mfaMigrations } from "./migrations.js"
 export {
   MfaEnrollment,

@@ -13,7 +13,6 @@ import { PasswordAuth } from "./service.js"
 import type { PasswordHashStore } from "./store.js"
 import { PasswordHashStoreLive } from "./stores.js"
 
-export { conformance } from "./conformance.js"
 export { defaultHashParams, type HashParams, PasswordHasher } from "./hasher.js"
 export { passwordMigrations } from "./migrations.js"
 export {

@@ -1,7 +1,6 @@
 /**
  * `authsome/social`: the social plugin's tables and store (its routes and services come with the sign-in-methods work).
  */
-export { conformance } from "./conformance.js"
 export { socialMigrations } from "./migrations.js"
 export {
   OAuthConnection,

@@ -3,7 +3,7 @@ import type { InvalidMigrationGroups, MigrationFailed } from "../../migrations/r
 import type { AppliedMigration, MigrationGroup, MigrationStatus } from "../../migrations/types.js"
 
 /**
- * The store's lifecycle and transactions (the seed's `Migrate`, `Ping`, `Close`; closing is by scope).
+ * The store's lifecycle and transactions (migrate, ping, and close by scope).
  * `migrate` runs the core group plus `extraGroups` (plugins) in one transaction; the memory store has nothing to
  * migrate and reports nothing applied.
  */
