@@ -1,7 +1,7 @@
 /** Users, sessions and refresh-token families, verifications, password resets and devices. */
 import { Effect, Layer, Option } from "effect"
 import { EmailTaken, UsernameTaken } from "../../domain/errors.js"
-import type * as M from "../../domain/models.js"
+import * as M from "../../domain/models.js"
 import {
   DeviceStore,
   PasswordResetStore,
@@ -14,98 +14,17 @@ import {
 import { AuditEvents } from "./platform.js"
 import * as Sql from "./sql.js"
 
-export const Users = Sql.defineTable<M.User>("authsome_users", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  email: "text",
-  emailVerified: "boolean",
-  firstName: "text",
-  lastName: "text",
-  image: "text",
-  username: "text",
-  phone: "text",
-  banned: "boolean",
-  banReason: "text",
-  banExpires: "timestamptz",
-  metadata: "jsonb",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-  deletedAt: "timestamptz",
-})
+export const Users = Sql.tableOf("authsome_users", M.User)
 
-export const Sessions = Sql.defineTable<M.Session>("authsome_sessions", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  userId: "text",
-  orgId: "text",
-  familyId: "text",
-  tokenHash: "text",
-  refreshTokenHash: "text",
-  ipAddress: "text",
-  userAgent: "text",
-  deviceId: "text",
-  impersonatedBy: "text",
-  expiresAt: "timestamptz",
-  refreshTokenExpiresAt: "timestamptz",
-  lastActivityAt: "timestamptz",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Sessions = Sql.tableOf("authsome_sessions", M.Session)
 
-export const RevokedRefreshTokens = Sql.defineTable<M.RevokedRefreshToken>("authsome_refresh_tokens", {
-  tokenHash: "text",
-  familyId: "text",
-  appId: "text",
-  userId: "text",
-  reason: "text",
-  revokedAt: "timestamptz",
-  replayedAt: "timestamptz",
-})
+export const RevokedRefreshTokens = Sql.tableOf("authsome_refresh_tokens", M.RevokedRefreshToken)
 
-export const Verifications = Sql.defineTable<M.Verification>("authsome_verifications", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  userId: "text",
-  email: "text",
-  kind: "text",
-  codeHash: "text",
-  tokenHash: "text",
-  attempts: "integer",
-  expiresAt: "timestamptz",
-  consumedAt: "timestamptz",
-  createdAt: "timestamptz",
-})
+export const Verifications = Sql.tableOf("authsome_verifications", M.Verification)
 
-export const PasswordResets = Sql.defineTable<M.PasswordReset>("authsome_password_resets", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  userId: "text",
-  tokenHash: "text",
-  expiresAt: "timestamptz",
-  consumedAt: "timestamptz",
-  createdAt: "timestamptz",
-})
+export const PasswordResets = Sql.tableOf("authsome_password_resets", M.PasswordReset)
 
-export const Devices = Sql.defineTable<M.Device>("authsome_devices", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  userId: "text",
-  name: "text",
-  type: "text",
-  browser: "text",
-  os: "text",
-  ipAddress: "text",
-  fingerprint: "text",
-  trusted: "boolean",
-  lastSeenAt: "timestamptz",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Devices = Sql.tableOf("authsome_devices", M.Device)
 
 const userTaken = (constraint: string) =>
   constraint === "authsome_users_email_key"

@@ -1,6 +1,6 @@
 /** Organizations, memberships, invitations and teams. */
 import { Effect, Layer } from "effect"
-import type * as M from "../../domain/models.js"
+import * as M from "../../domain/models.js"
 import {
   InvitationStore,
   MemberStore,
@@ -10,59 +10,15 @@ import {
 } from "../../services/store/organizations.js"
 import * as Sql from "./sql.js"
 
-export const Organizations = Sql.defineTable<M.Organization>("authsome_organizations", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  name: "text",
-  slug: "text",
-  logo: "text",
-  metadata: "jsonb",
-  createdBy: "text",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Organizations = Sql.tableOf("authsome_organizations", M.Organization)
 
-export const Members = Sql.defineTable<M.Member>("authsome_members", {
-  id: "text",
-  appId: "text",
-  orgId: "text",
-  userId: "text",
-  role: "text",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Members = Sql.tableOf("authsome_members", M.Member)
 
-export const Invitations = Sql.defineTable<M.Invitation>("authsome_invitations", {
-  id: "text",
-  appId: "text",
-  orgId: "text",
-  email: "text",
-  role: "text",
-  inviterId: "text",
-  status: "text",
-  tokenHash: "text",
-  expiresAt: "timestamptz",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Invitations = Sql.tableOf("authsome_invitations", M.Invitation)
 
-export const Teams = Sql.defineTable<M.Team>("authsome_teams", {
-  id: "text",
-  appId: "text",
-  orgId: "text",
-  name: "text",
-  slug: "text",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Teams = Sql.tableOf("authsome_teams", M.Team)
 
-export const TeamMembers = Sql.defineTable<M.TeamMember>("authsome_team_members", {
-  teamId: "text",
-  userId: "text",
-  appId: "text",
-  createdAt: "timestamptz",
-})
+export const TeamMembers = Sql.tableOf("authsome_team_members", M.TeamMember)
 
 const makeOrganizationStore = Effect.gen(function* () {
   const sql = yield* Sql.client

@@ -1,6 +1,6 @@
 /** Webhooks and their outbox, the mail outbox, API keys, RBAC, the audit log and rate-limit counters. */
 import { Effect, Layer } from "effect"
-import type * as M from "../../domain/models.js"
+import * as M from "../../domain/models.js"
 import {
   ApiKeyStore,
   AuditStore,
@@ -12,119 +12,23 @@ import {
 } from "../../services/store/platform.js"
 import * as Sql from "./sql.js"
 
-export const Webhooks = Sql.defineTable<M.Webhook>("authsome_webhooks", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  url: "text",
-  events: "text[]",
-  secret: "text",
-  active: "boolean",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Webhooks = Sql.tableOf("authsome_webhooks", M.Webhook)
 
-export const WebhookDeliveries = Sql.defineTable<M.WebhookDelivery>("authsome_webhook_deliveries", {
-  id: "text",
-  appId: "text",
-  webhookId: "text",
-  eventId: "text",
-  eventType: "text",
-  payload: "jsonb",
-  status: "text",
-  attempts: "integer",
-  nextAttemptAt: "timestamptz",
-  lastStatusCode: "integer",
-  lastError: "text",
-  deliveredAt: "timestamptz",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const WebhookDeliveries = Sql.tableOf("authsome_webhook_deliveries", M.WebhookDelivery)
 
-export const Notifications = Sql.defineTable<M.Notification>("authsome_notifications", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  userId: "text",
-  type: "text",
-  channel: "text",
-  recipient: "text",
-  subject: "text",
-  body: "text",
-  html: "text",
-  status: "text",
-  attempts: "integer",
-  nextAttemptAt: "timestamptz",
-  lastError: "text",
-  sentAt: "timestamptz",
-  createdAt: "timestamptz",
-})
+export const Notifications = Sql.tableOf("authsome_notifications", M.Notification)
 
-export const ApiKeys = Sql.defineTable<M.ApiKey>("authsome_api_keys", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  userId: "text",
-  name: "text",
-  keyHash: "text",
-  keyPrefix: "text",
-  scopes: "text[]",
-  expiresAt: "timestamptz",
-  lastUsedAt: "timestamptz",
-  revokedAt: "timestamptz",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const ApiKeys = Sql.tableOf("authsome_api_keys", M.ApiKey)
 
-export const Roles = Sql.defineTable<M.Role>("authsome_roles", {
-  id: "text",
-  appId: "text",
-  parentId: "text",
-  name: "text",
-  slug: "text",
-  description: "text",
-  builtIn: "boolean",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Roles = Sql.tableOf("authsome_roles", M.Role)
 
-export const Permissions = Sql.defineTable<M.Permission>("authsome_permissions", {
-  id: "text",
-  appId: "text",
-  roleId: "text",
-  resource: "text",
-  action: "text",
-  createdAt: "timestamptz",
-})
+export const Permissions = Sql.tableOf("authsome_permissions", M.Permission)
 
-export const UserRoles = Sql.defineTable<M.UserRole>("authsome_user_roles", {
-  appId: "text",
-  userId: "text",
-  roleId: "text",
-  orgId: "text",
-  assignedAt: "timestamptz",
-})
+export const UserRoles = Sql.tableOf("authsome_user_roles", M.UserRole)
 
-export const AuditEvents = Sql.defineTable<M.AuditEvent>("authsome_audit_events", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  userId: "text",
-  actorId: "text",
-  type: "text",
-  outcome: "text",
-  reason: "text",
-  ipAddress: "text",
-  userAgent: "text",
-  metadata: "jsonb",
-  createdAt: "timestamptz",
-})
+export const AuditEvents = Sql.tableOf("authsome_audit_events", M.AuditEvent)
 
-export const RateLimitCounters = Sql.defineTable<M.RateLimitCounter>("authsome_rate_limits", {
-  key: "text",
-  count: "integer",
-  resetAt: "timestamptz",
-})
+export const RateLimitCounters = Sql.tableOf("authsome_rate_limits", M.RateLimitCounter)
 
 /**
  * Claims up to `limit` due rows of an outbox table. SKIP LOCKED lets instances claim disjoint batches; the lease

@@ -11,7 +11,7 @@ import { SqlClient } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import type { Row } from "@effect/sql/SqlConnection"
 import { type Fragment, type Statement, unsafeFragment } from "@effect/sql/Statement"
-import { Effect, Option, Predicate, String as Str } from "effect"
+import { Effect, Option, Predicate, type Schema, SchemaAST as AST, String as Str } from "effect"
 import { Conflict, NotFound, SlugTaken, StoreUnavailable } from "../../domain/errors.js"
 import { type Page, type PageRequest, toPage } from "../../services/store/common.js"
 import { PgPool } from "../pg.js"
@@ -358,3 +358,56 @@ export const transaction =
       .pipe(
         Effect.catchAll((error) => (error instanceof BodyFailure ? Effect.fail(error.error as E) : sqlDefect(error))),
       )
+
+// --- tables from the row schemas ------------------------------------------------------------------------------------
+
+/** A field's column type, read from its schema: what the migrations declare for that kind of value. */
+const columnTypeOf = (ast: AST.AST): ColumnType | undefined => {
+  switch (ast._tag) {
+    case "Refinement":
+      return columnTypeOf(ast.from)
+    case "Transformation":
+      return columnTypeOf(ast.to)
+    case "Union": {
+      const types = new Set(
+        ast.types.filter((member) => !(member._tag === "Literal" && member.literal === null)).map(columnTypeOf),
+      )
+      return types.size === 1 ? [...types][0] : "jsonb"
+    }
+    case "Literal":
+      return typeof ast.literal === "boolean" ? "boolean" : typeof ast.literal === "number" ? "integer" : "text"
+    case "StringKeyword":
+    case "TemplateLiteral":
+      return "text"
+    case "BooleanKeyword":
+      return "boolean"
+    case "NumberKeyword":
+      return "integer"
+    case "Declaration":
+      return AST.getIdentifierAnnotation(ast).pipe(Option.getOrUndefined) === "DateFromSelf" ? "timestamptz" : "jsonb"
+    case "TupleType":
+      return ast.elements.length === 0 && ast.rest.length === 1 && columnTypeOf(ast.rest[0]!.type) === "text"
+        ? "text[]"
+        : "jsonb"
+    default:
+      return "jsonb"
+  }
+}
+
+/**
+ * The table of a row schema: one column per field, its type read from the field's schema (strings, ids and string
+ * literals are `text`, booleans `boolean`, numbers `integer`, dates `timestamptz`, string arrays `text[]`, anything
+ * else `jsonb`); `overrides` names the columns the schema cannot tell apart (a `bigint` counter).
+ */
+export const tableOf = <A, I>(
+  name: string,
+  schema: Schema.Schema<A, I>,
+  overrides: Partial<Columns<A>> = {},
+): Table<A> => {
+  const columns: Record<string, ColumnType> = {}
+  for (const property of AST.getPropertySignatures(schema.ast)) {
+    const key = String(property.name)
+    columns[key] = (overrides as Record<string, ColumnType>)[key] ?? columnTypeOf(property.type) ?? "jsonb"
+  }
+  return defineTable(name, columns as Columns<A>)
+}

@@ -2,7 +2,7 @@
 import { Effect, Layer } from "effect"
 import { Conflict } from "../../domain/errors.js"
 import type * as Id from "../../domain/ids.js"
-import type * as M from "../../domain/models.js"
+import * as M from "../../domain/models.js"
 import {
   AppSessionConfigStore,
   AppStore,
@@ -12,71 +12,15 @@ import {
 } from "../../services/store/tenancy.js"
 import * as Sql from "./sql.js"
 
-export const Apps = Sql.defineTable<M.App>("authsome_apps", {
-  id: "text",
-  name: "text",
-  slug: "text",
-  logo: "text",
-  publishableKey: "text",
-  isPlatform: "boolean",
-  metadata: "jsonb",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Apps = Sql.tableOf("authsome_apps", M.App)
 
-export const Environments = Sql.defineTable<M.Environment>("authsome_environments", {
-  id: "text",
-  appId: "text",
-  name: "text",
-  slug: "text",
-  type: "text",
-  isDefault: "boolean",
-  color: "text",
-  description: "text",
-  settings: "jsonb",
-  clonedFrom: "text",
-  metadata: "jsonb",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const Environments = Sql.tableOf("authsome_environments", M.Environment)
 
-export const AppSessionConfigs = Sql.defineTable<M.AppSessionConfig>("authsome_app_session_configs", {
-  id: "text",
-  appId: "text",
-  tokenTtlSeconds: "integer",
-  refreshTokenTtlSeconds: "integer",
-  maxActiveSessions: "integer",
-  rotateRefreshToken: "boolean",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const AppSessionConfigs = Sql.tableOf("authsome_app_session_configs", M.AppSessionConfig)
 
-export const FormConfigs = Sql.defineTable<M.FormConfig>("authsome_form_configs", {
-  id: "text",
-  appId: "text",
-  formType: "text",
-  fields: "jsonb",
-  active: "boolean",
-  version: "integer",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const FormConfigs = Sql.tableOf("authsome_form_configs", M.FormConfig)
 
-export const BrandingConfigs = Sql.defineTable<M.BrandingConfig>("authsome_branding_configs", {
-  id: "text",
-  appId: "text",
-  orgId: "text",
-  logoUrl: "text",
-  primaryColor: "text",
-  backgroundColor: "text",
-  accentColor: "text",
-  fontFamily: "text",
-  customCss: "text",
-  companyName: "text",
-  tagline: "text",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+export const BrandingConfigs = Sql.tableOf("authsome_branding_configs", M.BrandingConfig)
 
 const makeAppStore = Effect.gen(function* () {
   const sql = yield* Sql.client

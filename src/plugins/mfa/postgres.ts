@@ -1,28 +1,11 @@
 /** `MfaStore` on SQL. */
 import { Effect } from "effect"
 import { Sql } from "../../plugin/store.js"
-import { type MfaEnrollment, type MfaRecoveryCode, MfaStore } from "./store.js"
+import { MfaEnrollment, MfaRecoveryCode, MfaStore } from "./store.js"
 
-const MfaEnrollments = Sql.defineTable<MfaEnrollment>("authsome_mfa_enrollments", {
-  id: "text",
-  appId: "text",
-  userId: "text",
-  method: "text",
-  secret: "text",
-  verified: "boolean",
-  lastUsedStep: "bigint",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+const MfaEnrollments = Sql.tableOf("authsome_mfa_enrollments", MfaEnrollment, { lastUsedStep: "bigint" })
 
-const MfaRecoveryCodes = Sql.defineTable<MfaRecoveryCode>("authsome_mfa_recovery_codes", {
-  id: "text",
-  appId: "text",
-  userId: "text",
-  codeHash: "text",
-  usedAt: "timestamptz",
-  createdAt: "timestamptz",
-})
+const MfaRecoveryCodes = Sql.tableOf("authsome_mfa_recovery_codes", MfaRecoveryCode)
 
 export const makeSqlMfaStore = Effect.gen(function* () {
   const sql = yield* Sql.client

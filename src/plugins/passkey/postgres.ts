@@ -1,23 +1,9 @@
 /** `PasskeyStore` on SQL. */
 import { Effect } from "effect"
 import { Sql } from "../../plugin/store.js"
-import { type Passkey, PasskeyStore } from "./store.js"
+import { Passkey, PasskeyStore } from "./store.js"
 
-const Passkeys = Sql.defineTable<Passkey>("authsome_passkeys", {
-  id: "text",
-  appId: "text",
-  userId: "text",
-  name: "text",
-  credentialId: "text",
-  publicKey: "text",
-  counter: "bigint",
-  transports: "text[]",
-  deviceType: "text",
-  backedUp: "boolean",
-  aaguid: "text",
-  lastUsedAt: "timestamptz",
-  createdAt: "timestamptz",
-})
+const Passkeys = Sql.tableOf("authsome_passkeys", Passkey, { counter: "bigint" })
 
 export const makeSqlPasskeyStore = Effect.gen(function* () {
   const sql = yield* Sql.client

@@ -1,15 +1,9 @@
 /** `PasswordHashStore` on SQL. */
 import { Effect } from "effect"
 import { Sql } from "../../plugin/store.js"
-import { type PasswordHash, PasswordHashStore } from "./store.js"
+import { PasswordHash, PasswordHashStore } from "./store.js"
 
-const PasswordHashes = Sql.defineTable<PasswordHash>("authsome_password_hashes", {
-  userId: "text",
-  appId: "text",
-  hash: "text",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+const PasswordHashes = Sql.tableOf("authsome_password_hashes", PasswordHash)
 
 export const makeSqlPasswordHashStore = Effect.gen(function* () {
   const sql = yield* Sql.client

@@ -1,22 +1,9 @@
 /** `OAuthConnectionStore` on SQL. */
 import { Effect } from "effect"
 import { Sql } from "../../plugin/store.js"
-import { type OAuthConnection, OAuthConnectionStore } from "./store.js"
+import { OAuthConnection, OAuthConnectionStore } from "./store.js"
 
-const OAuthConnections = Sql.defineTable<OAuthConnection>("authsome_oauth_connections", {
-  id: "text",
-  appId: "text",
-  userId: "text",
-  provider: "text",
-  providerUserId: "text",
-  email: "text",
-  accessToken: "text",
-  refreshToken: "text",
-  expiresAt: "timestamptz",
-  scope: "text",
-  createdAt: "timestamptz",
-  updatedAt: "timestamptz",
-})
+const OAuthConnections = Sql.tableOf("authsome_oauth_connections", OAuthConnection)
 
 export const makeSqlOAuthConnectionStore = Effect.gen(function* () {
   const sql = yield* Sql.client
