@@ -26,6 +26,7 @@ export { Migrator, type MigratorShape, type MigrationError } from "./migrations/
 export { coreMigrations } from "./migrations/core.js"
 export { InvalidMigrationGroups, MigrationFailed } from "./migrations/runner.js"
 export type { AppliedMigration, Migration, MigrationGroup, MigrationStatus } from "./migrations/types.js"
+export { StoreBackend, type StoreBackendShape } from "./layers/backend.js"
 export * as Errors from "./domain/errors.js"
 export * as Ids from "./domain/ids.js"
 export * as Models from "./domain/models.js"

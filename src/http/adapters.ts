@@ -34,11 +34,21 @@ const readNodeBody = (source: IncomingMessage, limit: number) =>
     source.once("error", () => finish(Effect.fail(new InvalidRequest({ message: "could not read the request body" }))))
   })
 
+/**
+ * A Node request whose body a framework may already have read and parsed into `body` (Express's `express.json()`;
+ * body-parser 1 also sets `_body`).
+ */
+interface ParsedNodeRequest extends IncomingMessage {
+  readonly _body?: boolean
+  readonly body?: unknown
+}
+
 class NodeRequest implements ApiRequest {
   private parsedCookies: Record<string, string> | undefined
   constructor(
-    readonly source: IncomingMessage,
+    readonly source: ParsedNodeRequest,
     readonly url: string,
+    readonly mountPath: string | undefined,
   ) {}
   get method() {
     return this.source.method ?? "GET"
@@ -57,11 +67,18 @@ class NodeRequest implements ApiRequest {
     return (this.source.socket as { encrypted?: boolean }).encrypted === true
   }
   text(limit: number) {
+    if ((this.source._body === true || this.source.readableEnded) && "body" in this.source) {
+      // Already read and parsed by the host's body parser: its JSON text again (a text parser leaves a string).
+      const body = this.source.body
+      const text = typeof body === "string" ? body : body === undefined ? "" : JSON.stringify(body)
+      return Buffer.byteLength(text) > limit ? Effect.fail(new PayloadTooLarge()) : Effect.succeed(text)
+    }
     return readNodeBody(this.source, limit)
   }
 }
 
-const fromNode = (source: IncomingMessage, url = source.url ?? "/"): ApiRequest => new NodeRequest(source, url)
+const fromNode = (source: IncomingMessage, url = source.url ?? "/", mountPath?: string): ApiRequest =>
+  new NodeRequest(source, url, mountPath)
 
 const writeNode = (target: ServerResponse, response: ApiResponse) => {
   target.statusCode = response.status
@@ -77,8 +94,8 @@ const writeNode = (target: ServerResponse, response: ApiResponse) => {
 /** A Node `(req, res)` handler running `handle` on `runtime`; a client that goes away interrupts its request. */
 export const toNodeHandler =
   <R>(runtime: Runtime.Runtime<R>, handle: (request: ApiRequest) => Effect.Effect<ApiResponse, never, R>) =>
-  (request: IncomingMessage, response: ServerResponse, url?: string) => {
-    const fiber = Runtime.runFork(runtime)(handle(fromNode(request, url)))
+  (request: IncomingMessage, response: ServerResponse, url?: string, mountPath?: string) => {
+    const fiber = Runtime.runFork(runtime)(handle(fromNode(request, url, mountPath)))
     fiber.addObserver((exit) => {
       if (exit._tag === "Success") writeNode(response, exit.value)
       else if (!response.headersSent) {
@@ -131,11 +148,19 @@ export const toWeb = (response: ApiResponse): Response => {
 export const fromPlatform = (request: HttpServerRequest.HttpServerRequest): ApiRequest => {
   const remoteAddress = Option.getOrUndefined(request.remoteAddress)
   const source = request.source
-  if (typeof Request !== "undefined" && source instanceof Request) return webRequest(source, remoteAddress)
+  // `HttpRouter.mountApp(prefix, app)` hands the app the rest of the path; the prefix is where it was mounted.
+  const path = request.url.split("?", 1)[0]!
+  const original = request.originalUrl.split("?", 1)[0]!
+  const mountPath =
+    original !== path && original.endsWith(path) ? original.slice(0, original.length - path.length) : undefined
+  if (typeof Request !== "undefined" && source instanceof Request) {
+    return { ...webRequest(source, remoteAddress), url: request.url, mountPath }
+  }
   const node = source as IncomingMessage
   return {
     method: request.method,
     url: request.url,
+    mountPath,
     headers: request.headers,
     get cookies() {
       return request.cookies

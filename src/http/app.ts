@@ -187,6 +187,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
             body,
             client,
             secure: address.secure,
+            basePath: request.mountPath ?? config.basePath,
             headers,
             auth: auth as Authenticated,
           }
@@ -206,7 +207,8 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
   const handle = (request: ApiRequest) => {
     const queryAt = request.url.indexOf("?")
     const fullPath = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
-    if (fullPath !== config.basePath && !fullPath.startsWith(`${config.basePath}/`)) {
+    const mounted = request.mountPath !== undefined
+    if (!mounted && fullPath !== config.basePath && !fullPath.startsWith(`${config.basePath}/`)) {
       return { response: Effect.succeed(notFoundResponse()), pattern: "unmatched" }
     }
     if (request.method === "OPTIONS") {
@@ -214,7 +216,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
       const headers = Object.keys(cors).length > 0 ? { ...cors, ...preflightHeaders } : {}
       return { response: Effect.succeed(empty(204, headers)), pattern: "preflight" }
     }
-    const matched = match(request.method, fullPath.slice(config.basePath.length) || "/")
+    const matched = match(request.method, (mounted ? fullPath : fullPath.slice(config.basePath.length)) || "/")
     if (matched === undefined) return { response: Effect.succeed(notFoundResponse()), pattern: "unmatched" }
     const queryString = queryAt === -1 ? "" : request.url.slice(queryAt + 1)
     const response = dispatch(request, matched.route, matched.params, queryString).pipe(
@@ -231,7 +233,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
       const finished = withHeaders(result, { ...securityHeaders, ...corsHeaders(request) })
       const entry: RequestLogEntry = {
         method: request.method,
-        route: pattern === "unmatched" ? "unmatched" : `${config.basePath}${pattern}`,
+        route: pattern === "unmatched" ? "unmatched" : `${request.mountPath ?? config.basePath}${pattern}`,
         status: finished.status,
         duration_ms: Math.round(performance.now() - started),
       }

@@ -17,6 +17,12 @@ export interface ApiRequest {
   readonly remoteAddress: string | undefined
   /** The connection itself is TLS. */
   readonly directlySecure: boolean
+  /**
+   * Where the host mounted the handler (Express `app.use("/auth", ...)`, Effect `HttpRouter.mountApp`), when it did:
+   * then `url` is relative to it and it is the base path of this request (routes and cookie paths); otherwise the
+   * configured `basePath` is.
+   */
+  readonly mountPath?: string | undefined
   /** The body as text, failing with `PayloadTooLarge` past `limit` bytes. */
   readonly text: (limit: number) => Effect.Effect<string, PayloadTooLarge | InvalidRequest>
 }

@@ -42,8 +42,11 @@ export const makeHandlers = async <R, E>(
     return {
       authsome,
       node: (request, response, next) => {
-        // Express strips its mount path from `url` and keeps the browser's in `originalUrl`.
-        const url = (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? "/"
+        // Express hands a mounted handler (`app.use("/auth", handler)`) the rest of the path in `url` and the mount
+        // path in `baseUrl`: the routes are then under the mount path. Unmounted, they are under `basePath`.
+        const express = request as IncomingMessage & { baseUrl?: string }
+        if (express.baseUrl) return node(request, response, request.url ?? "/", express.baseUrl)
+        const url = request.url ?? "/"
         if (next !== undefined && !inBasePath(url)) return next()
         node(request, response, url)
       },

@@ -51,7 +51,7 @@ export class HttpKit extends Effect.Service<HttpKit>()("authsome/HttpKit", {
           refreshTokenExpiresAt: tokens.session.refreshTokenExpiresAt,
         },
         request.secure,
-        config.basePath,
+        request.basePath,
         now,
       )
 
@@ -69,7 +69,7 @@ export class HttpKit extends Effect.Service<HttpKit>()("authsome/HttpKit", {
       })
 
     const withCookiesCleared = (request: RouteRequest<unknown>, response: ApiResponse) =>
-      withCookies(response, clearedSessionCookies(request.secure, config.basePath))
+      withCookies(response, clearedSessionCookies(request.secure, request.basePath))
 
     /** The refresh cookie of this request (only the prefixed name over HTTPS). */
     const refreshCookie = (request: RouteRequest<unknown>) => request.raw.cookies[cookieNames(request.secure).refresh]

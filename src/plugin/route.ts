@@ -26,6 +26,8 @@ export interface RouteRequest<B> {
   readonly client: ClientContext
   /** True when the client talks HTTPS to us (directly, or via a trusted proxy's `X-Forwarded-Proto`). */
   readonly secure: boolean
+  /** The path this request's routes are under (`basePath`, or where the host mounted the handler): cookie paths. */
+  readonly basePath: string
   /** Headers to add to whatever response the handler produces (rate-limit state). */
   readonly headers: Record<string, string>
 }
