@@ -10,7 +10,8 @@ import { SqlClient, type SqlConnection } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Stream } from "effect"
-import { mkdirSync } from "node:fs"
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join, resolve, sep } from "node:path"
 
 export interface PgliteOptions {
   /** Directory holding the data; omitted = in memory (gone when the layer closes). */
@@ -49,17 +50,100 @@ const makeConnection = (db: PGlite): SqlConnection.Connection => {
   }
 }
 
+const reason = (error: unknown) => {
+  const code = (error as { code?: unknown }).code
+  return code === "EACCES" || code === "EPERM"
+    ? "permission denied"
+    : code === "EROFS"
+      ? "read-only file system"
+      : code === "ENOTDIR"
+        ? "a part of the path is not a directory"
+        : code === "ENOENT"
+          ? "a parent directory does not exist and cannot be made"
+          : error instanceof Error
+            ? error.message
+            : String(error)
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's own `recursive` loops forever (and ignores signals) when a parent cannot
+ * be made on a special file system such as /proc.
+ */
+const makeDirectories = (dir: string) => {
+  const full = resolve(dir)
+  const parts = full.split(sep).filter(Boolean)
+  let current = full.startsWith(sep) ? sep : ""
+  for (const part of parts) {
+    current = join(current, part)
+    try {
+      mkdirSync(current)
+    } catch (error) {
+      if ((error as { code?: string }).code !== "EEXIST") throw error
+    }
+  }
+}
+
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as { code?: string }).code === "EPERM"
+  }
+}
+
+/**
+ * The data directory, created and writable, and held by this process alone: PGlite has no lock of its own, and two
+ * processes on one directory each see only their own writes and lose the other's. A lock left by a process that is
+ * gone is taken over.
+ */
+const claimDataDir = (dataDir: string) =>
+  Effect.acquireRelease(
+    Effect.try({
+      try: () => {
+        try {
+          makeDirectories(dataDir)
+          accessSync(dataDir, constants.W_OK)
+        } catch (error) {
+          throw new Error(`cannot use the data directory ${dataDir}: ${reason(error)}`)
+        }
+        const lockFile = join(dataDir, "authsome.lock")
+        for (;;) {
+          try {
+            writeFileSync(lockFile, String(process.pid), { flag: "wx" })
+            return lockFile
+          } catch (error) {
+            if ((error as { code?: string }).code !== "EEXIST") {
+              throw new Error(`cannot lock the data directory ${dataDir}: ${reason(error)}`)
+            }
+            const holder = Number(readFileSync(lockFile, "utf8").trim())
+            if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
+              throw new Error(`the data directory ${dataDir} is in use by process ${holder} (another authsome?)`)
+            }
+            rmSync(lockFile, { force: true })
+          }
+        }
+      },
+      catch: (error) => new SqlError({ cause: error, message: (error as Error).message }),
+    }),
+    (lockFile) => Effect.sync(() => rmSync(lockFile, { force: true })),
+  )
+
 export const makePgliteClient = (options: PgliteOptions = {}) =>
   Effect.gen(function* () {
+    if (options.dataDir) yield* claimDataDir(options.dataDir)
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
-          if (options.dataDir) mkdirSync(options.dataDir, { recursive: true })
           const db = new PGlite(options.dataDir)
           await db.waitReady
           return db
         },
-        catch: (cause) => new SqlError({ cause, message: "Failed to open the embedded database" }),
+        catch: (cause) =>
+          new SqlError({
+            cause,
+            message: `cannot open the embedded database${options.dataDir ? ` in ${options.dataDir}` : ""}: ${reason(cause)}`,
+          }),
       }),
       (db) => Effect.promise(() => db.close()).pipe(Effect.ignore),
     )
