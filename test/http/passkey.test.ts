@@ -156,6 +156,29 @@ describe.skipIf(!postgresAvailable)("passkeys", () => {
     expect(config.body.supported_plugins).toEqual(expect.arrayContaining(["passkey", "mfa"]))
   })
 
+  it("/openapi.json documents the MFA and passkey routes, and mfa_required with its fields", async () => {
+    const { paths } = (await new Client(server.base).get("/openapi.json")).body
+    const basePath = server.handlers.authsome.config.basePath
+    for (const [method, path] of [
+      ["post", "/mfa/enroll"],
+      ["post", "/mfa/verify"],
+      ["post", "/mfa/challenge"],
+      ["post", "/mfa/challenge/enroll"],
+      ["delete", "/mfa/enrollment"],
+      ["post", "/mfa/recovery/regenerate"],
+      ["post", "/passkeys/register/begin"],
+      ["post", "/passkeys/register/finish"],
+      ["post", "/passkeys/login/begin"],
+      ["post", "/passkeys/login/finish"],
+      ["get", "/passkeys"],
+      ["patch", "/passkeys/{id}"],
+      ["delete", "/passkeys/{id}"],
+    ]) {
+      expect(paths[`${basePath}${path}`]?.[method!], `${method} ${path}`).toBeDefined()
+    }
+    expect(paths[`${basePath}/signin`].post.responses["403"].description).toContain("mfa_required")
+  })
+
   it("registers a passkey for the signed-in user (RP from publicUrl); lists, renames and deletes it", async () => {
     const user = await signedUp()
     expectError(await new Client(server.base).post("/passkeys/register/begin"), 401, "unauthorized")
