@@ -371,3 +371,42 @@ describe.skipIf(!postgresAvailable)("MFA required by the app", () => {
     expect(recovered.status).toBe(200)
   })
 })
+
+describe.skipIf(!postgresAvailable)("MFA rate limits", () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startServer({
+      config: {
+        ...serverConfig(),
+        rateLimit: {
+          enabled: true,
+          rules: { mfaCodeUser: { limit: 2, window: "1 minute" }, codeIp: { limit: 3, window: "1 minute" } },
+        },
+      },
+    })
+  })
+  afterAll(() => server?.close())
+
+  it("codes are limited per user on the session routes and per IP on the challenge", async () => {
+    const client = new Client(server.base)
+    const email = uniqueEmail("limits")
+    const signup = await client.post("/signup", { email, password: strongPassword })
+    const auth = { token: signup.body.session_token, cookies: false }
+    const app = authenticatorApp((await client.post("/mfa/enroll", {}, auth)).body.secret)
+    expectError(await client.post("/mfa/verify", { code: "000000" }, auth), 400, "invalid_code")
+    expect((await client.post("/mfa/verify", { code: app.generate() }, auth)).status).toBe(200)
+    // The third code of this user within the minute is refused before it is looked at (the per-IP rule allows 3).
+    const limited = await client.post("/mfa/recovery/regenerate", { code: app.generate() }, auth)
+    expectError(limited, 429, "rate_limited")
+    expect(limited.headers.get("retry-after")).toMatch(/^\d+$/)
+
+    // The per-IP rule: 3 codes per minute, shared with the routes above, so the first challenge is already over it.
+    const refused = await client.post("/signin", { email, password: strongPassword })
+    expectError(refused, 403, "mfa_required", ["mfa_ticket", "available_methods"])
+    expectError(
+      await client.post("/mfa/challenge", { mfa_ticket: refused.body.mfa_ticket, code: "000000" }),
+      429,
+      "rate_limited",
+    )
+  })
+})

@@ -219,6 +219,8 @@ describe.skipIf(!postgresAvailable)("passkeys", () => {
     const renamed = await user.client.patch(`/passkeys/${finish.body.id}`, { name: "  Work laptop " }, user.auth)
     expect(renamed.status).toBe(200)
     expect(renamed.body.name).toBe("Work laptop")
+    const exported = await user.client.get("/me/export", user.auth)
+    expect(exported.body.passkeys).toEqual([renamed.body])
 
     // Another user sees none of it.
     const other = await signedUp()
