@@ -53,6 +53,13 @@ export class MfaAuth extends Effect.Service<MfaAuth>()("authsome/MfaAuth", {
         Option.filter((enrollment) => enrollment.verified),
       )
 
+    /** The verified enrollment; `NotFound` while MFA is off. */
+    const enabledEnrollment = (user: M.User) =>
+      Effect.flatMap(
+        verifiedEnrollment(user),
+        Option.match({ onNone: () => Effect.fail(notEnabled), onSome: Effect.succeed }),
+      )
+
     /** A TOTP code of the enrollment, accepted at most once (its step must be later than the last one used). */
     const acceptTotp = (enrollment: MfaEnrollment, code: string) =>
       Effect.gen(function* () {
@@ -151,13 +158,7 @@ export class MfaAuth extends Effect.Service<MfaAuth>()("authsome/MfaAuth", {
     /** Disables MFA; a current code (TOTP or recovery code) proves the user still holds the factor. */
     const disable = (user: M.User, code: string, client: ClientContext) =>
       Effect.gen(function* () {
-        const enrollment = yield* Effect.flatMap(
-          verifiedEnrollment(user),
-          Option.match({
-            onNone: () => Effect.fail(notEnabled),
-            onSome: Effect.succeed,
-          }),
-        )
+        const enrollment = yield* enabledEnrollment(user)
         const factor = yield* prove(user, enrollment, code)
         if (Option.isNone(factor)) return yield* invalidCode
         yield* store.transaction(
@@ -176,13 +177,7 @@ export class MfaAuth extends Effect.Service<MfaAuth>()("authsome/MfaAuth", {
     /** New recovery codes (the old ones stop working); a current code is required. */
     const regenerateRecoveryCodes = (user: M.User, code: string, client: ClientContext) =>
       Effect.gen(function* () {
-        const enrollment = yield* Effect.flatMap(
-          verifiedEnrollment(user),
-          Option.match({
-            onNone: () => Effect.fail(notEnabled),
-            onSome: Effect.succeed,
-          }),
-        )
+        const enrollment = yield* enabledEnrollment(user)
         if (Option.isNone(yield* prove(user, enrollment, code))) return yield* invalidCode
         return yield* store.transaction(
           Effect.gen(function* () {
