@@ -5,7 +5,7 @@
  * opened only after migrations, graceful shutdown, one-line configuration errors, JSON request logs without secrets).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync, statSync } from "node:fs"
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -422,6 +422,53 @@ describe("readServerSettings (environment variables)", () => {
   })
 })
 
+describe("readServerSettings (plugins and their AUTHSOME_CONFIG sections)", () => {
+  const withEnv = (env: Record<string, string>) =>
+    Effect.runSync(
+      Effect.either(readServerSettings).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env)))),
+      ),
+    )
+  const configFile = (content: unknown) => {
+    const path = join(tempDir("config"), "authsome.json")
+    writeFileSync(path, JSON.stringify(content))
+    return path
+  }
+
+  it("mounts every built-in plugin by default, or those AUTHSOME_PLUGINS names", () => {
+    const all = Either.getOrThrow(withEnv({})).plugins.map((plugin) => plugin.name)
+    expect(all).toEqual(builtInPlugins.map((plugin) => plugin.name))
+    expect(all).toEqual(expect.arrayContaining(["password", "mfa", "passkey"]))
+    const some = Either.getOrThrow(withEnv({ AUTHSOME_PLUGINS: "password, passkey" }))
+    expect(some.plugins.map((plugin) => plugin.name)).toEqual(["password", "passkey"])
+  })
+
+  it("accepts the mfa and passkey sections of library.md §6", () => {
+    const settings = withEnv({
+      AUTHSOME_CONFIG: configFile({
+        mfa: { issuer: "Acme", required: ["default"] },
+        passkey: { rpId: "localhost", rpName: "Acme", origins: ["http://localhost:8080"] },
+      }),
+    })
+    expect(Either.isRight(settings)).toBe(true)
+  })
+
+  it.each([
+    [{ mfa: { issuer: "a:b" } }, "mfa.issuer"],
+    [{ mfa: { isuer: "Acme" } }, "mfa.isuer: unknown setting"],
+    [{ mfa: { required: "yes" } }, "mfa.required"],
+    [{ passkey: { origins: ["nope"] } }, "passkey.origins.0"],
+    [{ passkey: { rpId: "https://example.com" } }, "passkey.rpId"],
+    [{ passkey: { userVerification: "always" } }, "passkey.userVerification"],
+  ])("%j is one line naming the setting", (content, named) => {
+    const error = Either.flip(withEnv({ AUTHSOME_CONFIG: configFile(content) })).pipe(Either.getOrUndefined)
+    expect(error).toBeInstanceOf(InvalidSetting)
+    const message = (error as Error).message
+    expect(message.startsWith(`invalid AUTHSOME_CONFIG: ${named}`), message).toBe(true)
+    expect(message).not.toContain("\n")
+  })
+})
+
 // One program at a time (they are CPU-bound at start-up); each test has its own database, data directory and port.
 describe("the built program", () => {
   const badConfiguration: ReadonlyArray<readonly [string, string, string]> = [
@@ -581,6 +628,45 @@ describe("the built program", () => {
     expect(publishableKey(again.stdout + again.stderr)).toBe(publishableKey(server.stdout + server.stderr))
     const stoppedAgain = await terminate(again)
     expect(stoppedAgain.code, again.stderr).toBe(0)
+  }, 90_000)
+
+  it("serve (PostgreSQL): MFA and passkeys configured from AUTHSOME_CONFIG, the relying party from the public URL", async (context) => {
+    const own = owner(context)
+    const db = await createDatabase("srv")
+    try {
+      const config = join(tempDir("config"), "authsome.json")
+      writeFileSync(config, JSON.stringify({ mfa: { issuer: "Acme Auth" }, passkey: { rpName: "Acme" } }))
+      const server = await serve(own, {
+        DATABASE_URL: db.url,
+        AUTHSOME_CONFIG: config,
+        AUTHSOME_PUBLIC_URL: "https://login.acme.test",
+        AUTHSOME_SECRET: "a-secret-of-at-least-32-characters-for-tests",
+      })
+      const clientConfig = await call(server.base, "GET", "/client-config")
+      expect(clientConfig.body.mfa).toEqual({ enabled: true, methods: ["totp", "recovery_code"] })
+      expect(clientConfig.body.passkey).toEqual({ enabled: true })
+      const signup = await call(server.base, "POST", "/signup", { body: { email: "mfa.user@example.com", password } })
+      const token: string = signup.body.session_token
+      const enrollment = await call(server.base, "POST", "/mfa/enroll", { body: {}, token })
+      expect(enrollment.body.otpauth_url).toContain("issuer=Acme%20Auth")
+      const begin = await call(server.base, "POST", "/passkeys/register/begin", { token })
+      expect(begin.body.options.rp).toEqual({ name: "Acme", id: "login.acme.test" })
+      expect((await terminate(server)).code, server.stderr).toBe(0)
+
+      // Origins outside the relying party stop the start with one line.
+      writeFileSync(config, JSON.stringify({ passkey: { origins: ["https://elsewhere.test"] } }))
+      const refused = await run(own, ["serve"], {
+        ...serverEnv(await freePort(), { DATABASE_URL: db.url, AUTHSOME_CONFIG: config }),
+        AUTHSOME_PUBLIC_URL: "https://login.acme.test",
+        AUTHSOME_SECRET: "a-secret-of-at-least-32-characters-for-tests",
+      })
+      expect(refused.code).not.toBe(0)
+      const lines = refused.stderr.split("\n").filter((line) => line.trim() !== "")
+      expect(lines, refused.stderr).toHaveLength(1)
+      expect(lines[0]).toContain("passkey.origins")
+    } finally {
+      await db.drop()
+    }
   }, 90_000)
 
   it("serve (PostgreSQL): the port opens only after the migrations", async (context) => {

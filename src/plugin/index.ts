@@ -19,6 +19,7 @@ export {
   type PluginErrors,
   type PluginHooks,
   type PluginServices,
+  type SignInProof,
 } from "./plugin.js"
 export {
   type Authenticated,

@@ -25,7 +25,7 @@ import type { ErrorDeclaration } from "./errors.js"
 import type { HttpKit } from "./kit.js"
 import type { Route } from "./route.js"
 
-export type { PluginHooks } from "../services/plugin-registry.js"
+export type { PluginHooks, SignInProof } from "../services/plugin-registry.js"
 
 /** The services the engine builds on the store. */
 export type EngineServices =

@@ -4,6 +4,8 @@
  */
 import type { Schema } from "effect"
 import type { AnyPlugin } from "../plugin/plugin.js"
+import * as Mfa from "../plugins/mfa/index.js"
+import * as Passkey from "../plugins/passkey/index.js"
 import * as Password from "../plugins/password/index.js"
 
 export interface BuiltInPlugin {
@@ -16,4 +18,6 @@ export interface BuiltInPlugin {
 
 export const builtInPlugins: ReadonlyArray<BuiltInPlugin> = [
   { name: "password", configKey: "password", options: Password.PasswordOptions, make: Password.plugin },
+  { name: "mfa", configKey: "mfa", options: Mfa.MfaOptions, make: Mfa.plugin },
+  { name: "passkey", configKey: "passkey", options: Passkey.PasskeyOptions, make: Passkey.plugin },
 ]

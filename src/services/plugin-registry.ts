@@ -6,6 +6,15 @@ import { Effect, Ref } from "effect"
 import type * as M from "../domain/models.js"
 import type { ClientContext } from "./context.js"
 
+/** What a sign-in proved beyond the user's identity (`SignIn.complete`'s last argument). */
+export interface SignInProof {
+  /**
+   * The second factor the sign-in already proved, e.g. `"totp"` (a completed MFA challenge) or
+   * `"user_verification"` (a passkey verified by PIN or biometrics): gates asking for a second factor let it pass.
+   */
+  readonly secondFactor?: string
+}
+
 export interface PluginHooks {
   /** Runs once at start, after migrations and the default app's bootstrap. */
   readonly onStart?: Effect.Effect<void>
@@ -17,6 +26,7 @@ export interface PluginHooks {
     user: M.User,
     client: ClientContext,
     method: string,
+    proof: SignInProof,
   ) => Effect.Effect<void, { readonly _tag: string }>
   /** Adds this plugin's data about the user to `GET /me/export`. */
   readonly exportUserData?: (user: M.User) => Effect.Effect<Record<string, unknown>>

@@ -56,7 +56,11 @@ export class SecretBox extends Effect.Service<SecretBox>()("authsome/SecretBox",
       if (v !== version || iv === undefined || body === undefined || tag === undefined) {
         throw new Error(`not a sealed value (${purpose})`)
       }
-      const decipher = createDecipheriv("aes-256-gcm", keyFor(purpose), Buffer.from(iv, "base64url"))
+      // The full 16-byte tag, always: GCM otherwise accepts a truncated one (down to 4 bytes), and a short tag makes
+      // forging a sealed value that the server reads back (an MFA ticket) a matter of guessing.
+      const decipher = createDecipheriv("aes-256-gcm", keyFor(purpose), Buffer.from(iv, "base64url"), {
+        authTagLength: 16,
+      })
       decipher.setAAD(Buffer.from(purpose))
       decipher.setAuthTag(Buffer.from(tag, "base64url"))
       return Buffer.concat([decipher.update(Buffer.from(body, "base64url")), decipher.final()]).toString("utf8")

@@ -38,8 +38,8 @@ export const coreTables = [
 /** Each plugin migration group's tables. */
 export const pluginTables: Readonly<Record<string, ReadonlyArray<string>>> = {
   "authsome-password": ["authsome_password_hashes"],
-  "authsome-mfa": ["authsome_mfa_enrollments", "authsome_mfa_recovery_codes"],
-  "authsome-passkey": ["authsome_passkeys"],
+  "authsome-mfa": ["authsome_mfa_enrollments", "authsome_mfa_recovery_codes", "authsome_mfa_tickets"],
+  "authsome-passkey": ["authsome_passkeys", "authsome_passkey_challenges"],
   "authsome-social": ["authsome_oauth_connections"],
 }
 

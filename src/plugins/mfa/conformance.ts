@@ -1,15 +1,22 @@
 /** The MFA plugin's part of the store conformance suite. */
-import { Effect } from "effect"
 import { expect } from "vitest"
 import type { PluginConformance } from "../../conformance/harness.js"
+import { Effect, Option } from "effect"
 import { countTrue, expectFailure, expectNone, Fixtures, getSome, race, Seed } from "../../conformance/index.js"
 import { newId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import { mfaMigrations } from "./migrations.js"
-import { type MfaEnrollment, MfaEnrollmentId, type MfaRecoveryCode, MfaStore, RecoveryCodeId } from "./store.js"
+import {
+  type MfaEnrollment,
+  MfaEnrollmentId,
+  type MfaRecoveryCode,
+  MfaStore,
+  type NewMfaTicket,
+  RecoveryCodeId,
+} from "./store.js"
 import { MfaStoreLive } from "./stores.js"
 
-const { hash, HOUR, at, nextStamp } = Fixtures
+const { hash, HOUR, MINUTE, at, nextStamp, sweepEpoch } = Fixtures
 const NOW = at(HOUR)
 
 export const makeMfaEnrollment = (user: M.User, overrides: Partial<MfaEnrollment> = {}): MfaEnrollment => {
@@ -37,6 +44,15 @@ export const makeRecoveryCodes = (user: M.User, count: number): ReadonlyArray<Mf
     usedAt: null,
     createdAt: nextStamp(),
   }))
+
+export const makeMfaTicket = (user: M.User, overrides: Partial<NewMfaTicket> = {}): NewMfaTicket => ({
+  ticketHash: hash(),
+  appId: user.appId,
+  userId: user.id,
+  expiresAt: at(HOUR + 5 * MINUTE),
+  createdAt: nextStamp(),
+  ...overrides,
+})
 
 export const conformance: PluginConformance<MfaStore> = {
   name: "MfaStore",
@@ -110,6 +126,59 @@ export const conformance: PluginConformance<MfaStore> = {
         const target = codes[1]!.codeHash
         expect(countTrue(yield* race(20, () => mfa.consumeRecoveryCode(user.id, target, NOW)))).toBe(1)
         expect(yield* mfa.countUnusedRecoveryCodes(user.id)).toBe(2)
+      }),
+    )
+
+    h.test(
+      "chargeTicket counts tries up to the limit (None after); consumeTicket once; a used ticket cannot be tried",
+      Effect.gen(function* () {
+        const mfa = yield* MfaStore
+        const user = yield* Seed.userInNewTenant
+        const ticket = makeMfaTicket(user)
+        const tries = []
+        for (let i = 0; i < 4; i++) tries.push(yield* mfa.chargeTicket(ticket, 3))
+        expect(tries).toEqual([Option.some(1), Option.some(2), Option.some(3), Option.none()])
+
+        const other = makeMfaTicket(user)
+        expect(yield* mfa.chargeTicket(other, 5)).toEqual(Option.some(1))
+        expect(yield* mfa.consumeTicket(other.ticketHash, NOW)).toBe(true)
+        expect(yield* mfa.consumeTicket(other.ticketHash, NOW)).toBe(false)
+        expect(yield* mfa.chargeTicket(other, 5)).toEqual(Option.none())
+        expect(yield* mfa.consumeTicket(hash(), NOW)).toBe(false)
+      }),
+    )
+
+    h.test(
+      "20 concurrent tries of one new ticket with 5 allowed: exactly 5 counted (1 to 5); 20 concurrent consumes: one",
+      Effect.gen(function* () {
+        const mfa = yield* MfaStore
+        const user = yield* Seed.userInNewTenant
+        const ticket = makeMfaTicket(user)
+        const counted = (yield* race(20, () => mfa.chargeTicket(ticket, 5))).flatMap(Option.toArray)
+        expect([...counted].sort()).toEqual([1, 2, 3, 4, 5])
+        const fresh = makeMfaTicket(user)
+        yield* mfa.chargeTicket(fresh, 5)
+        expect(countTrue(yield* race(20, () => mfa.consumeTicket(fresh.ticketHash, NOW)))).toBe(1)
+      }),
+    )
+
+    const epoch = sweepEpoch()
+    h.test(
+      "deleteExpiredTickets deletes the tickets that expired before now, and counts them",
+      Effect.gen(function* () {
+        const mfa = yield* MfaStore
+        const user = yield* Seed.userInNewTenant
+        const expired = [
+          makeMfaTicket(user, { expiresAt: epoch(HOUR) }),
+          makeMfaTicket(user, { expiresAt: epoch(2 * HOUR) }),
+        ]
+        const live = makeMfaTicket(user, { expiresAt: epoch(4 * HOUR) })
+        for (const ticket of [...expired, live]) yield* mfa.chargeTicket(ticket, 5)
+        expect(yield* mfa.deleteExpiredTickets(epoch(3 * HOUR))).toBe(2)
+        expect(yield* mfa.deleteExpiredTickets(epoch(3 * HOUR))).toBe(0)
+        // A deleted ticket's next try starts a new count; the live one kept its own.
+        expect(yield* mfa.chargeTicket(expired[0]!, 5)).toEqual(Option.some(1))
+        expect(yield* mfa.chargeTicket(live, 5)).toEqual(Option.some(2))
       }),
     )
   },

@@ -1,6 +1,6 @@
 /** `MfaStore` on the memory engine. */
 import { byId, cascade, conflict, type MemoryEngine, memoryTable, ownedByApp } from "../../plugin/store.js"
-import type { MfaEnrollment, MfaRecoveryCode, MfaStoreShape } from "./store.js"
+import type { MfaEnrollment, MfaRecoveryCode, MfaStoreShape, MfaTicket } from "./store.js"
 
 const mfaEnrollments = memoryTable<MfaEnrollment>()("mfaEnrollments", {
   entity: "mfa_enrollment",
@@ -21,9 +21,17 @@ const mfaRecoveryCodes = memoryTable<MfaRecoveryCode>()("mfaRecoveryCodes", {
   foreignKeys: [ownedByApp, cascade("userId", "users")],
 })
 
+const mfaTickets = memoryTable<MfaTicket>()("mfaTickets", {
+  entity: "mfa_ticket",
+  primaryKey: (ticket) => [ticket.ticketHash],
+  unique: {},
+  foreignKeys: [ownedByApp, cascade("userId", "users")],
+})
+
 export const makeMemoryMfaStore = (engine: MemoryEngine): MfaStoreShape => {
   engine.register(mfaEnrollments)
   engine.register(mfaRecoveryCodes)
+  engine.register(mfaTickets)
   const { run, find } = engine
   return {
     createEnrollment: (enrollment) => run((db) => db.insert(mfaEnrollments, enrollment), "Conflict"),
@@ -58,5 +66,21 @@ export const makeMemoryMfaStore = (engine: MemoryEngine): MfaStoreShape => {
       }),
     countUnusedRecoveryCodes: (userId) =>
       run((db) => db.count(mfaRecoveryCodes, (code) => code.userId === userId && code.usedAt === null)),
+    chargeTicket: (ticket, maxAttempts) =>
+      find((db) => {
+        const tried = db.find(mfaTickets, ticket.ticketHash)
+        if (tried === undefined) return db.insert(mfaTickets, { ...ticket, attempts: 1, consumedAt: null }).attempts
+        if (tried.attempts >= maxAttempts || tried.consumedAt !== null) return undefined
+        return db.update(mfaTickets, tried, { attempts: tried.attempts + 1 }).attempts
+      }),
+    consumeTicket: (ticketHash, now) =>
+      run((db) => {
+        const ticket = db.find(mfaTickets, ticketHash)
+        if (ticket === undefined || ticket.consumedAt !== null) return false
+        db.update(mfaTickets, ticket, { consumedAt: now })
+        return true
+      }),
+    deleteExpiredTickets: (now) =>
+      run((db) => db.deleteWhere(mfaTickets, (ticket) => ticket.expiresAt.getTime() < now.getTime())),
   }
 }

@@ -38,5 +38,24 @@ export const mfaMigrations: MigrationGroup = {
       `CREATE INDEX authsome_mfa_recovery_codes_user_idx ON authsome_mfa_recovery_codes (user_id, code_hash)`,
       `CREATE INDEX authsome_mfa_recovery_codes_app_id_idx ON authsome_mfa_recovery_codes (app_id)`,
     ]),
+    ddl(2, "create_mfa_tickets", [
+      `CREATE TABLE authsome_mfa_tickets (
+        ticket_hash text NOT NULL,
+        app_id text NOT NULL,
+        user_id text NOT NULL,
+        attempts integer NOT NULL,
+        consumed_at timestamptz,
+        expires_at timestamptz NOT NULL,
+        created_at timestamptz NOT NULL,
+        CONSTRAINT authsome_mfa_tickets_pkey PRIMARY KEY (ticket_hash),
+        CONSTRAINT authsome_mfa_tickets_app_id_fkey FOREIGN KEY (app_id)
+          REFERENCES authsome_apps (id) ON DELETE CASCADE,
+        CONSTRAINT authsome_mfa_tickets_user_id_fkey FOREIGN KEY (user_id)
+          REFERENCES authsome_users (id) ON DELETE CASCADE
+      )`,
+      `CREATE INDEX authsome_mfa_tickets_app_id_idx ON authsome_mfa_tickets (app_id)`,
+      `CREATE INDEX authsome_mfa_tickets_user_id_idx ON authsome_mfa_tickets (user_id)`,
+      `CREATE INDEX authsome_mfa_tickets_expires_at_idx ON authsome_mfa_tickets (expires_at)`,
+    ]),
   ],
 }

@@ -1,5 +1,5 @@
 /** `MfaStore` on SQL. */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { Sql } from "../../plugin/store.js"
 import { MfaEnrollment, MfaRecoveryCode, MfaStore } from "./store.js"
 
@@ -39,5 +39,23 @@ export const makeSqlMfaStore = Effect.gen(function* () {
     countUnusedRecoveryCodes: (userId) =>
       sql`SELECT count(*) AS count FROM authsome_mfa_recovery_codes
           WHERE user_id = ${userId} AND used_at IS NULL`.pipe(Sql.count),
+    // The first try inserts the row; later ones increment it only while tries remain (the row lock serialises them).
+    chargeTicket: (ticket, maxAttempts) =>
+      sql`INSERT INTO authsome_mfa_tickets
+            (ticket_hash, app_id, user_id, attempts, consumed_at, expires_at, created_at)
+          VALUES (${ticket.ticketHash}, ${ticket.appId}, ${ticket.userId}, 1, NULL, ${ticket.expiresAt},
+            ${ticket.createdAt})
+          ON CONFLICT (ticket_hash) DO UPDATE SET attempts = authsome_mfa_tickets.attempts + 1
+          WHERE authsome_mfa_tickets.attempts < ${maxAttempts} AND authsome_mfa_tickets.consumed_at IS NULL
+          RETURNING attempts`.pipe(
+        Sql.dieOnSqlError,
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => Number(row.attempts))),
+      ),
+    consumeTicket: (ticketHash, now) =>
+      sql`UPDATE authsome_mfa_tickets SET consumed_at = ${now}
+          WHERE ticket_hash = ${ticketHash} AND consumed_at IS NULL RETURNING 1`.pipe(Sql.changed),
+    deleteExpiredTickets: (now) =>
+      sql`WITH deleted AS (DELETE FROM authsome_mfa_tickets WHERE expires_at < ${now} RETURNING 1)
+          SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
   })
 })

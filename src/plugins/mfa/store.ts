@@ -1,4 +1,7 @@
-/** The MFA plugin's tables: TOTP enrollments and hashed, single-use recovery codes. */
+/**
+ * The MFA plugin's tables: TOTP enrollments (seeds sealed), hashed single-use recovery codes, and the tries of the
+ * MFA tickets handed out by the sign-in gate.
+ */
 import { Context, type Effect, type Option, Schema } from "effect"
 import type { Conflict, NotFound } from "../../domain/errors.js"
 import { AppId, defineId, UserId } from "../../domain/ids.js"
@@ -32,7 +35,28 @@ export const MfaRecoveryCode = Schema.Struct({
 })
 export type MfaRecoveryCode = typeof MfaRecoveryCode.Type
 
-/** At most one enrollment per user and method; recovery codes stored hashed and used once. */
+/**
+ * The server-side state of one MFA ticket (the ticket itself is sealed and carries who signs in): how often it was
+ * tried and whether it was used. The row is created by the ticket's first try.
+ */
+export const MfaTicket = Schema.Struct({
+  /** SHA-256 of the ticket. */
+  ticketHash: Schema.String,
+  appId: AppId,
+  userId: UserId,
+  attempts: Schema.Number,
+  consumedAt: Schema.NullOr(Schema.DateFromSelf),
+  expiresAt: Schema.DateFromSelf,
+  createdAt: Schema.DateFromSelf,
+})
+export type MfaTicket = typeof MfaTicket.Type
+/** What the first try of a ticket records. */
+export type NewMfaTicket = Omit<MfaTicket, "attempts" | "consumedAt">
+
+/**
+ * At most one enrollment per user and method; recovery codes stored hashed and used once; ticket tries counted
+ * atomically.
+ */
 export interface MfaStoreShape {
   /** `Conflict` when the user already has an enrollment for that method. */
   readonly createEnrollment: (enrollment: MfaEnrollment) => Effect.Effect<MfaEnrollment, Conflict>
@@ -49,5 +73,15 @@ export interface MfaStoreShape {
   /** Marks the unused code with that hash used; true for exactly one of any number of concurrent callers. */
   readonly consumeRecoveryCode: (userId: UserId, codeHash: string, now: Date) => Effect.Effect<boolean>
   readonly countUnusedRecoveryCodes: (userId: UserId) => Effect.Effect<number>
+  /**
+   * Counts one try of the ticket (its first try creates the row) and returns the tries counted so far, or `None`
+   * when the ticket is spent: `maxAttempts` tries already counted, or used. Atomic: however many callers race, at
+   * most `maxAttempts` of them ever get a count.
+   */
+  readonly chargeTicket: (ticket: NewMfaTicket, maxAttempts: number) => Effect.Effect<Option.Option<number>>
+  /** Marks a tried ticket used; true for exactly one of any number of concurrent callers. */
+  readonly consumeTicket: (ticketHash: string, now: Date) => Effect.Effect<boolean>
+  /** Deletes the tickets that expired before `now`; returns how many. */
+  readonly deleteExpiredTickets: (now: Date) => Effect.Effect<number>
 }
 export class MfaStore extends Context.Tag("authsome/MfaStore")<MfaStore, MfaStoreShape>() {}

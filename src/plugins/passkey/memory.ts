@@ -9,7 +9,7 @@ import {
   ownedByApp,
   sorted,
 } from "../../plugin/store.js"
-import type { Passkey, PasskeyStoreShape } from "./store.js"
+import type { Passkey, PasskeyChallenge, PasskeyStoreShape } from "./store.js"
 
 const passkeys = memoryTable<Passkey>()("passkeys", {
   entity: "passkey",
@@ -20,8 +20,18 @@ const passkeys = memoryTable<Passkey>()("passkeys", {
   foreignKeys: [ownedByApp, cascade("userId", "users")],
 })
 
+const passkeyChallenges = memoryTable<PasskeyChallenge>()("passkeyChallenges", {
+  entity: "passkey_challenge",
+  primaryKey: byId,
+  unique: {
+    challenge: { key: (row) => [row.challenge], violation: conflict("duplicate challenge") },
+  },
+  foreignKeys: [ownedByApp, cascade("userId", "users")],
+})
+
 export const makeMemoryPasskeyStore = (engine: MemoryEngine): PasskeyStoreShape => {
   engine.register(passkeys)
+  engine.register(passkeyChallenges)
   const { run, find } = engine
   return {
     create: (passkey) => run((db) => db.insert(passkeys, passkey), "Conflict"),
@@ -41,6 +51,21 @@ export const makeMemoryPasskeyStore = (engine: MemoryEngine): PasskeyStoreShape 
         db.update(passkeys, passkey, { counter: next, lastUsedAt: now })
         return true
       }),
+    rename: (id, name) => run((db) => db.update(passkeys, db.get(passkeys, id), { name }), "NotFound"),
     delete: (id) => run((db) => db.delete(passkeys, db.get(passkeys, id)), "NotFound"),
+    createChallenge: (challenge) =>
+      run((db) => {
+        db.insert(passkeyChallenges, challenge)
+      }),
+    takeChallenge: (key, now) =>
+      find((db) => {
+        const row =
+          "id" in key ? db.find(passkeyChallenges, key.id) : db.findBy(passkeyChallenges, "challenge", key.challenge)
+        if (row === undefined) return undefined
+        db.delete(passkeyChallenges, row)
+        return row.expiresAt.getTime() > now.getTime() ? row : undefined
+      }),
+    deleteExpiredChallenges: (now) =>
+      run((db) => db.deleteWhere(passkeyChallenges, (row) => row.expiresAt.getTime() < now.getTime())),
   }
 }

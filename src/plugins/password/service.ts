@@ -117,7 +117,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
           config.emailVerification.required
             ? Effect.succeed({ user, tokens: undefined, created: false })
             : Effect.fail(new EmailTaken())
-        return yield* store
+        const result = yield* store
           .transaction(
             Effect.gen(function* () {
               const existing = yield* Effect.option(users.getByEmail(client.app.id, client.env.id, input.email))
@@ -130,15 +130,14 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
                 userId: created.id,
                 metadata: { method: "password" },
               })
-              if (config.emailVerification.required) {
-                yield* accounts.startEmailVerification(created, client)
-                return { user: created, tokens: undefined, created: true }
-              }
-              const tokens = yield* signIn.complete(created, client, "password")
-              return { user: created, tokens, created: true }
+              if (config.emailVerification.required) yield* accounts.startEmailVerification(created, client)
+              return { user: created, tokens: undefined, created: true }
             }),
           )
           .pipe(Effect.catchTag("EmailTaken", duplicate))
+        if (!result.created || config.emailVerification.required) return result
+        // After the commit: a sign-in gate that refuses (MFA enrollment forced by the app) keeps the account.
+        return { ...result, tokens: yield* signIn.complete(result.user, client, "password") }
       })
 
     const findUser = (client: ClientContext, identifier: { email: string } | { username: string }) =>
