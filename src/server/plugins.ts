@@ -4,7 +4,9 @@
  */
 import type { Schema } from "effect"
 import type { AnyPlugin } from "../plugin/plugin.js"
+import * as MagicLink from "../plugins/magic-link/index.js"
 import * as Password from "../plugins/password/index.js"
+import * as Social from "../plugins/social/index.js"
 
 export interface BuiltInPlugin {
   readonly name: string
@@ -16,4 +18,6 @@ export interface BuiltInPlugin {
 
 export const builtInPlugins: ReadonlyArray<BuiltInPlugin> = [
   { name: "password", configKey: "password", options: Password.PasswordOptions, make: Password.plugin },
+  { name: "magic-link", configKey: "magicLink", options: MagicLink.MagicLinkOptions, make: MagicLink.plugin },
+  { name: "social", configKey: "social", options: Social.SocialOptions, make: Social.plugin },
 ]

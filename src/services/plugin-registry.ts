@@ -18,6 +18,11 @@ export interface PluginHooks {
     client: ClientContext,
     method: string,
   ) => Effect.Effect<void, { readonly _tag: string }>
+  /**
+   * Whether the user holds a credential of this plugin's sign-in method (a password, a linked provider account, a
+   * passkey). Asked before a method is removed, so that none removes the user's last way to sign in.
+   */
+  readonly userHasSignInMethod?: (user: M.User) => Effect.Effect<boolean>
   /** Adds this plugin's data about the user to `GET /me/export`. */
   readonly exportUserData?: (user: M.User) => Effect.Effect<Record<string, unknown>>
   /** Adds this plugin's part to `GET /client-config` (e.g. `{ password: { enabled: true } }`). */
@@ -44,6 +49,14 @@ export class PluginRegistry extends Effect.Service<PluginRegistry>()("authsome/P
             : Effect.succeed(acc),
         ),
       )
-    return { register, all, hooks, exportUserData } as const
+    /** Whether a plugin other than `except` still lets the user sign in (see `userHasSignInMethod`). */
+    const hasSignInMethodBesides = (user: M.User, except: string) =>
+      Effect.flatMap(all, (list) =>
+        Effect.exists(
+          list.filter((plugin) => plugin.name !== except),
+          (plugin) => plugin.hooks.userHasSignInMethod?.(user) ?? Effect.succeed(false),
+        ),
+      )
+    return { register, all, hooks, exportUserData, hasSignInMethodBesides } as const
   }),
 }) {}
