@@ -80,7 +80,7 @@ export const SocialOptions = Schema.Struct({
     Schema.Struct(
       { github: Schema.optional(GitHubOptions), google: Schema.optional(GoogleOptions) },
       Schema.Record({
-        key: Schema.String.pipe(
+        key: Schema.TemplateLiteral("oidc:", Schema.String).pipe(
           Schema.pattern(/^oidc:[a-z0-9][a-z0-9_-]{0,62}$/, {
             message: () => "expected github, google or oidc:<name> (lower-case letters, digits, - and _)",
           }),
