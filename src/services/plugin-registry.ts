@@ -23,6 +23,12 @@ export interface PluginHooks {
    * passkey). Asked before a method is removed, so that none removes the user's last way to sign in.
    */
   readonly userHasSignInMethod?: (user: M.User) => Effect.Effect<boolean>
+  /**
+   * Runs when another method (a magic link) proves the address of a user who had not verified it. What was set on
+   * the account before anyone proved the address — a password chosen at sign-up — must not take effect then: it may
+   * be an attacker's, who registered the address first (pre-hijacking). Runs in the verifying transaction.
+   */
+  readonly revokeUnprovenCredentials?: (user: M.User) => Effect.Effect<void>
   /** Adds this plugin's data about the user to `GET /me/export`. */
   readonly exportUserData?: (user: M.User) => Effect.Effect<Record<string, unknown>>
   /** Adds this plugin's part to `GET /client-config` (e.g. `{ password: { enabled: true } }`). */
@@ -57,6 +63,11 @@ export class PluginRegistry extends Effect.Service<PluginRegistry>()("authsome/P
           (plugin) => plugin.hooks.userHasSignInMethod?.(user) ?? Effect.succeed(false),
         ),
       )
-    return { register, all, hooks, exportUserData, hasSignInMethodBesides } as const
+    /** Every plugin's `revokeUnprovenCredentials`, in turn. */
+    const revokeUnprovenCredentials = (user: M.User) =>
+      Effect.flatMap(hooks, (list) =>
+        Effect.forEach(list, (hook) => hook.revokeUnprovenCredentials?.(user) ?? Effect.void, { discard: true }),
+      )
+    return { register, all, hooks, exportUserData, hasSignInMethodBesides, revokeUnprovenCredentials } as const
   }),
 }) {}

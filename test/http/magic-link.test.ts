@@ -76,6 +76,21 @@ describe("magic links, sign-up not allowed (the default)", () => {
     expect(again.body).toMatchObject({ type: "invalid_code", error: "invalid or expired link" })
   })
 
+  it("no pre-hijacking: a password set before the owner proved the address stops working once they do", async () => {
+    // Someone registers the owner's address with their own password, and cannot verify it.
+    const { email, id } = await pendingUser()
+    await send(email)
+    const token = linkToken(await server.smtp.waitFor(email, /sign-in link/i))
+    const owner = await new Client(server.base).post("/magic-link/verify", { token })
+    expect(owner.status).toBe(200)
+    expect(owner.body.user).toMatchObject({ id, email_verified: true })
+    const squatter = await new Client(server.base).post("/signin", { email, password: strongPassword })
+    expect(squatter.status).toBe(401)
+    expect(squatter.body.type).toBe("invalid_credentials")
+    const session = await new Client(server.base).get("/session", { token: owner.body.session_token })
+    expect(session.status).toBe(200)
+  })
+
   it("a new link voids the previous one", async () => {
     const { email } = await pendingUser()
     await send(email)

@@ -12,6 +12,8 @@ import { Audit } from "../../services/audit.js"
 import { AuthConfig } from "../../services/config.js"
 import type { ClientContext } from "../../services/context.js"
 import { MailQueue } from "../../services/mail/index.js"
+import { PluginRegistry } from "../../services/plugin-registry.js"
+import { Sessions } from "../../services/sessions.js"
 import { SignIn } from "../../services/sign-in.js"
 import { Store, UserStore, VerificationStore } from "../../services/store/index.js"
 import { initialRoleAssigner } from "../initial-roles.js"
@@ -29,6 +31,8 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
     const mail = yield* MailQueue
     const audit = yield* Audit
     const signIn = yield* SignIn
+    const sessions = yield* Sessions
+    const registry = yield* PluginRegistry
     const assignInitialRoles = yield* initialRoleAssigner
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const appName = config.mail.appName ?? config.appId
@@ -92,10 +96,18 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
           // The address changed since the link was mailed: the link proves nothing about the new one.
           if (existing.value.email !== verification.email) return yield* invalidLink
           if (existing.value.emailVerified) return existing.value
+          // Whoever registered the address before its owner proved it may have left a password or sessions: they
+          // go, so the account the owner now signs in to is theirs alone (no pre-hijacking).
           const verified = yield* users
             .update(existing.value.id, { emailVerified: true }, at)
             .pipe(Effect.catchTags({ NotFound: () => invalidLink, EmailTaken: Effect.die, UsernameTaken: Effect.die }))
-          yield* audit.record(client, { type: "user.email_verified", userId: verified.id })
+          yield* registry.revokeUnprovenCredentials(verified)
+          const revoked = yield* sessions.revokeAllForUser(verified.id)
+          yield* audit.record(client, {
+            type: "user.email_verified",
+            userId: verified.id,
+            metadata: { method: "magic_link", sessions_revoked: revoked },
+          })
           return verified
         }
         // The link was mailed to a user deleted since, or links may not create accounts.
@@ -129,7 +141,8 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
 
     /**
      * Signs in with a mailed link's token: once, before it expires, for the app and environment it was mailed for.
-     * Using it verifies the address (the mail reached its owner).
+     * Using it verifies the address (the mail reached its owner); for an account whose address was not verified
+     * yet, what was set on it before — a password, sessions — is revoked.
      */
     const verify = (token: string, client: ClientContext) =>
       Effect.gen(function* () {

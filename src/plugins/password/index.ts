@@ -58,5 +58,6 @@ export const plugin = (options: PasswordOptionsInput = {}) =>
     hooks: Effect.map(PasswordHashStore, (hashes) => ({
       clientConfig: { password: { enabled: true } },
       userHasSignInMethod: (user) => Effect.map(hashes.get(user.id), Option.isSome),
+      revokeUnprovenCredentials: (user) => hashes.delete(user.id),
     })),
   })
