@@ -1,5 +1,5 @@
 /** The social plugin's part of the store conformance suite. */
-import { Effect, Layer, Option } from "effect"
+import { Effect, Option } from "effect"
 import { expect } from "vitest"
 import type { PluginConformance } from "../../conformance/harness.js"
 import { countTrue, expectFailure, expectNone, Fixtures, getSome, race, Seed } from "../../conformance/index.js"
@@ -12,7 +12,7 @@ import {
   type OAuthState,
   OAuthStateStore,
 } from "./store.js"
-import { OAuthConnectionStoreLive, OAuthStateStoreLive } from "./stores.js"
+import { SocialStoresLive } from "./stores.js"
 
 const { HOUR, MINUTE, at, hash, nextStamp, sweepEpoch, unique } = Fixtures
 const NOW = at(HOUR)
@@ -66,7 +66,7 @@ const stateExists = (state: OAuthState) =>
 export const conformance: PluginConformance<OAuthConnectionStore | OAuthStateStore> = {
   name: "social: OAuthConnectionStore, OAuthStateStore",
   migrations: socialMigrations,
-  layer: Layer.merge(OAuthConnectionStoreLive, OAuthStateStoreLive),
+  layer: SocialStoresLive,
   suite: (h) => {
     h.test(
       "create/findByProviderUser; unique per app, provider and provider user (Conflict); listByUser oldest first",

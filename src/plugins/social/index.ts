@@ -12,7 +12,7 @@ import { SocialOptions, type SocialOptionsInput, SocialSettings } from "./option
 import { socialRoutes } from "./routes.js"
 import { SocialAuth, socialPluginName } from "./service.js"
 import { OAuthConnectionStore, type OAuthStateStore } from "./store.js"
-import { OAuthConnectionStoreLive, OAuthStateStoreLive } from "./stores.js"
+import { SocialStoresLive } from "./stores.js"
 
 export { conformance } from "./conformance.js"
 export { OAuthFailed, type OAuthFailureReason, ProviderUnavailable, socialErrors, UnknownProvider } from "./errors.js"
@@ -39,7 +39,7 @@ export {
   type OAuthStateStoreShape,
   type OAuthTokens,
 } from "./store.js"
-export { OAuthConnectionStoreLive, OAuthStateStoreLive } from "./stores.js"
+export { OAuthConnectionStoreLive, OAuthStateStoreLive, SocialStoresLive } from "./stores.js"
 
 const settingsLayer = (options: SocialOptionsInput) =>
   Layer.effect(
@@ -54,10 +54,7 @@ export const plugin = (options: SocialOptionsInput = {}) =>
   definePlugin<SocialAuth | OAuthConnectionStore | OAuthStateStore | SocialSettings, InvalidConfig>({
     name: socialPluginName,
     migrations: socialMigrations,
-    layer: SocialAuth.Default.pipe(
-      Layer.provideMerge(Layer.merge(OAuthConnectionStoreLive, OAuthStateStoreLive)),
-      Layer.provideMerge(settingsLayer(options)),
-    ),
+    layer: SocialAuth.Default.pipe(Layer.provideMerge(SocialStoresLive), Layer.provideMerge(settingsLayer(options))),
     routes: socialRoutes,
     errors: socialErrors,
     hooks: Effect.gen(function* () {

@@ -1,4 +1,5 @@
 /** The social plugin's store layers: SQL or memory, whichever backend the store layer runs on. */
+import { Layer } from "effect"
 import { storeLayer } from "../../plugin/store.js"
 import { makeMemoryOAuthConnectionStore, makeMemoryOAuthStateStore } from "./memory.js"
 import { makeSqlOAuthConnectionStore, makeSqlOAuthStateStore } from "./postgres.js"
@@ -13,3 +14,6 @@ export const OAuthStateStoreLive = storeLayer(OAuthStateStore, {
   sql: makeSqlOAuthStateStore,
   memory: makeMemoryOAuthStateStore,
 })
+
+/** Both of the plugin's stores. */
+export const SocialStoresLive = Layer.merge(OAuthConnectionStoreLive, OAuthStateStoreLive)
