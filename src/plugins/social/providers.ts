@@ -63,7 +63,8 @@ export interface Provider {
 /** Every request to a provider gives up after this long. */
 const requestTimeoutMs = 10_000
 
-const isLoopbackHttp = (url: string) => new URL(url).protocol === "http:"
+/** Plain http, which the options accept only on loopback addresses (development and tests). */
+const isPlainHttp = (url: string) => new URL(url).protocol === "http:"
 
 /** A provider that cannot be reached (network, timeout, 5xx) is unavailable; any other failure proves nothing. */
 const classify =
@@ -322,7 +323,7 @@ export const oidcProvider = (
   options: typeof OidcOptions.Type,
   client: Omit<ClientSettings, "id" | "scopes">,
 ): Provider => {
-  const insecure = isLoopbackHttp(options.issuer)
+  const insecure = isPlainHttp(options.issuer)
   return openIdConnect(
     { ...client, id, scopes: options.scopes ?? ["openid", "email", "profile"] },
     options.name ?? id.slice("oidc:".length),
@@ -351,7 +352,7 @@ export const googleProvider = (
     "Google",
     Effect.succeed(as),
     () => oauth.ClientSecretPost(Redacted.value(client.clientSecret)),
-    endpoints.some(isLoopbackHttp),
+    endpoints.some(isPlainHttp),
   )
 }
 
@@ -388,7 +389,7 @@ export const gitHubProvider = (
   const settings: ClientSettings = { ...client, id: "github", scopes: options.scopes ?? ["read:user", "user:email"] }
   const endpoints = [options.authorizationEndpoint, options.tokenEndpoint, options.userinfoEndpoint]
   const emailsEndpoint = options.emailsEndpoint ?? `${options.userinfoEndpoint.replace(/\/+$/, "")}/emails`
-  const insecure = [...endpoints, emailsEndpoint].some(isLoopbackHttp)
+  const insecure = [...endpoints, emailsEndpoint].some(isPlainHttp)
   const as: oauth.AuthorizationServer = {
     issuer: "https://github.com",
     authorization_endpoint: options.authorizationEndpoint,
