@@ -31,7 +31,7 @@ export {
   type SessionRouteRequest,
   sessionRoute,
 } from "./route.js"
-export { HttpKit, ipSubject, json, status } from "./kit.js"
+export { type Cookie, HttpKit, ipSubject, json, redirect, status, withCookies } from "./kit.js"
 export { declareError, type ErrorDeclaration, secondsUntil, type TaggedFailure } from "./errors.js"
 export { coreRateLimits, RateLimiter, type RateLimitPolicy, rateLimitPolicy } from "../services/rate-limit.js"
 export type { ApiRequest, ApiResponse } from "../http/message.js"

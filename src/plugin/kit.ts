@@ -6,7 +6,7 @@
 import { Clock, Effect, Option } from "effect"
 import type * as M from "../domain/models.js"
 import { clearedSessionCookies, cookieNames, sessionCookies } from "../http/cookies.js"
-import { type ApiResponse, json, withCookies } from "../http/message.js"
+import { type ApiResponse, empty, json, withCookies } from "../http/message.js"
 import { makeOriginPolicy } from "../http/origin.js"
 import { refreshedJson, tokensJson } from "../http/schemas.js"
 import { AuthConfig } from "../services/config.js"
@@ -14,10 +14,13 @@ import { RateLimiter, type RateLimitPolicy } from "../services/rate-limit.js"
 import type { IssuedTokens } from "../services/sessions.js"
 import type { RouteRequest } from "./route.js"
 
-export { json } from "../http/message.js"
+export { type Cookie, json, withCookies } from "../http/message.js"
 
 /** `{ "status": value }` with 200. */
 export const status = (value: string) => json(200, { status: value })
+
+/** `302 Found` to `location` (which the caller has checked: no open redirects). */
+export const redirect = (location: string) => empty(302, { location })
 
 /**
  * The rate-limit subject of a client address: the address itself, or the /64 network of an IPv6 address (one
@@ -55,11 +58,24 @@ export class HttpKit extends Effect.Service<HttpKit>()("authsome/HttpKit", {
         now,
       )
 
-    /** `Tokens` with both cookies: the answer of every route that signs a user in. */
-    const signedIn = (request: RouteRequest<unknown>, user: M.User, tokens: IssuedTokens, status = 200) =>
+    /**
+     * `Tokens` with both cookies: the answer of every route that signs a user in (`extra` adds the route's own
+     * fields, e.g. `is_new_user`).
+     */
+    const signedIn = (
+      request: RouteRequest<unknown>,
+      user: M.User,
+      tokens: IssuedTokens,
+      status = 200,
+      extra: Readonly<Record<string, unknown>> = {},
+    ) =>
       Effect.map(Clock.currentTimeMillis, (now) =>
-        withCookies(json(status, tokensJson(user, tokens)), cookiesFor(request, tokens, now)),
+        withCookies(json(status, { ...tokensJson(user, tokens), ...extra }), cookiesFor(request, tokens, now)),
       )
+
+    /** A browser sign-in that ends on a page: `302` to `location` (already checked), setting both cookies. */
+    const redirectSignedIn = (request: RouteRequest<unknown>, tokens: IssuedTokens, location: string) =>
+      Effect.map(Clock.currentTimeMillis, (now) => withCookies(redirect(location), cookiesFor(request, tokens, now)))
 
     /** The rotated tokens; the cookies are set anew when the refresh token came from a cookie. */
     const refreshed = (request: RouteRequest<unknown>, tokens: IssuedTokens, viaCookie: boolean) =>
@@ -105,6 +121,7 @@ export class HttpKit extends Effect.Service<HttpKit>()("authsome/HttpKit", {
 
     return {
       signedIn,
+      redirectSignedIn,
       refreshed,
       withCookiesCleared,
       refreshCookie,

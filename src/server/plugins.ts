@@ -6,7 +6,9 @@ import type { Schema } from "effect"
 import type { AnyPlugin } from "../plugin/plugin.js"
 import * as Mfa from "../plugins/mfa/index.js"
 import * as Passkey from "../plugins/passkey/index.js"
+import * as MagicLink from "../plugins/magic-link/index.js"
 import * as Password from "../plugins/password/index.js"
+import * as Social from "../plugins/social/index.js"
 
 export interface BuiltInPlugin {
   readonly name: string
@@ -20,4 +22,6 @@ export const builtInPlugins: ReadonlyArray<BuiltInPlugin> = [
   { name: "password", configKey: "password", options: Password.PasswordOptions, make: Password.plugin },
   { name: "mfa", configKey: "mfa", options: Mfa.MfaOptions, make: Mfa.plugin },
   { name: "passkey", configKey: "passkey", options: Passkey.PasskeyOptions, make: Passkey.plugin },
+  { name: "magic-link", configKey: "magicLink", options: MagicLink.MagicLinkOptions, make: MagicLink.plugin },
+  { name: "social", configKey: "social", options: Social.SocialOptions, make: Social.plugin },
 ]

@@ -28,6 +28,17 @@ export interface PluginHooks {
     method: string,
     proof: SignInProof,
   ) => Effect.Effect<void, { readonly _tag: string }>
+  /**
+   * Whether the user holds a credential of this plugin's sign-in method (a password, a linked provider account, a
+   * passkey). Asked before a method is removed, so that none removes the user's last way to sign in.
+   */
+  readonly userHasSignInMethod?: (user: M.User) => Effect.Effect<boolean>
+  /**
+   * Runs when another method (a magic link) proves the address of a user who had not verified it. What was set on
+   * the account before anyone proved the address — a password chosen at sign-up — must not take effect then: it may
+   * be an attacker's, who registered the address first (pre-hijacking). Runs in the verifying transaction.
+   */
+  readonly revokeUnprovenCredentials?: (user: M.User) => Effect.Effect<void>
   /** Adds this plugin's data about the user to `GET /me/export`. */
   readonly exportUserData?: (user: M.User) => Effect.Effect<Record<string, unknown>>
   /** Adds this plugin's part to `GET /client-config` (e.g. `{ password: { enabled: true } }`). */
@@ -54,6 +65,19 @@ export class PluginRegistry extends Effect.Service<PluginRegistry>()("authsome/P
             : Effect.succeed(acc),
         ),
       )
-    return { register, all, hooks, exportUserData } as const
+    /** Whether a plugin other than `except` still lets the user sign in (see `userHasSignInMethod`). */
+    const hasSignInMethodBesides = (user: M.User, except: string) =>
+      Effect.flatMap(all, (list) =>
+        Effect.exists(
+          list.filter((plugin) => plugin.name !== except),
+          (plugin) => plugin.hooks.userHasSignInMethod?.(user) ?? Effect.succeed(false),
+        ),
+      )
+    /** Every plugin's `revokeUnprovenCredentials`, in turn. */
+    const revokeUnprovenCredentials = (user: M.User) =>
+      Effect.flatMap(hooks, (list) =>
+        Effect.forEach(list, (hook) => hook.revokeUnprovenCredentials?.(user) ?? Effect.void, { discard: true }),
+      )
+    return { register, all, hooks, exportUserData, hasSignInMethodBesides, revokeUnprovenCredentials } as const
   }),
 }) {}

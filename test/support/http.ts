@@ -62,10 +62,10 @@ const engineOn = (backend: Backend, databaseUrl: string | undefined, config: Aut
 
 export const engineLayer = (databaseUrl: string, config: AuthsomeConfig) => engineOn("postgres", databaseUrl, config)
 
-export const listen = (handler: (req: any, res: any) => void) =>
+export const listen = (handler: (req: any, res: any) => void, port = 0) =>
   new Promise<{ server: Server; origin: string }>((resolve) => {
     const server = createServer(handler)
-    server.listen(0, "127.0.0.1", () => {
+    server.listen(port, "127.0.0.1", () => {
       const address = server.address()
       const port = typeof address === "object" && address !== null ? address.port : 0
       resolve({ server, origin: `http://127.0.0.1:${port}` })
@@ -78,6 +78,8 @@ export interface StartOptions {
   readonly databaseUrl?: string
   /** Reuse an SMTP server. */
   readonly smtp?: TestSmtp
+  /** Listen on this port (default: any free one). */
+  readonly port?: number
 }
 
 /** Starts an engine + server. Rate limits are off unless the test's config turns them on. */
@@ -92,7 +94,7 @@ export const startServer = async (options: StartOptions = {}): Promise<TestServe
     mail: { smtpUrl: Redacted.make(smtp.url), dispatcher: fastMail, ...options.config?.mail },
   }
   const handlers = await makeHandlers(engineOn(backend, databaseUrl, config))
-  const { server, origin } = await listen(handlers.node)
+  const { server, origin } = await listen(handlers.node, options.port)
   return {
     origin,
     base: `${origin}${handlers.authsome.config.basePath}`,

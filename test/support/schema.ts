@@ -40,7 +40,7 @@ export const pluginTables: Readonly<Record<string, ReadonlyArray<string>>> = {
   "authsome-password": ["authsome_password_hashes"],
   "authsome-mfa": ["authsome_mfa_enrollments", "authsome_mfa_recovery_codes", "authsome_mfa_tickets"],
   "authsome-passkey": ["authsome_passkeys", "authsome_passkey_challenges"],
-  "authsome-social": ["authsome_oauth_connections"],
+  "authsome-social": ["authsome_oauth_connections", "authsome_oauth_states"],
 }
 
 /** Every group this repository ships. */

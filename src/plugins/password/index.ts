@@ -2,7 +2,7 @@
  * `authsome/password`: sign-up and sign-in with email (or username) and password, forgotten and changed passwords.
  * `Password.plugin({ policy, hash, hashConcurrency, resetTokenTtl })`.
  */
-import { Effect, Layer, Schema } from "effect"
+import { Effect, Layer, Option, Schema } from "effect"
 import { type InvalidConfig, toInvalidConfig } from "../../config.js"
 import { definePlugin } from "../../plugin/index.js"
 import { PasswordHasher } from "./hasher.js"
@@ -10,7 +10,7 @@ import { passwordMigrations } from "./migrations.js"
 import { PasswordOptions, type PasswordOptionsInput, PasswordSettings } from "./options.js"
 import { passwordRoutes } from "./routes.js"
 import { PasswordAuth } from "./service.js"
-import type { PasswordHashStore } from "./store.js"
+import { PasswordHashStore } from "./store.js"
 import { PasswordHashStoreLive } from "./stores.js"
 
 export { defaultHashParams, type HashParams, PasswordHasher } from "./hasher.js"
@@ -54,5 +54,9 @@ export const plugin = (options: PasswordOptionsInput = {}) =>
       Layer.provideMerge(settingsLayer(options)),
     ),
     routes: passwordRoutes,
-    hooks: Effect.succeed({ clientConfig: { password: { enabled: true } } }),
+    hooks: Effect.map(PasswordHashStore, (hashes) => ({
+      clientConfig: { password: { enabled: true } },
+      userHasSignInMethod: (user) => Effect.map(hashes.get(user.id), Option.isSome),
+      revokeUnprovenCredentials: (user) => hashes.delete(user.id),
+    })),
   })

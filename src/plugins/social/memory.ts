@@ -1,4 +1,4 @@
-/** `OAuthConnectionStore` on the memory engine. */
+/** `OAuthConnectionStore` and `OAuthStateStore` on the memory engine. */
 import { NotFound } from "../../domain/errors.js"
 import {
   byId,
@@ -10,7 +10,7 @@ import {
   ownedByApp,
   sorted,
 } from "../../plugin/store.js"
-import type { OAuthConnection, OAuthConnectionStoreShape } from "./store.js"
+import type { OAuthConnection, OAuthConnectionStoreShape, OAuthState, OAuthStateStoreShape } from "./store.js"
 
 const oauthConnections = memoryTable<OAuthConnection>()("oauthConnections", {
   entity: "oauth_connection",
@@ -58,5 +58,32 @@ export const makeMemoryOAuthConnectionStore = (engine: MemoryEngine): OAuthConne
         )
         if (removed === 0) throw new NotFound({ entity: "oauth_connection" })
       }, "NotFound"),
+  }
+}
+
+const oauthStates = memoryTable<OAuthState>()("oauthStates", {
+  entity: "oauth_state",
+  primaryKey: (state) => [state.stateHash],
+  unique: {},
+  foreignKeys: [ownedByApp, cascade("envId", "environments")],
+})
+
+export const makeMemoryOAuthStateStore = (engine: MemoryEngine): OAuthStateStoreShape => {
+  engine.register(oauthStates)
+  const { run, find } = engine
+  return {
+    create: (state) =>
+      run((db) => {
+        db.insert(oauthStates, state)
+      }),
+    consume: (stateHash, now) =>
+      find((db) => {
+        const state = db.find(oauthStates, stateHash)
+        if (state === undefined) return undefined
+        db.delete(oauthStates, state)
+        return state.expiresAt.getTime() > now.getTime() ? state : undefined
+      }),
+    deleteExpired: (now) =>
+      run((db) => db.deleteWhere(oauthStates, (state) => state.expiresAt.getTime() <= now.getTime())),
   }
 }

@@ -1,7 +1,7 @@
-/** `OAuthConnectionStore` on SQL. */
-import { Effect } from "effect"
+/** `OAuthConnectionStore` and `OAuthStateStore` on SQL. */
+import { Effect, Option } from "effect"
 import { Sql } from "../../plugin/store.js"
-import { OAuthConnection, OAuthConnectionStore } from "./store.js"
+import { OAuthConnection, OAuthConnectionStore, OAuthState, OAuthStateStore } from "./store.js"
 
 const OAuthConnections = Sql.tableOf("authsome_oauth_connections", OAuthConnection)
 
@@ -34,5 +34,23 @@ export const makeSqlOAuthConnectionStore = Effect.gen(function* () {
       sql`DELETE FROM authsome_oauth_connections WHERE user_id = ${userId} AND provider = ${provider} RETURNING 1`.pipe(
         Sql.found("oauth_connection"),
       ),
+  })
+})
+
+const OAuthStates = Sql.tableOf("authsome_oauth_states", OAuthState)
+
+export const makeSqlOAuthStateStore = Effect.gen(function* () {
+  const sql = yield* Sql.client
+  return OAuthStateStore.of({
+    create: (state) => sql`${Sql.insertInto(sql, OAuthStates, [state])}`.pipe(Sql.exec),
+    // The DELETE takes the row whatever its age, so an expired state is gone after one try as well.
+    consume: (stateHash, now) =>
+      sql`DELETE FROM authsome_oauth_states WHERE state_hash = ${stateHash} RETURNING ${OAuthStates.select}`.pipe(
+        Sql.maybe(OAuthStates),
+        Effect.map(Option.filter((state) => state.expiresAt.getTime() > now.getTime())),
+      ),
+    deleteExpired: (now) =>
+      sql`WITH gone AS (DELETE FROM authsome_oauth_states WHERE expires_at <= ${now} RETURNING 1)
+          SELECT count(*) AS count FROM gone`.pipe(Sql.count),
   })
 })

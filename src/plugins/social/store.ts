@@ -1,7 +1,10 @@
-/** The social plugin's table: links between users and provider accounts. */
+/**
+ * The social plugin's tables: links between users and provider accounts, and the server-side state of sign-ins in
+ * progress.
+ */
 import { Context, type Effect, type Option, Schema } from "effect"
 import type { Conflict, NotFound } from "../../domain/errors.js"
-import { AppId, defineId, UserId } from "../../domain/ids.js"
+import { AppId, defineId, EnvironmentId, UserId } from "../../domain/ids.js"
 
 export const OAuthConnectionId = defineId("aoau", "OAuthConnectionId")
 export type OAuthConnectionId = typeof OAuthConnectionId.schema.Type
@@ -45,3 +48,34 @@ export class OAuthConnectionStore extends Context.Tag("authsome/OAuthConnectionS
   OAuthConnectionStore,
   OAuthConnectionStoreShape
 >() {}
+
+/** A sign-in in progress: what the callback needs to finish it, kept on the server under the hash of `state`. */
+export const OAuthState = Schema.Struct({
+  /** SHA-256 of the `state` parameter. */
+  stateHash: Schema.String,
+  appId: AppId,
+  envId: EnvironmentId,
+  provider: Schema.String,
+  /** The PKCE code verifier, sealed (`SecretBox`). */
+  codeVerifier: Schema.String,
+  /** The OpenID Connect nonce the ID token must carry. */
+  nonce: Schema.String,
+  /** Where the browser goes once signed in (already checked against the trusted origins). */
+  redirectUrl: Schema.String,
+  expiresAt: Schema.DateFromSelf,
+  createdAt: Schema.DateFromSelf,
+})
+export type OAuthState = typeof OAuthState.Type
+
+/** Single-use: a state is consumed by exactly one callback, and never after it expired. */
+export interface OAuthStateStoreShape {
+  readonly create: (state: OAuthState) => Effect.Effect<void>
+  /**
+   * Removes the state with that hash and returns it if it had not expired at `now`; exactly one of any number of
+   * concurrent callers gets it.
+   */
+  readonly consume: (stateHash: string, now: Date) => Effect.Effect<Option.Option<OAuthState>>
+  /** Removes the states that expired at or before `now`; returns how many. */
+  readonly deleteExpired: (now: Date) => Effect.Effect<number>
+}
+export class OAuthStateStore extends Context.Tag("authsome/OAuthStateStore")<OAuthStateStore, OAuthStateStoreShape>() {}
