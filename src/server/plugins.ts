@@ -4,6 +4,7 @@
  */
 import type { Schema } from "effect"
 import type { AnyPlugin } from "../plugin/plugin.js"
+import * as Organization from "../plugins/organization/index.js"
 import * as Password from "../plugins/password/index.js"
 
 export interface BuiltInPlugin {
@@ -16,4 +17,10 @@ export interface BuiltInPlugin {
 
 export const builtInPlugins: ReadonlyArray<BuiltInPlugin> = [
   { name: "password", configKey: "password", options: Password.PasswordOptions, make: Password.plugin },
+  {
+    name: "organization",
+    configKey: "organization",
+    options: Organization.OrganizationOptions,
+    make: Organization.plugin,
+  },
 ]
