@@ -11,7 +11,7 @@ import {
   UserStore,
   VerificationStore,
 } from "../../services/store/identity.js"
-import { AuditEvents } from "./platform.js"
+import { AuditEvents } from "./audit-events.js"
 import * as Sql from "./sql.js"
 
 export const Users = Sql.defineTable<M.User>("authsome_users", {

@@ -14,6 +14,7 @@ import {
   WebhookDeliveryStore,
   WebhookStore,
 } from "../../services/store/platform.js"
+import { AuditEvents } from "./audit-events.js"
 import { Users } from "./identity.js"
 import * as Sql from "./sql.js"
 
@@ -108,21 +109,6 @@ export const UserRoles = Sql.defineTable<M.UserRole>("authsome_user_roles", {
   roleId: "text",
   orgId: "text",
   assignedAt: "timestamptz",
-})
-
-export const AuditEvents = Sql.defineTable<M.AuditEvent>("authsome_audit_events", {
-  id: "text",
-  appId: "text",
-  envId: "text",
-  userId: "text",
-  actorId: "text",
-  type: "text",
-  outcome: "text",
-  reason: "text",
-  ipAddress: "text",
-  userAgent: "text",
-  metadata: "jsonb",
-  createdAt: "timestamptz",
 })
 
 export const RateLimitCounters = Sql.defineTable<M.RateLimitCounter>("authsome_rate_limits", {
