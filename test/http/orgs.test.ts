@@ -5,7 +5,8 @@
  * for the verified address it was sent to and only in its app, a token works once, the last owner stays.
  *
  * Server A (email verification required) has a second instance "short" on the same database whose invitations
- * expire after a second, and a third engine "other" on that database whose default app is another app.
+ * expire after a second and where creating an organization needs `org:create`, and a third engine "other" on that
+ * database whose default app is another app.
  */
 import { createHash } from "node:crypto"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -25,9 +26,9 @@ import { CheckedClient, expectError, query } from "../support/security.js"
 import { type ReceivedMail, verificationOf } from "../support/smtp.js"
 
 const publicUrl = "https://app.example.com"
-const config = (invitationTtl = "7 days"): AuthsomeOptions => ({
+const config = (options: Organization.OrganizationOptionsInput = {}): AuthsomeOptions => ({
   publicUrl,
-  plugins: [Password.plugin(), Organization.plugin({ invitationTtl })],
+  plugins: [Password.plugin(), Organization.plugin(options)],
 })
 
 const sha256 = (value: string) => createHash("sha256").update(value).digest("hex")
@@ -65,7 +66,11 @@ describe.skipIf(!postgresAvailable)("organizations over HTTP", () => {
   beforeAll(async () => {
     a = await startServer({ config: config() })
     ;[short, other] = await Promise.all([
-      startServer({ config: config("1 second"), databaseUrl: a.databaseUrl, smtp: a.smtp }),
+      startServer({
+        config: config({ invitationTtl: "1 second", allowUserToCreate: false }),
+        databaseUrl: a.databaseUrl,
+        smtp: a.smtp,
+      }),
       startServer({ config: { ...config(), appId: "other" }, databaseUrl: a.databaseUrl, smtp: a.smtp }),
     ])
   })
@@ -98,7 +103,7 @@ describe.skipIf(!postgresAvailable)("organizations over HTTP", () => {
   /** Invites `email` into `orgId` as `inviter` and returns the invitation and the token from the mail. */
   const invite = async (inviter: Person, orgId: string, email: string, role?: string, server = a) => {
     const before = server.smtp.received.length
-    const response = await inviter.client.request("POST", `/orgs/${orgId}/invitations`, {
+    const response = await new CheckedClient(server.base).request("POST", `/orgs/${orgId}/invitations`, {
       ...as(inviter),
       body: role === undefined ? { email } : { email, role },
     })
@@ -166,6 +171,25 @@ describe.skipIf(!postgresAvailable)("organizations over HTTP", () => {
       const renamed = await call(owner, "PATCH", `/orgs/${org.id}`, { name: "Acme Corp", logo: null })
       expect(renamed.status).toBe(200)
       expect(renamed.body).toMatchObject({ id: org.id, name: "Acme Corp", logo: null, slug: org.slug })
+    })
+
+    it("with allowUserToCreate off, creating one needs the app permission org:create (admins hold it)", async () => {
+      const plain = await person("plain", short)
+      const slug = `gated-${Date.now()}`
+      expectError(await call(plain, "POST", "/orgs", { name: "Gated", slug }), 403, "forbidden")
+      const [admin] = await query(a.databaseUrl, "SELECT id FROM authsome_roles WHERE slug = 'admin' AND app_id = $1", [
+        (await query(a.databaseUrl, "SELECT app_id FROM authsome_users WHERE id = $1", [plain.id]))[0]!["app_id"],
+      ])
+      await query(
+        a.databaseUrl,
+        "INSERT INTO authsome_user_roles (app_id, user_id, role_id, assigned_at) SELECT app_id, id, $2, now() FROM authsome_users WHERE id = $1",
+        [plain.id, admin!["id"]],
+      )
+      expect((await call(plain, "POST", "/orgs", { name: "Gated", slug })).status).toBe(201)
+      // The default server lets anyone create one.
+      expect((await call(await person("anyone"), "POST", "/orgs", { name: "Open", slug: `${slug}-open` })).status).toBe(
+        201,
+      )
     })
 
     it("bad input is 400 invalid_request", async () => {
@@ -265,7 +289,7 @@ describe.skipIf(!postgresAvailable)("organizations over HTTP", () => {
     })
 
     it("an expired invitation is 400 invalid_code and listed as expired", async () => {
-      const [owner, invitee] = await Promise.all([person("owner", short), person("late", short)])
+      const [owner, invitee] = await Promise.all([person("owner"), person("late")])
       const org = await createOrg(owner)
       const { invitation, token } = await invite(owner, org.id, invitee.email, undefined, short)
       expect(Date.parse(invitation.expires_at) - Date.parse(invitation.created_at)).toBe(1000)
