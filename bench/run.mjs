@@ -139,7 +139,11 @@ const chainedUser = async (base, ownerHeaders) => {
   const signup = await post(`${base}/signup`, { email: "chained@example.com", password })
   await post(`${base}/roles/${topRole}/assign`, { user_id: signup.body.user.id }, ownerHeaders)
   const token = signup.body.session_token
-  const check = await post(`${base}/authorize`, { resource: "doc", action: "read" }, { authorization: `Bearer ${token}` })
+  const check = await post(
+    `${base}/authorize`,
+    { resource: "doc", action: "read" },
+    { authorization: `Bearer ${token}` },
+  )
   if (check.body.via_role !== "bench-base") throw new Error(`unexpected decision: ${JSON.stringify(check.body)}`)
   return token
 }

@@ -140,17 +140,25 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     })
   }
 
-  /** An API key acts as its user where the route accepts keys; keys are never cookies, so CSRF does not apply. */
+  /**
+   * An API key acts as its user where the route accepts keys (a scoped key only where a route's `requires` is within
+   * its scopes). Keys are never cookies, so CSRF does not apply.
+   */
   const authenticateKey = (
     token: string,
     route: Route,
     client: ClientContext,
   ): Effect.Effect<Authenticated, TaggedFailure> =>
-    Effect.flatMap(apiKeys.authenticate(token, client), ({ key, user }) =>
-      route.apiKeys
-        ? Effect.succeed<Authenticated>({ user, session: null, apiKey: key, via: "api_key" })
-        : Effect.fail(new Forbidden({ message: "this route needs a signed-in session, not an API key" })),
-    )
+    Effect.flatMap(apiKeys.authenticate(token, client), ({ key, user }) => {
+      if (!route.apiKeys) {
+        return Effect.fail(new Forbidden({ message: "this route needs a signed-in session, not an API key" }))
+      }
+      const auth: Authenticated = { user, session: null, apiKey: key, via: "api_key" }
+      // With `requires`, the pipeline checks the scopes with the permission.
+      return route.requires === undefined
+        ? Effect.as(authorization.ensureRoute(user, undefined, key.scopes), auth)
+        : Effect.succeed(auth)
+    })
 
   const authenticate = (
     request: ApiRequest,
@@ -184,11 +192,16 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
       : validated
   }
 
-  /** The route's `requires` (and a scoped key's limits); nothing to do on the plain session path. */
-  const permit = (route: Route, auth: Authenticated): Effect.Effect<Authenticated, TaggedFailure> =>
-    route.requires === undefined && auth.apiKey === null
-      ? Effect.succeed(auth)
-      : Effect.as(authorization.ensureRoute(auth.user, route.requires, auth.apiKey?.scopes), auth)
+  /** Authentication, then the route's `requires` (the session check itself has none: nothing added to its path). */
+  const authenticated = (request: ApiRequest, route: Route, client: ClientContext, secure: boolean) => {
+    const auth = authenticate(request, route, client, secure)
+    const requires = route.requires
+    return requires === undefined
+      ? auth
+      : Effect.flatMap(auth, (auth) =>
+          Effect.as(authorization.ensureRoute(auth.user, requires, auth.apiKey?.scopes), auth),
+        )
+  }
 
   // The hot path is written as plain flatMap chains (not generators): every session check runs through it.
   const dispatch = (request: ApiRequest, route: Route, params: Record<string, string>, queryString: string) => {
@@ -204,9 +217,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     return Effect.flatMap(tenant, (tenant) => {
       const client = { app: tenant?.app, env: tenant?.env, ip: address.ip, userAgent } as ClientContext
       const auth =
-        route.auth === "session"
-          ? Effect.flatMap(authenticate(request, route, client, address.secure), (auth) => permit(route, auth))
-          : Effect.succeed(undefined)
+        route.auth === "session" ? authenticated(request, route, client, address.secure) : Effect.succeed(undefined)
       return Effect.flatMap(auth, (auth) =>
         Effect.flatMap(readBody(request, route), (body) => {
           const headers: Record<string, string> = {}

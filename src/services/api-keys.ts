@@ -5,7 +5,7 @@
  * Validation reads the database on every request (no cache can answer for a revoked key).
  */
 import { Clock, Duration, Effect, Option } from "effect"
-import { Forbidden, InvalidRequest, NotFound, Unauthorized } from "../domain/errors.js"
+import { InvalidRequest, NotFound, Unauthorized } from "../domain/errors.js"
 import { type ApiKeyId, isId, newId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import { parsePermission, type PermissionName } from "../domain/permissions.js"
@@ -120,11 +120,7 @@ export class ApiKeys extends Effect.Service<ApiKeys>()("authsome/ApiKeys", {
         }
         const scopes = [...new Set(input.scopes ?? [])]
         const wanted = yield* parseScopes(scopes)
-        yield* authorization
-          .ensureHoldsAll(user, undefined, wanted)
-          .pipe(
-            Effect.mapError((error) => new Forbidden({ message: error.message.replace("grant", "scope a key to") })),
-          )
+        yield* authorization.ensureHoldsAll(user, undefined, wanted)
         const random = randomToken()
         const secret = `${keyPrefix}${random}`
         const key: M.ApiKey = {

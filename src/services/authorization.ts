@@ -124,7 +124,11 @@ export class Authorization extends Effect.Service<Authorization>()("authsome/Aut
         )
         return missing === undefined
           ? Effect.void
-          : Effect.fail(new Forbidden({ message: `cannot grant ${formatPermission(missing)}: you do not hold it` }))
+          : Effect.fail(
+              new Forbidden({
+                message: `missing permission ${formatPermission(missing)}: only what you hold can be given`,
+              }),
+            )
       })
 
     /**

@@ -8,7 +8,7 @@ import { Clock, Effect } from "effect"
 import { Conflict, InvalidRequest, NotFound } from "../domain/errors.js"
 import { isId, newId, type OrganizationId, type PermissionId, type RoleId, type UserId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
-import { effectiveGrants, type Grant, type PermissionName } from "../domain/permissions.js"
+import { effectiveGrants, type PermissionName } from "../domain/permissions.js"
 import { Authorization } from "./authorization.js"
 import type { ClientContext } from "./context.js"
 import { Events } from "./events.js"
@@ -291,8 +291,7 @@ export class Roles extends Effect.Service<Roles>()("authsome/Roles", {
       Effect.gen(function* () {
         const user = yield* userOfApp(client, userId)
         const org = orgId === undefined ? null : yield* orgOfMember(client, user, orgId)
-        const grants: ReadonlyArray<Grant> = yield* authorization.grantsOf(user, org?.id ?? null)
-        return grants
+        return yield* authorization.grantsOf(user, org?.id ?? null)
       })
 
     return {
