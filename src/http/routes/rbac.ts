@@ -346,35 +346,43 @@ export const rbacRoutes = Effect.gen(function* () {
       org_id: Schema.optional(Schema.NullOr(Id)),
     }),
     responses: { 200: { description: "the decision", schema: DecisionJson } },
-    handler: (request) =>
-      Effect.gen(function* () {
-        const { auth, body, client } = request
-        let userId = auth.user.id
-        if (body.user_id !== undefined && body.user_id !== auth.user.id) {
-          yield* authorization.ensure({
-            userId: auth.user.id,
-            appId: client.app.id,
-            resource: "role",
-            action: "read",
-            scopes: auth.apiKey?.scopes,
-          })
-          userId = (yield* roles.userOfApp(client, body.user_id)).id
-        }
-        if (body.org_id && !isId("organization", body.org_id)) {
-          return yield* new InvalidRequest({
+    // Every caller's own check comes through here: a flatMap chain rather than a generator.
+    handler: ({ auth, body, client }) => {
+      if (body.org_id && !isId("organization", body.org_id)) {
+        return Effect.fail(
+          new InvalidRequest({
             message: "invalid org_id",
             details: [{ path: "org_id", message: "expected an organization id" }],
-          })
-        }
-        const decision = yield* authorization.check({
-          userId,
-          appId: client.app.id,
-          orgId: (body.org_id ?? null) as M.Organization["id"] | null,
-          resource: body.resource,
-          action: body.action,
-        })
-        return json(200, decision.allowed ? { allowed: true, via_role: decision.viaRole } : { allowed: false })
-      }),
+          }),
+        )
+      }
+      const subject =
+        body.user_id === undefined || body.user_id === auth.user.id
+          ? Effect.succeed(auth.user.id)
+          : Effect.zipRight(
+              authorization.ensure({
+                userId: auth.user.id,
+                appId: client.app.id,
+                resource: "role",
+                action: "read",
+                scopes: auth.apiKey?.scopes,
+              }),
+              Effect.map(roles.userOfApp(client, body.user_id), (user) => user.id),
+            )
+      return Effect.flatMap(subject, (userId) =>
+        Effect.map(
+          authorization.check({
+            userId,
+            appId: client.app.id,
+            orgId: (body.org_id ?? null) as M.Organization["id"] | null,
+            resource: body.resource,
+            action: body.action,
+          }),
+          (decision) =>
+            json(200, decision.allowed ? { allowed: true, via_role: decision.viaRole } : { allowed: false }),
+        ),
+      )
+    },
   })
 
   return [

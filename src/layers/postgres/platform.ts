@@ -284,21 +284,21 @@ const makeRbacStore = Effect.gen(function* () {
     "authsome_resolve_permission",
     // The pool binds the arguments by position: they must appear in the SQL in this order.
     (userId: string, appId: string, orgId: string | null, resource: string, action: string) =>
-      sql`WITH RECURSIVE chain(role_id, depth, path) AS (
-            SELECT ur.role_id, 0, ARRAY[ur.role_id]
-            FROM authsome_user_roles ur
+      // The chain carries each role's slug and parent, so the walk is one index lookup per level. Cycles cannot be
+      // written (`updateRole`); the depth bound keeps a cycle in the data from running away all the same.
+      sql`WITH RECURSIVE chain(role_id, slug, parent_id, depth) AS (
+            SELECT r.id, r.slug, r.parent_id, 0
+            FROM authsome_user_roles ur JOIN authsome_roles r ON r.id = ur.role_id
             WHERE ur.user_id = ${userId} AND ur.app_id = ${appId} AND (ur.org_id IS NULL OR ur.org_id = ${orgId})
             UNION ALL
-            SELECT r.parent_id, c.depth + 1, c.path || r.parent_id
-            FROM chain c JOIN authsome_roles r ON r.id = c.role_id
-            WHERE r.parent_id IS NOT NULL AND r.parent_id <> ALL (c.path)
+            SELECT r.id, r.slug, r.parent_id, c.depth + 1
+            FROM chain c JOIN authsome_roles r ON r.id = c.parent_id
+            WHERE c.depth < 32
           )
-          SELECT r.id AS role_id, r.slug AS role_slug, p.resource, p.action, c.depth
-          FROM chain c
-          JOIN authsome_permissions p ON p.role_id = c.role_id
-          JOIN authsome_roles r ON r.id = c.role_id
+          SELECT c.role_id, c.slug AS role_slug, p.resource, p.action, c.depth
+          FROM chain c JOIN authsome_permissions p ON p.role_id = c.role_id
           WHERE (p.resource = ${resource} OR p.resource = '*') AND (p.action = ${action} OR p.action = '*')
-          ORDER BY c.depth, (p.resource = '*')::int + (p.action = '*')::int, r.slug COLLATE "C", p.id COLLATE "C"
+          ORDER BY c.depth, (p.resource = '*')::int + (p.action = '*')::int, c.slug COLLATE "C", p.id COLLATE "C"
           LIMIT 1`,
     ["", "", "", "", ""],
   )
