@@ -123,6 +123,31 @@ const post = async (url, body, headers = {}) => {
   return { status: response.status, body: await response.json() }
 }
 
+/**
+ * Through the API, as the first user (the owner): roles base ← middle ← top, `doc:read` granted to base only, and a
+ * second user holding top. Returns that user's session token, after checking `/authorize` answers via base.
+ */
+const chainedUser = async (base, ownerHeaders) => {
+  const role = async (slug, parentId) => {
+    const created = await post(`${base}/roles`, { name: slug, slug, parent_id: parentId ?? null }, ownerHeaders)
+    if (created.status !== 201) throw new Error(`role creation failed: ${JSON.stringify(created.body)}`)
+    return created.body.id
+  }
+  const baseRole = await role("bench-base")
+  const topRole = await role("bench-top", await role("bench-middle", baseRole))
+  await post(`${base}/roles/${baseRole}/permissions`, { permission: "doc:read" }, ownerHeaders)
+  const signup = await post(`${base}/signup`, { email: "chained@example.com", password })
+  await post(`${base}/roles/${topRole}/assign`, { user_id: signup.body.user.id }, ownerHeaders)
+  const token = signup.body.session_token
+  const check = await post(
+    `${base}/authorize`,
+    { resource: "doc", action: "read" },
+    { authorization: `Bearer ${token}` },
+  )
+  if (check.body.via_role !== "bench-base") throw new Error(`unexpected decision: ${JSON.stringify(check.body)}`)
+  return token
+}
+
 /** Inserts `count` users straight into the table (the deep-page scenario needs 100,000; hashing them would take hours). */
 const seedUsers = async (databaseUrl, count) => {
   const { newId } = await import(join(root, "dist/domain/ids.js"))
@@ -201,6 +226,36 @@ const main = async () => {
     const sessionBaseline = await load({ ...sessionLoad, url: `http://127.0.0.1:${baselinePort}/` })
     baseline.kill("SIGTERM")
     results.scenarios.sessionCheck = { authsome: session, baseline: sessionBaseline }
+
+    // Both compared with the session check on the same server, interleaved over two rounds and averaged: on a
+    // small shared machine one 10 s run can be off by a third either way.
+    const headers = { authorization: `Bearer ${token}` }
+    const created = await post(`${base}/keys`, { name: "bench" }, headers)
+    if (created.status !== 201) throw new Error(`key creation failed: ${JSON.stringify(created.body)}`)
+    const apiKeyLoad = { url: `${base}/me`, connections: 32, headers: { "x-api-key": created.body.key } }
+    const authorizeLoad = {
+      url: `${base}/authorize`,
+      connections: 32,
+      method: "POST",
+      headers: { authorization: `Bearer ${await chainedUser(base, headers)}` },
+      body: { resource: "doc", action: "read" },
+    }
+    const rounds = { session: [], apiKey: [], authorize: [] }
+    for (let round = 0; round < 2; round++) {
+      log(`session check, API key (GET /me), authorize (three-level role chain): round ${round + 1}`)
+      rounds.session.push(await load(sessionLoad))
+      rounds.apiKey.push(await load(apiKeyLoad))
+      rounds.authorize.push(await load(authorizeLoad))
+    }
+    const meanRps = (runs) => runs.reduce((sum, run) => sum + run.rps, 0) / runs.length
+    const sessionRps = meanRps(rounds.session)
+    results.scenarios.apiKey = {
+      rps: meanRps(rounds.apiKey),
+      sessionRps,
+      runs: rounds.apiKey,
+      sessionRuns: rounds.session,
+    }
+    results.scenarios.authorize = { rps: meanRps(rounds.authorize), sessionRps, runs: rounds.authorize }
 
     log("sign-in")
     const signinLoad = {
@@ -287,6 +342,22 @@ const report = (results) => {
       "<= 25 ms",
       s.isolation.session.p99 <= 25,
     ],
+    [
+      "API key request (GET /me) req/s",
+      fmt(s.apiKey.rps, 0),
+      `${fmt(s.apiKey.sessionRps, 0)} (session check)`,
+      fmt(ratio(s.apiKey.rps, s.apiKey.sessionRps), 2),
+      ">= 0.80 x session check",
+      ratio(s.apiKey.rps, s.apiKey.sessionRps) >= 0.8,
+    ],
+    [
+      "POST /authorize (3-level chain) req/s",
+      fmt(s.authorize.rps, 0),
+      `${fmt(s.authorize.sessionRps, 0)} (session check)`,
+      fmt(ratio(s.authorize.rps, s.authorize.sessionRps), 2),
+      ">= 0.80 x session check",
+      ratio(s.authorize.rps, s.authorize.sessionRps) >= 0.8,
+    ],
     ["start-up, migrated db ms", fmt(s.startup.migratedMs, 0), "", "", "<= 1500 ms", s.startup.migratedMs <= 1500],
     ["start-up, empty db ms", fmt(s.startup.emptyMs, 0), "", "", "<= 3000 ms", s.startup.emptyMs <= 3000],
     [
@@ -301,6 +372,9 @@ const report = (results) => {
   ]
   const errors = [
     s.sessionCheck.authsome,
+    ...s.apiKey.sessionRuns,
+    ...s.apiKey.runs,
+    ...s.authorize.runs,
     ...s.signIn.authsome.runs,
     s.isolation.sessionAlone,
     s.isolation.session,

@@ -19,9 +19,11 @@ import { coreErrors, makeErrorResponder } from "./http/errors.js"
 import type { ApiRequest, ApiResponse } from "./http/message.js"
 import { makeOpenApi } from "./http/openapi.js"
 import { accountRoutes } from "./http/routes/account.js"
+import { apiKeyRoutes } from "./http/routes/api-keys.js"
 import { deviceRoutes } from "./http/routes/devices.js"
 import { introspectionRoutes } from "./http/routes/introspection.js"
 import { metaRoutes } from "./http/routes/meta.js"
+import { rbacRoutes } from "./http/routes/rbac.js"
 import { sessionRoutes } from "./http/routes/sessions.js"
 import type { StoreBackend } from "./layers/backend.js"
 import { InvalidMigrationGroups } from "./migrations/runner.js"
@@ -31,7 +33,9 @@ import { HttpKit } from "./plugin/kit.js"
 import type { AnyPlugin, CoreServices, EngineServices, PluginErrors, PluginServices } from "./plugin/plugin.js"
 import type { Route } from "./plugin/route.js"
 import { Accounts } from "./services/accounts.js"
+import { ApiKeys } from "./services/api-keys.js"
 import { Audit } from "./services/audit.js"
+import { Authorization } from "./services/authorization.js"
 import { AuthConfig } from "./services/config.js"
 import { Devices } from "./services/devices.js"
 import { Events } from "./services/events.js"
@@ -39,6 +43,7 @@ import { Introspection } from "./services/introspection.js"
 import { type InvalidSmtpUrl, MailDispatcher, Mailer, MailQueue } from "./services/mail/index.js"
 import { PluginRegistry } from "./services/plugin-registry.js"
 import { RateLimiter } from "./services/rate-limit.js"
+import { Roles } from "./services/roles.js"
 import { SecretBox } from "./services/secrets.js"
 import { Sessions } from "./services/sessions.js"
 import { SignIn } from "./services/sign-in.js"
@@ -76,11 +81,19 @@ export const migrationGroups = (plugins: ReadonlyArray<AnyPlugin>): ReadonlyArra
 
 // --- services ------------------------------------------------------------------------------------------------------
 
-const coreServices = Layer.mergeAll(SignIn.Default, Accounts.Default, Introspection.Default, HttpKit.Default).pipe(
+const coreServices = Layer.mergeAll(
+  SignIn.Default,
+  Accounts.Default,
+  Introspection.Default,
+  HttpKit.Default,
+  Roles.Default,
+).pipe(
+  Layer.provideMerge(ApiKeys.Default),
   Layer.provideMerge(Layer.merge(Sessions.Default, Events.Default)),
   Layer.provideMerge(
     Layer.mergeAll(
       Audit.Default,
+      Authorization.Default,
       Devices.Default,
       RateLimiter.Default,
       Tenancy.Default,
@@ -190,6 +203,8 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
           ...(yield* accountRoutes),
           ...(yield* deviceRoutes),
           ...(yield* introspectionRoutes),
+          ...(yield* rbacRoutes),
+          ...(yield* apiKeyRoutes),
         ]
         for (const plugin of plugins) if (plugin.routes) routes.push(...(yield* plugin.routes))
         const errors = makeErrorResponder([...coreErrors, ...plugins.flatMap((plugin) => plugin.errors ?? [])])
@@ -200,6 +215,8 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
           config,
           tenancy: yield* Tenancy,
           sessions: yield* Sessions,
+          apiKeys: yield* ApiKeys,
+          authorization: yield* Authorization,
           errors,
           requestLog: options.requestLog,
         })

@@ -30,9 +30,18 @@ export { StoreBackend, type StoreBackendShape } from "./layers/backend.js"
 export * as Errors from "./domain/errors.js"
 export * as Ids from "./domain/ids.js"
 export * as Models from "./domain/models.js"
+export * as Permissions from "./domain/permissions.js"
 
 export { Accounts, type VerifyEmailInput } from "./services/accounts.js"
+export {
+  apiKeyRateLimits,
+  ApiKeys,
+  type CreatedApiKey,
+  isApiKeyToken,
+  type NewApiKey,
+} from "./services/api-keys.js"
 export { Audit, type AuditInput } from "./services/audit.js"
+export { Authorization, type CheckInput, type Decision } from "./services/authorization.js"
 export { AuthConfig } from "./services/config.js"
 export type { ClientContext } from "./services/context.js"
 export { Devices, parseUserAgent } from "./services/devices.js"
@@ -50,12 +59,14 @@ export {
 } from "./services/mail/index.js"
 export { type PluginHooks, PluginRegistry, type SignInProof } from "./services/plugin-registry.js"
 export { RateLimiter, type RateLimitPolicy } from "./services/rate-limit.js"
+export { type Actor, type HeldRole, type NewRole, type RoleChanges, Roles } from "./services/roles.js"
 export { SecretBox } from "./services/secrets.js"
 export { type IssuedTokens, Sessions } from "./services/sessions.js"
 export { SignIn } from "./services/sign-in.js"
 export { type Tenant, Tenancy } from "./services/tenancy.js"
 export {
   ApiKeyStore,
+  type ApiKeyWithUser,
   AppSessionConfigStore,
   AppStore,
   AuditStore,
@@ -94,14 +105,17 @@ export {
   type FormConfigStoreShape,
   type InvitationStoreShape,
   type MemberStoreShape,
+  type MemberWithUser,
   type NotificationStoreShape,
   type OrganizationPatch,
   type OrganizationStoreShape,
   type Page,
   type PageRequest,
   type PasswordResetStoreShape,
+  type PermissionQuery,
   type RateLimitStoreShape,
   type RbacStoreShape,
+  type ResolvedPermission,
   type RolePatch,
   type RotateSession,
   type SessionStoreShape,

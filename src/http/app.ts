@@ -5,9 +5,11 @@
  */
 import { Cause, Clock, Effect, ParseResult, Schema } from "effect"
 import type { ResolvedConfig } from "../config.js"
-import { InvalidRequest, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
+import { Forbidden, InvalidRequest, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
 import type { TaggedFailure } from "../plugin/errors.js"
 import type { Authenticated, Route, SessionRouteRequest } from "../plugin/route.js"
+import { type ApiKeys, isApiKeyToken } from "../services/api-keys.js"
+import type { Authorization } from "../services/authorization.js"
 import type { ClientContext } from "../services/context.js"
 import type { Sessions } from "../services/sessions.js"
 import type { Tenancy } from "../services/tenancy.js"
@@ -98,13 +100,15 @@ export interface PipelineDeps {
   readonly config: ResolvedConfig
   readonly tenancy: Tenancy
   readonly sessions: Sessions
+  readonly apiKeys: ApiKeys
+  readonly authorization: Authorization
   readonly errors: ReturnType<typeof makeErrorResponder>
   /** Receives one entry per request; default: `Effect.logInfo("request")` with the entry as annotations. */
   readonly requestLog?: ((entry: RequestLogEntry) => void) | undefined
 }
 
 export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) => {
-  const { config, tenancy, sessions, errors, requestLog } = deps
+  const { config, tenancy, sessions, apiKeys, authorization, errors, requestLog } = deps
   const match = compile(routes)
   const isTrustedProxy = makeProxyMatcher(config.trustedProxies)
   const { ensureSameOrigin, corsHeaders } = makeOriginPolicy(config)
@@ -136,29 +140,67 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     })
   }
 
+  /**
+   * An API key acts as its user where the route accepts keys (a scoped key only where a route's `requires` is within
+   * its scopes). Keys are never cookies, so CSRF does not apply.
+   */
+  const authenticateKey = (
+    token: string,
+    route: Route,
+    client: ClientContext,
+  ): Effect.Effect<Authenticated, TaggedFailure> =>
+    Effect.flatMap(apiKeys.authenticate(token, client), ({ key, user }) => {
+      if (!route.apiKeys) {
+        return Effect.fail(new Forbidden({ message: "this route needs a signed-in session, not an API key" }))
+      }
+      const auth: Authenticated = { user, session: null, apiKey: key, via: "api_key" }
+      // With `requires`, the pipeline checks the scopes with the permission.
+      return route.requires === undefined
+        ? Effect.as(authorization.ensureRoute(user, undefined, key.scopes), auth)
+        : Effect.succeed(auth)
+    })
+
   const authenticate = (
     request: ApiRequest,
+    route: Route,
     client: ClientContext,
     secure: boolean,
   ): Effect.Effect<Authenticated, TaggedFailure> => {
     const authorization = request.headers["authorization"]
     let token: string | undefined
-    let via: Authenticated["via"] = "bearer"
+    let via: "bearer" | "cookie" = "bearer"
     if (authorization !== undefined) {
       const [scheme, value] = authorization.split(" ", 2)
       if (scheme?.toLowerCase() !== "bearer" || !value) {
         return Effect.fail(new Unauthorized({ message: "malformed authorization header" }))
       }
       token = value.trim()
+      if (isApiKeyToken(token)) return authenticateKey(token, route, client)
+    } else if (request.headers["x-api-key"] !== undefined) {
+      return authenticateKey(request.headers["x-api-key"].trim(), route, client)
     } else {
       token = request.cookies[cookieNames(secure).session]
       via = "cookie"
     }
     if (!token) return Effect.fail(new Unauthorized({ message: "missing credentials" }))
-    const validated = Effect.map(sessions.validate(token, client), (found): Authenticated => ({ ...found, via }))
+    const validated = Effect.map(
+      sessions.validate(token, client),
+      (found): Authenticated => ({ ...found, apiKey: null, via }),
+    )
     return via === "cookie" && unsafeMethods.has(request.method)
       ? Effect.zipLeft(validated, ensureSameOrigin(request, secure))
       : validated
+  }
+
+  /** Authentication, then the route's `requires` (the session check itself has none: nothing added to its path). */
+  const authenticated = (request: ApiRequest, route: Route, client: ClientContext, secure: boolean) => {
+    const auth = authenticate(request, route, client, secure)
+    const requires = route.requires
+    return requires === undefined
+      ? auth
+      : Effect.flatMap(auth, (auth) =>
+          Effect.as(authorization.ensureRoute(auth.user, requires, auth.apiKey?.scopes), auth),
+        )
   }
 
   // The hot path is written as plain flatMap chains (not generators): every session check runs through it.
@@ -174,7 +216,8 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     const tenant = route.tenantless ? Effect.succeed(undefined) : tenancy.resolve(request.headers["x-publishable-key"])
     return Effect.flatMap(tenant, (tenant) => {
       const client = { app: tenant?.app, env: tenant?.env, ip: address.ip, userAgent } as ClientContext
-      const auth = route.auth === "session" ? authenticate(request, client, address.secure) : Effect.succeed(undefined)
+      const auth =
+        route.auth === "session" ? authenticated(request, route, client, address.secure) : Effect.succeed(undefined)
       return Effect.flatMap(auth, (auth) =>
         Effect.flatMap(readBody(request, route), (body) => {
           const headers: Record<string, string> = {}

@@ -1,5 +1,6 @@
 /** The OpenAPI 3.1 document, generated from the route definitions (core and plugins alike). */
 import { JSONSchema, Schema } from "effect"
+import { formatPermission } from "../domain/permissions.js"
 import type { ErrorDeclaration } from "../plugin/errors.js"
 import type { Route } from "../plugin/route.js"
 import { internalErrorDescriptions } from "./errors.js"
@@ -54,6 +55,13 @@ export const makeOpenApi = (
         ...(spec.schema ? { content: { "application/json": { schema: toJsonSchema(spec.schema) } } } : {}),
       }
     }
+    if (route.requires !== undefined) {
+      const permission = formatPermission(route.requires)
+      responses["403"] = {
+        description: `forbidden: the caller (and an API key's scopes) lack the permission \`${permission}\``,
+        content: { "application/json": { schema: errorSchema } },
+      }
+    }
     for (const [status, description] of Object.entries(errorStatuses)) {
       responses[status] ??= { description, content: { "application/json": { schema: errorSchema } } }
     }
@@ -67,7 +75,10 @@ export const makeOpenApi = (
       ...(route.body
         ? { requestBody: { required: true, content: { "application/json": { schema: toJsonSchema(route.body) } } } }
         : {}),
-      ...(route.auth === "session" ? { security: [{ bearer: [] }, { sessionCookie: [] }] } : {}),
+      ...(route.auth === "session"
+        ? { security: [{ bearer: [] }, { sessionCookie: [] }, ...(route.apiKeys ? [{ apiKey: [] }] : [])] }
+        : {}),
+      ...(route.requires ? { "x-authsome-requires": formatPermission(route.requires) } : {}),
       responses,
     }
   }
@@ -78,7 +89,12 @@ export const makeOpenApi = (
     components: {
       schemas: definitions,
       securitySchemes: {
-        bearer: { type: "http", scheme: "bearer", description: "session token" },
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "a session token, or an API key (`sk_live_...`) where the route accepts `apiKey`",
+        },
+        apiKey: { type: "apiKey", in: "header", name: "X-API-Key", description: "an API key (`sk_live_...`)" },
         sessionCookie: { type: "apiKey", in: "cookie", name: "authsome_session_token" },
         publishableKey: { type: "apiKey", in: "header", name: "X-Publishable-Key" },
       },

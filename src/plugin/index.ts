@@ -3,7 +3,7 @@
  * routes are written with the same pieces.
  *
  * - `definePlugin` and the plugin's parts (`Plugin`, hooks, the services it can build on);
- * - routes: `publicRoute` / `sessionRoute`, the request types, `HttpKit` (sign-in responses, cookies, CSRF, rate
+ * - routes: `publicRoute` / `sessionRoute` (with `requires` and `credentials`), the request types, `HttpKit` (sign-in responses, cookies, CSRF, rate
  *   limits in the `RateLimit-*` headers), `json`/`status`, the shared request-field and response schemas;
  * - errors: `declareError` (status, `type`, message, extra fields, headers — read by the pipeline and the OpenAPI
  *   document alike);
@@ -22,12 +22,16 @@ export {
   type SignInProof,
 } from "./plugin.js"
 export {
+  type ApiKeyAuthenticated,
   type Authenticated,
   type Method,
+  type PermissionString,
   publicRoute,
   type ResponseSpec,
   type Route,
   type RouteRequest,
+  type SessionAuthenticated,
+  type SessionOnlyRouteRequest,
   type SessionRouteRequest,
   sessionRoute,
 } from "./route.js"

@@ -8,7 +8,9 @@ import type { Effect, Layer } from "effect"
 import type { StoreBackend } from "../layers/backend.js"
 import type { MigrationGroup } from "../migrations/types.js"
 import type { Accounts } from "../services/accounts.js"
+import type { ApiKeys } from "../services/api-keys.js"
 import type { Audit } from "../services/audit.js"
+import type { Authorization } from "../services/authorization.js"
 import type { AuthConfig } from "../services/config.js"
 import type { Devices } from "../services/devices.js"
 import type { Events } from "../services/events.js"
@@ -16,6 +18,7 @@ import type { Introspection } from "../services/introspection.js"
 import type { MailQueue } from "../services/mail/queue.js"
 import type { PluginHooks, PluginRegistry } from "../services/plugin-registry.js"
 import type { RateLimiter } from "../services/rate-limit.js"
+import type { Roles } from "../services/roles.js"
 import type { SecretBox } from "../services/secrets.js"
 import type { Sessions } from "../services/sessions.js"
 import type { SignIn } from "../services/sign-in.js"
@@ -32,6 +35,9 @@ export type EngineServices =
   | AuthConfig
   | Tenancy
   | Audit
+  | Authorization
+  | Roles
+  | ApiKeys
   | RateLimiter
   | Devices
   | Sessions

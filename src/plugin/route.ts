@@ -5,18 +5,35 @@
  */
 import type { Effect, Schema } from "effect"
 import type * as M from "../domain/models.js"
+import { type PermissionName, parsePermission } from "../domain/permissions.js"
 import type { ApiRequest, ApiResponse } from "../http/message.js"
 import type { ClientContext } from "../services/context.js"
 import type { TaggedFailure } from "./errors.js"
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
 
-export interface Authenticated {
-  readonly session: M.Session
+/** A request authenticated by a session token. */
+export interface SessionAuthenticated {
   readonly user: M.User
+  readonly session: M.Session
+  readonly apiKey: null
   /** How the session token arrived; only cookie-authenticated unsafe requests are subject to the CSRF rule. */
   readonly via: "bearer" | "cookie"
 }
+
+/** A request authenticated by an API key (`Authorization: Bearer sk_...` or `X-API-Key`): it acts as the key's user. */
+export interface ApiKeyAuthenticated {
+  readonly user: M.User
+  readonly session: null
+  /** The key, with its `scopes` (none: everything its user may do; some: only the routes they cover). */
+  readonly apiKey: M.ApiKey
+  readonly via: "api_key"
+}
+
+export type Authenticated = SessionAuthenticated | ApiKeyAuthenticated
+
+/** A permission `resource:action`, e.g. `role:*` or `role:read`. */
+export type PermissionString = `${string}:${string}`
 
 export interface RouteRequest<B> {
   readonly raw: ApiRequest
@@ -34,6 +51,11 @@ export interface RouteRequest<B> {
 
 export interface SessionRouteRequest<B> extends RouteRequest<B> {
   readonly auth: Authenticated
+}
+
+/** The request of a route declared `credentials: "session"`: never an API key. */
+export interface SessionOnlyRouteRequest<B> extends RouteRequest<B> {
+  readonly auth: SessionAuthenticated
 }
 
 export interface ResponseSpec {
@@ -58,6 +80,19 @@ interface RouteSpec<B, Req> {
   readonly handler: (request: Req) => Effect.Effect<ApiResponse, TaggedFailure>
 }
 
+interface AuthenticatedRouteSpec<B, Req> extends RouteSpec<B, Req> {
+  /**
+   * The app-wide permission the caller needs, checked by the pipeline (through `Authorization`) before the body is
+   * read: 403 `forbidden` without it. An API key needs it in its scopes too.
+   */
+  readonly requires?: PermissionString
+  /**
+   * `"session"`: only a session authenticates (the route acts on the current session, or manages credentials), an
+   * API key gets 403. Default: a session or an API key.
+   */
+  readonly credentials?: "session" | "any"
+}
+
 export interface Route {
   readonly method: Method
   readonly path: string
@@ -65,19 +100,32 @@ export interface Route {
   readonly tag: string
   readonly description: string | undefined
   readonly auth: "none" | "session"
+  /** Whether an API key authenticates here (a session always does). */
+  readonly apiKeys: boolean
+  /** The app-wide permission the pipeline checks before the handler runs. */
+  readonly requires: PermissionName | undefined
   readonly tenantless: boolean
   readonly body: Schema.Schema<unknown, unknown> | undefined
   readonly responses: Readonly<Record<number, ResponseSpec>>
   readonly handler: (request: SessionRouteRequest<unknown>) => Effect.Effect<ApiResponse, TaggedFailure>
 }
 
-const erase = <B, Req>(spec: RouteSpec<B, Req>, auth: Route["auth"]): Route => ({
+const requirement = (requires: PermissionString | undefined) => {
+  if (requires === undefined) return undefined
+  const parsed = parsePermission(requires)
+  if (parsed === undefined) throw new Error(`invalid permission "${requires}" (expected resource:action)`)
+  return parsed
+}
+
+const erase = <B, Req>(spec: AuthenticatedRouteSpec<B, Req>, auth: Route["auth"]): Route => ({
   method: spec.method,
   path: spec.path,
   summary: spec.summary,
   tag: spec.tag,
   description: spec.description,
   auth,
+  apiKeys: auth === "session" && spec.credentials !== "session",
+  requires: requirement(spec.requires),
   tenantless: spec.tenantless ?? false,
   body: spec.body as Schema.Schema<unknown, unknown> | undefined,
   responses: spec.responses,
@@ -87,5 +135,14 @@ const erase = <B, Req>(spec: RouteSpec<B, Req>, auth: Route["auth"]): Route => (
 /** An endpoint anyone may call. */
 export const publicRoute = <B = undefined>(spec: RouteSpec<B, RouteRequest<B>>): Route => erase(spec, "none")
 
-/** An endpoint that needs a valid session (bearer token or session cookie). */
-export const sessionRoute = <B = undefined>(spec: RouteSpec<B, SessionRouteRequest<B>>): Route => erase(spec, "session")
+/**
+ * An endpoint for a signed-in caller: a session (bearer token or session cookie) or, unless the route says
+ * `credentials: "session"`, an API key. `requires` adds a permission check.
+ */
+export function sessionRoute<B = undefined>(
+  spec: AuthenticatedRouteSpec<B, SessionOnlyRouteRequest<B>> & { readonly credentials: "session" },
+): Route
+export function sessionRoute<B = undefined>(spec: AuthenticatedRouteSpec<B, SessionRouteRequest<B>>): Route
+export function sessionRoute<B>(spec: AuthenticatedRouteSpec<B, any>): Route {
+  return erase(spec, "session")
+}

@@ -7,6 +7,7 @@ import type { AnyPlugin } from "../plugin/plugin.js"
 import * as Mfa from "../plugins/mfa/index.js"
 import * as Passkey from "../plugins/passkey/index.js"
 import * as MagicLink from "../plugins/magic-link/index.js"
+import * as Organization from "../plugins/organization/index.js"
 import * as Password from "../plugins/password/index.js"
 import * as Social from "../plugins/social/index.js"
 
@@ -24,4 +25,10 @@ export const builtInPlugins: ReadonlyArray<BuiltInPlugin> = [
   { name: "passkey", configKey: "passkey", options: Passkey.PasskeyOptions, make: Passkey.plugin },
   { name: "magic-link", configKey: "magicLink", options: MagicLink.MagicLinkOptions, make: MagicLink.plugin },
   { name: "social", configKey: "social", options: Social.SocialOptions, make: Social.plugin },
+  {
+    name: "organization",
+    configKey: "organization",
+    options: Organization.OrganizationOptions,
+    make: Organization.plugin,
+  },
 ]

@@ -1,9 +1,8 @@
 /** Token introspection (RFC 7662 style): is this session token or API key active, and whose is it? */
-import { Clock, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
+import { ApiKeys, isApiKeyToken } from "./api-keys.js"
 import type { ClientContext } from "./context.js"
-import { sha256Hex } from "./crypto.js"
 import { Sessions } from "./sessions.js"
-import { ApiKeyStore } from "./store/index.js"
 
 export type IntrospectionResult =
   | { readonly active: false }
@@ -24,15 +23,13 @@ const inactive: IntrospectionResult = { active: false }
 export class Introspection extends Effect.Service<Introspection>()("authsome/Introspection", {
   effect: Effect.gen(function* () {
     const sessions = yield* Sessions
-    const apiKeys = yield* ApiKeyStore
+    const apiKeys = yield* ApiKeys
 
     const apiKey = (token: string, client: ClientContext) =>
-      Effect.flatMap(Effect.zip(apiKeys.findByHash(sha256Hex(token)), Clock.currentTimeMillis), ([found, now]) => {
-        if (Option.isNone(found)) return Effect.succeed(inactive)
-        const key = found.value
-        const expired = key.expiresAt !== null && key.expiresAt.getTime() <= now
-        if (key.appId !== client.app.id || key.revokedAt !== null || expired) return Effect.succeed(inactive)
-        return Effect.succeed<IntrospectionResult>({
+      Effect.map(apiKeys.inspect(token, client), (found): IntrospectionResult => {
+        if (Option.isNone(found)) return inactive
+        const { key } = found.value
+        return {
           active: true,
           token_type: "api_key",
           user_id: key.userId,
@@ -40,7 +37,7 @@ export class Introspection extends Effect.Service<Introspection>()("authsome/Int
           env_id: key.envId,
           scopes: key.scopes,
           expires_at: key.expiresAt?.toISOString() ?? null,
-        })
+        }
       })
 
     const session = (token: string, client: ClientContext) =>
@@ -59,9 +56,9 @@ export class Introspection extends Effect.Service<Introspection>()("authsome/Int
         }
       })
 
-    /** A credential of another app is inactive, as is anything unknown, expired or revoked. */
+    /** A credential of another app is inactive, as is anything unknown, expired or revoked (or a banned user's key). */
     const introspect = (token: string, client: ClientContext) =>
-      token.startsWith("sk_") ? apiKey(token, client) : session(token, client)
+      isApiKeyToken(token) ? apiKey(token, client) : session(token, client)
 
     return { introspect } as const
   }),

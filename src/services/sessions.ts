@@ -210,8 +210,8 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         Effect.zipRight(revoke(session.id), audit.record(client, { type: "auth.signout", userId: session.userId })),
       )
 
-    /** The user's sessions, newest first, marking the one of this request. */
-    const listForUser = (user: M.User, current: SessionId) =>
+    /** The user's sessions, newest first, marking the one of this request (none when it used an API key). */
+    const listForUser = (user: M.User, current: SessionId | undefined) =>
       Effect.map(sessions.listByUser(user.id), (all) =>
         all.map((session) => ({ session, current: session.id === current })),
       )

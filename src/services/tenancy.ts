@@ -38,6 +38,7 @@ export const builtInRoles: ReadonlyArray<{
       ["session", "*"],
       ["role", "read"],
       ["webhook", "*"],
+      ["apikey", "*"],
       ["org", "*"],
       ["audit", "read"],
     ],

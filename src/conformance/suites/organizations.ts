@@ -7,8 +7,10 @@ import {
   InvitationStore,
   MemberStore,
   OrganizationStore,
+  Store,
   TeamMemberStore,
   TeamStore,
+  UserStore,
 } from "../../services/store/index.js"
 import {
   at,
@@ -162,6 +164,36 @@ export const organizationsSuite = (h: Harness) => {
     )
   })
 
+  describe("OrganizationStore.getForUpdate", () => {
+    h.test(
+      "returns the organization (NotFound if unknown); membership changes serialise on it",
+      Effect.gen(function* () {
+        const orgs = yield* OrganizationStore
+        const members = yield* MemberStore
+        const store = yield* Store
+        const { tenant, org } = yield* seedOrgWithCreator
+        expect(yield* orgs.getForUpdate(org.id)).toEqual(org)
+        yield* expectFailure(orgs.getForUpdate(newId.organization()), "NotFound")
+        const owners = yield* Effect.forEach(Array.from({ length: 5 }), () =>
+          Effect.flatMap(seedUser(tenant), (user) => seedMember(org, user, "owner")),
+        )
+        // Each owner steps down unless they are the last one: without the lock all five would see five owners.
+        const steppedDown = yield* race(owners.length, (i) =>
+          store.transaction(
+            Effect.gen(function* () {
+              yield* orgs.getForUpdate(org.id)
+              if ((yield* members.countByRole(org.id, "owner")) <= 1) return false
+              yield* members.updateRole(owners[i]!.id, "admin", NOW)
+              return true
+            }),
+          ),
+        )
+        expect(countTrue(steppedDown)).toBe(owners.length - 1)
+        expect(yield* members.countByRole(org.id, "owner")).toBe(1)
+      }),
+    )
+  })
+
   describe("MemberStore", () => {
     h.test(
       "create returns the membership; get and getByUserAndOrg find it; a second one is a Conflict",
@@ -211,6 +243,29 @@ export const organizationsSuite = (h: Harness) => {
         yield* expectFailure(members.get(second.id), "NotFound")
         yield* expectFailure(members.delete(second.id), "NotFound")
         expect((yield* members.listByOrg(org.id)).map((m) => m.id)).toEqual([owner.id, third.id])
+      }),
+    )
+  })
+
+  describe("MemberStore.listWithUsers", () => {
+    h.test(
+      "lists the members oldest first with their users, leaving out deleted users and other organizations",
+      Effect.gen(function* () {
+        const members = yield* MemberStore
+        const users = yield* UserStore
+        const { tenant, org, creator } = yield* seedOrgWithCreator
+        const owner = yield* seedMember(org, creator, "owner")
+        const alice = yield* seedUser(tenant)
+        const second = yield* seedMember(org, alice, "admin")
+        const gone = yield* seedUser(tenant)
+        yield* seedMember(org, gone)
+        yield* users.softDelete(gone.id, NOW)
+        yield* seedMember(yield* seedOrg(creator), alice)
+        expect(yield* members.listWithUsers(org.id)).toEqual([
+          { member: owner, user: creator },
+          { member: second, user: alice },
+        ])
+        expect(yield* members.listWithUsers(newId.organization())).toEqual([])
       }),
     )
   })
@@ -330,6 +385,24 @@ export const organizationsSuite = (h: Harness) => {
         yield* teamMembers.remove(team.id, creator.id)
         expect(yield* teamMembers.list(team.id)).toEqual([second])
         yield* expectFailure(teamMembers.remove(team.id, creator.id), "NotFound")
+      }),
+    )
+
+    h.test(
+      "removeFromOrg removes the user from every team of that organization only, and counts them",
+      Effect.gen(function* () {
+        const teamMembers = yield* TeamMemberStore
+        const { tenant, org, creator } = yield* seedOrgWithCreator
+        const colleague = yield* seedUser(tenant)
+        const [red, blue] = [yield* seedTeam(org), yield* seedTeam(org)]
+        const elsewhere = yield* seedTeam(yield* seedOrg(creator))
+        for (const team of [red, blue, elsewhere]) yield* teamMembers.add(makeTeamMember(team, creator))
+        const kept = yield* teamMembers.add(makeTeamMember(red, colleague))
+        expect(yield* teamMembers.removeFromOrg(org.id, creator.id)).toBe(2)
+        expect(yield* teamMembers.list(red.id)).toEqual([kept])
+        expect(yield* teamMembers.list(blue.id)).toEqual([])
+        expect((yield* teamMembers.list(elsewhere.id)).map((m) => m.userId)).toEqual([creator.id])
+        expect(yield* teamMembers.removeFromOrg(org.id, creator.id)).toBe(0)
       }),
     )
   })

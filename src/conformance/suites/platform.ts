@@ -8,7 +8,9 @@ import {
   AuditStore,
   NotificationStore,
   RateLimitStore,
+  type PermissionQuery,
   RbacStore,
+  UserStore,
   WebhookDeliveryStore,
   WebhookStore,
 } from "../../services/store/index.js"
@@ -305,6 +307,27 @@ export const platformSuite = (h: Harness) => {
     )
   })
 
+  describe("ApiKeyStore.findWithUser", () => {
+    h.test(
+      "returns the key (revoked and expired ones too) with its user; None for unknown hashes and deleted users",
+      Effect.gen(function* () {
+        const keys = yield* ApiKeyStore
+        const users = yield* UserStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const key = yield* keys.create(makeApiKey(user, { expiresAt: at(-HOUR) }))
+        yield* keys.revoke(key.id, NOW)
+        const revoked = yield* keys.get(key.id)
+        expect(yield* getSome(keys.findWithUser(key.keyHash))).toEqual({ key: revoked, user })
+        yield* expectNone(keys.findWithUser(hash()))
+        const leaver = yield* seedUser(tenant)
+        const orphan = yield* keys.create(makeApiKey(leaver))
+        yield* users.softDelete(leaver.id, NOW)
+        yield* expectNone(keys.findWithUser(orphan.keyHash))
+      }),
+    )
+  })
+
   describe("RbacStore", () => {
     h.test(
       "createRole/getRole/getRoleBySlug; slugs unique per app (SlugTaken); listRoles is oldest first",
@@ -388,6 +411,161 @@ export const platformSuite = (h: Harness) => {
         yield* expectFailure(rbac.unassign(user.id, role.id, null), "NotFound")
         yield* rbac.unassign(user.id, role.id, orgB.id)
         expect(yield* scopes()).toEqual([key(inA)])
+      }),
+    )
+
+    h.test(
+      "updateRole refuses a parent that would close a cycle (Conflict), itself included; unrelated parents are fine",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const { app } = yield* seedTenant()
+        const base = yield* seedRole(app.id)
+        const middle = yield* seedRole(app.id, { parentId: base.id })
+        const top = yield* seedRole(app.id, { parentId: middle.id })
+        yield* expectFailure(rbac.updateRole(base.id, { parentId: top.id }, NOW), "Conflict")
+        yield* expectFailure(rbac.updateRole(base.id, { parentId: base.id }, NOW), "Conflict")
+        yield* expectFailure(rbac.updateRole(middle.id, { parentId: top.id, name: "x" }, NOW), "Conflict")
+        expect(yield* rbac.getRole(base.id)).toEqual(base)
+        expect(yield* rbac.getRole(middle.id)).toEqual(middle)
+        const side = yield* seedRole(app.id)
+        expect((yield* rbac.updateRole(top.id, { parentId: side.id }, NOW)).parentId).toBe(side.id)
+        expect((yield* rbac.updateRole(top.id, { parentId: null }, NOW)).parentId).toBeNull()
+        expect((yield* rbac.updateRole(base.id, { parentId: top.id }, NOW)).parentId).toBe(top.id)
+      }),
+    )
+
+    h.test(
+      "updateRole: of two concurrent updates that would close a cycle together, at most one succeeds",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const { app } = yield* seedTenant()
+        for (let round = 0; round < 5; round++) {
+          const [a, b] = [yield* seedRole(app.id), yield* seedRole(app.id)]
+          const results = yield* race(2, (i) =>
+            Effect.either(rbac.updateRole(i === 0 ? a.id : b.id, { parentId: i === 0 ? b.id : a.id }, NOW)),
+          )
+          expect(results.filter((result) => result._tag === "Right").length).toBe(1)
+        }
+      }),
+    )
+
+    h.test(
+      "unassignInOrg removes the user's assignments in that organization only, and counts them",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const colleague = yield* seedUser(tenant)
+        const [org, other] = [yield* seedOrg(user), yield* seedOrg(user)]
+        const [editor, viewer] = [yield* seedRole(tenant.app.id), yield* seedRole(tenant.app.id)]
+        yield* rbac.assign(makeUserRole(user, editor))
+        yield* rbac.assign(makeUserRole(user, editor, org.id))
+        yield* rbac.assign(makeUserRole(user, viewer, org.id))
+        yield* rbac.assign(makeUserRole(user, viewer, other.id))
+        yield* rbac.assign(makeUserRole(colleague, viewer, org.id))
+        expect(yield* rbac.unassignInOrg(user.id, org.id)).toBe(2)
+        const left = (yield* rbac.listUserRoles(user.id)).map((r) => `${r.roleId}/${r.orgId ?? "-"}`).sort()
+        expect(left).toEqual([`${editor.id}/-`, `${viewer.id}/${other.id}`].sort())
+        expect((yield* rbac.listUserRoles(colleague.id)).length).toBe(1)
+        expect(yield* rbac.unassignInOrg(user.id, org.id)).toBe(0)
+      }),
+    )
+
+    h.test(
+      "resolvePermission: direct, inherited through a three-level chain, wildcards; None when nothing grants it",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const viewer = yield* seedRole(tenant.app.id, { slug: unique("viewer") })
+        const editor = yield* seedRole(tenant.app.id, { slug: unique("editor"), parentId: viewer.id })
+        const manager = yield* seedRole(tenant.app.id, { slug: unique("manager"), parentId: editor.id })
+        yield* rbac.addPermission(makePermission(viewer, "post", "read"))
+        yield* rbac.addPermission(makePermission(editor, "comment", "*"))
+        yield* rbac.addPermission(makePermission(manager, "*", "publish"))
+        yield* rbac.assign(makeUserRole(user, manager))
+        const check = (resource: string, action: string, orgId: PermissionQuery["orgId"] = null) =>
+          rbac.resolvePermission({ appId: tenant.app.id, userId: user.id, orgId, resource, action })
+        expect(yield* getSome(check("post", "read"))).toEqual({
+          roleId: viewer.id,
+          roleSlug: viewer.slug,
+          resource: "post",
+          action: "read",
+          depth: 2,
+        })
+        expect(yield* getSome(check("comment", "delete"))).toMatchObject({ roleSlug: editor.slug, depth: 1 })
+        expect(yield* getSome(check("post", "publish"))).toMatchObject({
+          roleSlug: manager.slug,
+          resource: "*",
+          action: "publish",
+          depth: 0,
+        })
+        // A wanted wildcard is literal: `comment:*` is held, `post:*` is not (only `post:read` is).
+        expect(yield* getSome(check("comment", "*"))).toMatchObject({ roleSlug: editor.slug })
+        yield* expectNone(check("post", "*"))
+        yield* expectNone(check("post", "delete"))
+        // Someone holding only the base role gets only its permissions.
+        const reader = yield* seedUser(tenant)
+        yield* rbac.assign(makeUserRole(reader, viewer))
+        const readerCheck = (resource: string, action: string) =>
+          rbac.resolvePermission({ appId: tenant.app.id, userId: reader.id, orgId: null, resource, action })
+        expect((yield* getSome(readerCheck("post", "read"))).roleSlug).toBe(viewer.slug)
+        yield* expectNone(readerCheck("comment", "read"))
+      }),
+    )
+
+    h.test(
+      "resolvePermission explains with the nearest role, then the most specific permission, then the slug",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const base = yield* seedRole(tenant.app.id, { slug: unique("base") })
+        const child = yield* seedRole(tenant.app.id, { slug: unique("child"), parentId: base.id })
+        yield* rbac.addPermission(makePermission(base, "doc", "read"))
+        yield* rbac.addPermission(makePermission(child, "doc", "*"))
+        yield* rbac.assign(makeUserRole(user, child))
+        const check = (resource: string, action: string) =>
+          rbac.resolvePermission({ appId: tenant.app.id, userId: user.id, orgId: null, resource, action })
+        // Nearest first: the assigned role's wildcard beats the exact permission of its parent.
+        expect(yield* getSome(check("doc", "read"))).toMatchObject({ roleSlug: child.slug, action: "*", depth: 0 })
+        // At one depth, the most specific permission.
+        yield* rbac.addPermission(makePermission(child, "*", "*"))
+        yield* rbac.addPermission(makePermission(child, "doc", "write"))
+        expect(yield* getSome(check("doc", "write"))).toMatchObject({ resource: "doc", action: "write" })
+        expect(yield* getSome(check("doc", "share"))).toMatchObject({ resource: "doc", action: "*" })
+        expect(yield* getSome(check("note", "share"))).toMatchObject({ resource: "*", action: "*" })
+        // Same depth and specificity: the smaller slug.
+        const [alpha, beta] = [
+          yield* seedRole(tenant.app.id, { slug: `a-${unique("r")}` }),
+          yield* seedRole(tenant.app.id, { slug: `b-${unique("r")}` }),
+        ]
+        yield* rbac.addPermission(makePermission(beta, "report", "view"))
+        yield* rbac.addPermission(makePermission(alpha, "report", "view"))
+        yield* rbac.assign(makeUserRole(user, beta))
+        yield* rbac.assign(makeUserRole(user, alpha))
+        expect((yield* getSome(check("report", "view"))).roleSlug).toBe(alpha.slug)
+      }),
+    )
+
+    h.test(
+      "resolvePermission: organization assignments count only for that organization; other apps never",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const [org, other] = [yield* seedOrg(user), yield* seedOrg(user)]
+        const billing = yield* seedRole(tenant.app.id)
+        yield* rbac.addPermission(makePermission(billing, "invoice", "pay"))
+        yield* rbac.assign(makeUserRole(user, billing, org.id))
+        const check = (orgId: PermissionQuery["orgId"], appId = tenant.app.id) =>
+          rbac.resolvePermission({ appId, userId: user.id, orgId, resource: "invoice", action: "pay" })
+        expect((yield* getSome(check(org.id))).roleSlug).toBe(billing.slug)
+        yield* expectNone(check(null))
+        yield* expectNone(check(other.id))
+        yield* expectNone(check(org.id, (yield* seedTenant()).app.id))
+        yield* rbac.unassign(user.id, billing.id, org.id)
+        yield* expectNone(check(org.id))
       }),
     )
 

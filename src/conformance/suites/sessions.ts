@@ -151,6 +151,26 @@ export const sessionsSuite = (h: Harness) =>
     )
 
     h.test(
+      "clearOrganization clears that organization on the user's sessions only and counts them",
+      Effect.gen(function* () {
+        const sessions = yield* SessionStore
+        const { tenant, user, session } = yield* seedUserWithSession
+        const [org, other] = [yield* seedOrg(user), yield* seedOrg(user)]
+        yield* sessions.setOrganization(session.id, org.id, at(HOUR))
+        const second = yield* seedSession(user, { orgId: org.id })
+        const elsewhere = yield* seedSession(user, { orgId: other.id })
+        const colleague = yield* seedSession(yield* seedUser(tenant), { orgId: org.id })
+        expect(yield* sessions.clearOrganization(user.id, org.id, at(2 * HOUR))).toBe(2)
+        const cleared = yield* sessions.get(second.id)
+        expect({ orgId: cleared.orgId, updatedAt: cleared.updatedAt }).toEqual({ orgId: null, updatedAt: at(2 * HOUR) })
+        expect((yield* sessions.get(session.id)).orgId).toBeNull()
+        expect((yield* sessions.get(elsewhere.id)).orgId).toBe(other.id)
+        expect((yield* sessions.get(colleague.id)).orgId).toBe(org.id)
+        expect(yield* sessions.clearOrganization(user.id, org.id, at(2 * HOUR))).toBe(0)
+      }),
+    )
+
+    h.test(
       "listByUser is newest first and only the user's; delete is true once, then false",
       Effect.gen(function* () {
         const sessions = yield* SessionStore

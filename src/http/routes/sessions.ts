@@ -24,6 +24,8 @@ export const sessionRoutes = Effect.gen(function* () {
     path: "/session",
     tag: "Sessions",
     summary: "Validate the session: the per-request check",
+    description: "Needs a session token (an API key is checked with `POST /introspect`).",
+    credentials: "session",
     responses: {
       200: {
         description: "the session and its user",
@@ -60,6 +62,7 @@ export const sessionRoutes = Effect.gen(function* () {
     path: "/signout",
     tag: "Sessions",
     summary: "Revoke the current session (every instance rejects it at once)",
+    credentials: "session",
     responses: { 200: { description: "signed out", schema: StatusJson } },
     handler: (request) =>
       Effect.as(
@@ -72,7 +75,7 @@ export const sessionRoutes = Effect.gen(function* () {
     method: "GET",
     path: "/sessions",
     tag: "Sessions",
-    summary: "The signed-in user's sessions",
+    summary: "The signed-in user's sessions (`current` marks the one of this request, if any)",
     responses: {
       200: {
         description: "sessions, newest first",
@@ -80,7 +83,7 @@ export const sessionRoutes = Effect.gen(function* () {
       },
     },
     handler: (request) =>
-      Effect.map(sessions.listForUser(request.auth.user, request.auth.session.id), (all) =>
+      Effect.map(sessions.listForUser(request.auth.user, request.auth.session?.id), (all) =>
         json(200, { sessions: all.map(({ session, current }) => ({ ...sessionJson(session), current })) }),
       ),
   })
@@ -93,7 +96,9 @@ export const sessionRoutes = Effect.gen(function* () {
     responses: { 200: { description: "revoked", schema: StatusJson } },
     handler: (request) =>
       Effect.map(sessions.revokeOwn(request.auth.user, request.params["id"] ?? "", request.client), (revoked) =>
-        revoked.id === request.auth.session.id ? kit.withCookiesCleared(request, status("revoked")) : status("revoked"),
+        revoked.id === request.auth.session?.id
+          ? kit.withCookiesCleared(request, status("revoked"))
+          : status("revoked"),
       ),
   })
 
@@ -102,6 +107,7 @@ export const sessionRoutes = Effect.gen(function* () {
     path: "/sessions/revoke-others",
     tag: "Sessions",
     summary: "Revoke every session of the user except the current one",
+    credentials: "session",
     responses: { 200: { description: "how many were revoked", schema: Schema.Struct({ revoked: Schema.Number }) } },
     handler: (request) =>
       Effect.map(sessions.revokeOthers(request.auth.user, request.auth.session.id, request.client), (revoked) =>

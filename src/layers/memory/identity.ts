@@ -29,7 +29,7 @@ const userPatch = patchOf<UserPatch>({
 })
 
 /** Soft-deleted users are invisible: every method treats them as missing. */
-const isLive = (user: M.User | undefined): user is M.User => user !== undefined && user.deletedAt === null
+export const isLive = (user: M.User | undefined): user is M.User => user !== undefined && user.deletedAt === null
 
 const getLiveUser = (db: Database, id: Id.UserId): M.User => {
   const user = db.find("users", id)
@@ -135,6 +135,12 @@ export const makeSessionStore = ({ run, find }: Engine): SessionStoreShape => ({
     }),
   setOrganization: (id, orgId, now) =>
     run((db) => db.update("sessions", db.get("sessions", id), { orgId, updatedAt: now }), "NotFound"),
+  clearOrganization: (userId, orgId, now) =>
+    run((db) => {
+      const sessions = db.select("sessions", (session) => session.userId === userId && session.orgId === orgId)
+      for (const session of sessions) db.update("sessions", session, { orgId: null, updatedAt: now })
+      return sessions.length
+    }),
   listByUser: (userId) =>
     run((db) =>
       sorted(

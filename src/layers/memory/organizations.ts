@@ -2,6 +2,7 @@
 import type {
   InvitationStoreShape,
   MemberStoreShape,
+  MemberWithUser,
   OrganizationPatch,
   OrganizationStoreShape,
   TeamMemberStoreShape,
@@ -9,6 +10,7 @@ import type {
   TeamStoreShape,
 } from "../../services/store/organizations.js"
 import type { Engine } from "./engine.js"
+import { isLive } from "./identity.js"
 import { byTime, newestFirst, oldestFirst, paged, patchOf, sorted } from "./query.js"
 
 const organizationPatch = patchOf<OrganizationPatch>({ name: true, slug: true, logo: true, metadata: true })
@@ -17,6 +19,8 @@ const teamPatch = patchOf<TeamPatch>({ name: true, slug: true })
 export const makeOrganizationStore = ({ run }: Engine): OrganizationStoreShape => ({
   create: (org) => run((db) => db.insert("organizations", org), "SlugTaken"),
   get: (id) => run((db) => db.get("organizations", id), "NotFound"),
+  // Every operation is serialised already: nothing else can change the organization while a transaction runs.
+  getForUpdate: (id) => run((db) => db.get("organizations", id), "NotFound"),
   getBySlug: (appId, slug) => run((db) => db.getBy("organizations", "slug", appId, slug), "NotFound"),
   update: (id, patch, now) =>
     run(
@@ -56,6 +60,16 @@ export const makeMemberStore = ({ run }: Engine): MemberStoreShape => ({
         db.select("members", (member) => member.orgId === orgId),
         oldestFirst,
       ),
+    ),
+  listWithUsers: (orgId) =>
+    run((db) =>
+      sorted(
+        db.select("members", (member) => member.orgId === orgId),
+        oldestFirst,
+      ).flatMap((member): Array<MemberWithUser> => {
+        const user = db.find("users", member.userId)
+        return isLive(user) ? [{ member, user }] : []
+      }),
     ),
   countByRole: (orgId, role) =>
     run((db) => db.count("members", (member) => member.orgId === orgId && member.role === role)),
@@ -114,4 +128,9 @@ export const makeTeamMemberStore = ({ run }: Engine): TeamMemberStoreShape => ({
         ),
       ),
     ),
+  removeFromOrg: (orgId, userId) =>
+    run((db) => {
+      const teamIds = new Set(db.select("teams", (team) => team.orgId === orgId).map((team) => team.id))
+      return db.deleteWhere("teamMembers", (member) => member.userId === userId && teamIds.has(member.teamId))
+    }),
 })

@@ -1,6 +1,7 @@
 /** Memory implementations of the platform stores: webhooks and their outbox, mail, API keys, RBAC, audit, limits. */
-import { NotFound } from "../../domain/errors.js"
+import { Conflict, NotFound } from "../../domain/errors.js"
 import type * as M from "../../domain/models.js"
+import { effectiveGrants, findGrant } from "../../domain/permissions.js"
 import type {
   ApiKeyStoreShape,
   AuditStoreShape,
@@ -14,6 +15,7 @@ import type {
 } from "../../services/store/platform.js"
 import type { Database, RowOf } from "./database.js"
 import type { Engine } from "./engine.js"
+import { isLive } from "./identity.js"
 import { byTime, newestFirst, oldestFirst, paged, patchOf, sorted } from "./query.js"
 
 const webhookPatch = patchOf<WebhookPatch>({ url: true, events: true, active: true })
@@ -149,6 +151,12 @@ export const makeApiKeyStore = ({ run, find }: Engine): ApiKeyStoreShape => ({
   create: (key) => run((db) => db.insert("apiKeys", key)),
   get: (id) => run((db) => db.get("apiKeys", id), "NotFound"),
   findByHash: (keyHash) => find((db) => db.findBy("apiKeys", "keyHash", keyHash)),
+  findWithUser: (keyHash) =>
+    find((db) => {
+      const key = db.findBy("apiKeys", "keyHash", keyHash)
+      const user = key === undefined ? undefined : db.find("users", key.userId)
+      return key !== undefined && isLive(user) ? { key, user } : undefined
+    }),
   listByUser: (appId, userId) =>
     run((db) =>
       sorted(
@@ -175,15 +183,33 @@ const assignmentOrder = byTime<M.UserRole>(
   (assignment) => `${assignment.roleId}\u0000${assignment.orgId ?? ""}`,
 )
 
-export const makeRbacStore = ({ run }: Engine): RbacStoreShape => ({
+/** Whether `role` is `parentId` or in its parent chain (a seen-set ends a cycle already in the data). */
+const closesCycle = (db: Database, role: M.Role, parentId: M.Role["id"]) => {
+  const seen = new Set<string>()
+  for (let current = db.find("roles", parentId); current !== undefined && !seen.has(current.id); ) {
+    if (current.id === role.id) return true
+    seen.add(current.id)
+    current = current.parentId === null ? undefined : db.find("roles", current.parentId)
+  }
+  return false
+}
+
+export const makeRbacStore = ({ run, find }: Engine): RbacStoreShape => ({
   createRole: (role) => run((db) => db.insert("roles", role), "SlugTaken"),
   getRole: (id) => run((db) => db.get("roles", id), "NotFound"),
   getRoleBySlug: (appId, slug) => run((db) => db.getBy("roles", "slug", appId, slug), "NotFound"),
   updateRole: (id, patch, now) =>
     run(
-      (db) => db.update("roles", db.get("roles", id), { ...rolePatch(patch), updatedAt: now }),
+      (db) => {
+        const role = db.get("roles", id)
+        if (patch.parentId !== undefined && patch.parentId !== null && closesCycle(db, role, patch.parentId)) {
+          throw new Conflict({ message: "the parent role would make the hierarchy a cycle" })
+        }
+        return db.update("roles", role, { ...rolePatch(patch), updatedAt: now })
+      },
       "NotFound",
       "SlugTaken",
+      "Conflict",
     ),
   deleteRole: (id) => run((db) => db.delete("roles", db.get("roles", id)), "NotFound"),
   listRoles: (appId) =>
@@ -229,6 +255,35 @@ export const makeRbacStore = ({ run }: Engine): RbacStoreShape => ({
         assignmentOrder,
       ),
     ),
+  unassignInOrg: (userId, orgId) =>
+    run((db) =>
+      db.deleteWhere("userRoles", (assignment) => assignment.userId === userId && assignment.orgId === orgId),
+    ),
+  resolvePermission: ({ appId, userId, orgId, resource, action }) =>
+    find((db) => {
+      const assigned = db.select(
+        "userRoles",
+        (assignment) =>
+          assignment.userId === userId &&
+          assignment.appId === appId &&
+          (assignment.orgId === null || assignment.orgId === orgId),
+      )
+      const grants = effectiveGrants(
+        assigned.map((assignment) => assignment.roleId),
+        db.select("roles", (role) => role.appId === appId),
+        db.select("permissions", (permission) => permission.appId === appId),
+      )
+      const grant = findGrant(grants, { resource, action })
+      return (
+        grant && {
+          roleId: grant.role.id,
+          roleSlug: grant.role.slug,
+          resource: grant.permission.resource,
+          action: grant.permission.action,
+          depth: grant.depth,
+        }
+      )
+    }),
 })
 
 export const makeAuditStore = ({ run }: Engine): AuditStoreShape => ({

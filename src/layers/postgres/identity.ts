@@ -11,7 +11,7 @@ import {
   UserStore,
   VerificationStore,
 } from "../../services/store/identity.js"
-import { AuditEvents } from "./platform.js"
+import { AuditEvents } from "./audit-events.js"
 import * as Sql from "./sql.js"
 
 export const Users = Sql.tableOf("authsome_users", M.User)
@@ -155,6 +155,11 @@ const makeSessionStore = Effect.gen(function* () {
     setOrganization: (id, orgId, now) =>
       sql`UPDATE authsome_sessions SET org_id = ${orgId}, updated_at = ${now}
           WHERE id = ${id} RETURNING ${Sessions.select}`.pipe(Sql.one(Sessions, "session")),
+    clearOrganization: (userId, orgId, now) =>
+      sql`WITH cleared AS (
+            UPDATE authsome_sessions SET org_id = NULL, updated_at = ${now}
+            WHERE user_id = ${userId} AND org_id = ${orgId} RETURNING 1
+          ) SELECT count(*) AS count FROM cleared`.pipe(Sql.count),
     listByUser: (userId) =>
       sql`SELECT ${Sessions.select} FROM authsome_sessions WHERE user_id = ${userId} ORDER BY id DESC`.pipe(
         Sql.all(Sessions),

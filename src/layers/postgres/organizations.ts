@@ -4,10 +4,12 @@ import * as M from "../../domain/models.js"
 import {
   InvitationStore,
   MemberStore,
+  type MemberWithUser,
   OrganizationStore,
   TeamMemberStore,
   TeamStore,
 } from "../../services/store/organizations.js"
+import { Users } from "./identity.js"
 import * as Sql from "./sql.js"
 
 export const Organizations = Sql.tableOf("authsome_organizations", M.Organization)
@@ -34,6 +36,10 @@ const makeOrganizationStore = Effect.gen(function* () {
         Sql.returned(Organizations),
       ),
     get: (id) => findOrganization(sql`id = ${id}`),
+    getForUpdate: (id) =>
+      sql`SELECT ${Organizations.select} FROM authsome_organizations WHERE id = ${id} FOR UPDATE`.pipe(
+        Sql.one(Organizations, "organization"),
+      ),
     getBySlug: (appId, slug) => findOrganization(sql`app_id = ${appId} AND slug = ${slug}`),
     update: (id, patch, now) =>
       sql`UPDATE authsome_organizations SET ${Sql.assignments(sql, Organizations, { ...patch, updatedAt: now })}
@@ -72,6 +78,20 @@ const makeMemberStore = Effect.gen(function* () {
     delete: (id) => sql`DELETE FROM authsome_members WHERE id = ${id} RETURNING 1`.pipe(Sql.found("member")),
     listByOrg: (orgId) =>
       sql`SELECT ${Members.select} FROM authsome_members WHERE org_id = ${orgId} ORDER BY id`.pipe(Sql.all(Members)),
+    listWithUsers: (orgId) =>
+      sql`SELECT to_jsonb(m) AS m, to_jsonb(u) AS u
+          FROM authsome_members m JOIN authsome_users u ON u.id = m.user_id
+          WHERE m.org_id = ${orgId} AND u.deleted_at IS NULL ORDER BY m.id`.pipe(
+        Effect.map((rows) =>
+          rows.map(
+            (row): MemberWithUser => ({
+              member: Members.decodeJson(row["m"] as Sql.Row),
+              user: Users.decodeJson(row["u"] as Sql.Row),
+            }),
+          ),
+        ),
+        Sql.dieOnSqlError,
+      ),
     countByRole: (orgId, role) =>
       sql`SELECT count(*) AS count FROM authsome_members WHERE org_id = ${orgId} AND role = ${role}`.pipe(Sql.count),
   })
@@ -139,6 +159,11 @@ const makeTeamMemberStore = Effect.gen(function* () {
     list: (teamId) =>
       sql`SELECT ${TeamMembers.select} FROM authsome_team_members WHERE team_id = ${teamId}
           ORDER BY created_at, user_id`.pipe(Sql.all(TeamMembers)),
+    removeFromOrg: (orgId, userId) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_team_members tm USING authsome_teams t
+            WHERE tm.team_id = t.id AND t.org_id = ${orgId} AND tm.user_id = ${userId} RETURNING 1
+          ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
   })
 })
 

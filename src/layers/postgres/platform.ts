@@ -1,15 +1,21 @@
 /** Webhooks and their outbox, the mail outbox, API keys, RBAC, the audit log and rate-limit counters. */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { Conflict } from "../../domain/errors.js"
 import * as M from "../../domain/models.js"
 import {
   ApiKeyStore,
+  type ApiKeyWithUser,
   AuditStore,
   NotificationStore,
   RateLimitStore,
   RbacStore,
+  type ResolvedPermission,
+  type RolePatch,
   WebhookDeliveryStore,
   WebhookStore,
 } from "../../services/store/platform.js"
+import { AuditEvents } from "./audit-events.js"
+import { Users } from "./identity.js"
 import * as Sql from "./sql.js"
 
 export const Webhooks = Sql.tableOf("authsome_webhooks", M.Webhook)
@@ -25,8 +31,6 @@ export const Roles = Sql.tableOf("authsome_roles", M.Role)
 export const Permissions = Sql.tableOf("authsome_permissions", M.Permission)
 
 export const UserRoles = Sql.tableOf("authsome_user_roles", M.UserRole)
-
-export const AuditEvents = Sql.tableOf("authsome_audit_events", M.AuditEvent)
 
 export const RateLimitCounters = Sql.tableOf("authsome_rate_limits", M.RateLimitCounter)
 
@@ -124,6 +128,14 @@ const makeNotificationStore = Effect.gen(function* () {
 
 const makeApiKeyStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const keyWithUser = yield* Sql.preparedRead(
+    "authsome_api_key_with_user",
+    (keyHash: string) =>
+      sql`SELECT to_jsonb(k) AS k, to_jsonb(u) AS u
+          FROM authsome_api_keys k JOIN authsome_users u ON u.id = k.user_id
+          WHERE k.key_hash = ${keyHash} AND u.deleted_at IS NULL`,
+    [""],
+  )
   return ApiKeyStore.of({
     create: (key) =>
       sql`${Sql.insertInto(sql, ApiKeys, [key])} RETURNING ${ApiKeys.select}`.pipe(Sql.returned(ApiKeys)),
@@ -131,6 +143,19 @@ const makeApiKeyStore = Effect.gen(function* () {
       sql`SELECT ${ApiKeys.select} FROM authsome_api_keys WHERE id = ${id}`.pipe(Sql.one(ApiKeys, "api_key")),
     findByHash: (keyHash) =>
       sql`SELECT ${ApiKeys.select} FROM authsome_api_keys WHERE key_hash = ${keyHash}`.pipe(Sql.maybe(ApiKeys)),
+    findWithUser: (keyHash) =>
+      keyWithUser(keyHash).pipe(
+        Effect.map((rows) =>
+          Option.map(
+            Option.fromNullable(rows[0]),
+            (row): ApiKeyWithUser => ({
+              key: ApiKeys.decodeJson(row["k"] as Sql.Row),
+              user: Users.decodeJson(row["u"] as Sql.Row),
+            }),
+          ),
+        ),
+        Sql.dieOnSqlError,
+      ),
     listByUser: (appId, userId) =>
       sql`SELECT ${ApiKeys.select} FROM authsome_api_keys WHERE app_id = ${appId} AND user_id = ${userId}
           ORDER BY id DESC`.pipe(Sql.all(ApiKeys)),
@@ -143,10 +168,57 @@ const makeApiKeyStore = Effect.gen(function* () {
   })
 })
 
+/** The advisory-lock class under which changes to one app's role hierarchy serialise (with `hashtext(app_id)`). */
+const roleHierarchyLock = 0x61726f6c
+
 const makeRbacStore = Effect.gen(function* () {
   const sql = yield* Sql.client
   const findRole = (condition: Sql.Fragment) =>
     sql`SELECT ${Roles.select} FROM authsome_roles WHERE ${condition}`.pipe(Sql.one(Roles, "role"))
+
+  const patchRole = (id: M.Role["id"], patch: RolePatch, now: Date) =>
+    sql`UPDATE authsome_roles SET ${Sql.assignments(sql, Roles, { ...patch, updatedAt: now })}
+        WHERE id = ${id} RETURNING ${Roles.select}`.pipe(Sql.onUniqueViolation(Sql.slugTaken), Sql.one(Roles, "role"))
+
+  // The walk up from the new parent runs under the app's hierarchy lock, so a concurrent change cannot close a
+  // cycle this check did not see. UNION (not UNION ALL) ends the walk on a cycle already in the data.
+  const reparent = (id: M.Role["id"], parentId: M.Role["id"], patch: RolePatch, now: Date) =>
+    Sql.transaction(sql)(
+      Effect.gen(function* () {
+        yield* sql`SELECT pg_advisory_xact_lock(${roleHierarchyLock}, hashtext(app_id))
+                   FROM authsome_roles WHERE id = ${id}`.pipe(Sql.exec)
+        const cycle = yield* sql`WITH RECURSIVE ancestors(id, parent_id) AS (
+              SELECT id, parent_id FROM authsome_roles WHERE id = ${parentId}
+              UNION
+              SELECT r.id, r.parent_id FROM authsome_roles r JOIN ancestors a ON r.id = a.parent_id
+            ) SELECT 1 FROM ancestors WHERE id = ${id} LIMIT 1`.pipe(Sql.changed)
+        if (cycle) return yield* new Conflict({ message: "the parent role would make the hierarchy a cycle" })
+        return yield* patchRole(id, patch, now)
+      }),
+    )
+
+  const resolve = yield* Sql.preparedRead(
+    "authsome_resolve_permission",
+    // The pool binds the arguments by position: they must appear in the SQL in this order.
+    (userId: string, appId: string, orgId: string | null, resource: string, action: string) =>
+      // The chain carries each role's slug and parent, so the walk is one index lookup per level. Cycles cannot be
+      // written (`updateRole`); the depth bound keeps a cycle in the data from running away all the same.
+      sql`WITH RECURSIVE chain(role_id, slug, parent_id, depth) AS (
+            SELECT r.id, r.slug, r.parent_id, 0
+            FROM authsome_user_roles ur JOIN authsome_roles r ON r.id = ur.role_id
+            WHERE ur.user_id = ${userId} AND ur.app_id = ${appId} AND (ur.org_id IS NULL OR ur.org_id = ${orgId})
+            UNION ALL
+            SELECT r.id, r.slug, r.parent_id, c.depth + 1
+            FROM chain c JOIN authsome_roles r ON r.id = c.parent_id
+            WHERE c.depth < 32
+          )
+          SELECT c.role_id, c.slug AS role_slug, p.resource, p.action, c.depth
+          FROM chain c JOIN authsome_permissions p ON p.role_id = c.role_id
+          WHERE (p.resource = ${resource} OR p.resource = '*') AND (p.action = ${action} OR p.action = '*')
+          ORDER BY c.depth, (p.resource = '*')::int + (p.action = '*')::int, c.slug COLLATE "C", p.id COLLATE "C"
+          LIMIT 1`,
+    ["", "", "", "", ""],
+  )
 
   return RbacStore.of({
     createRole: (role) =>
@@ -157,11 +229,9 @@ const makeRbacStore = Effect.gen(function* () {
     getRole: (id) => findRole(sql`id = ${id}`),
     getRoleBySlug: (appId, slug) => findRole(sql`app_id = ${appId} AND slug = ${slug}`),
     updateRole: (id, patch, now) =>
-      sql`UPDATE authsome_roles SET ${Sql.assignments(sql, Roles, { ...patch, updatedAt: now })}
-          WHERE id = ${id} RETURNING ${Roles.select}`.pipe(
-        Sql.onUniqueViolation(Sql.slugTaken),
-        Sql.one(Roles, "role"),
-      ),
+      patch.parentId === undefined || patch.parentId === null
+        ? patchRole(id, patch, now)
+        : reparent(id, patch.parentId, patch, now),
     // Permissions and assignments cascade; children are detached by ON DELETE SET NULL on parent_id.
     deleteRole: (id) => sql`DELETE FROM authsome_roles WHERE id = ${id} RETURNING 1`.pipe(Sql.found("role")),
     listRoles: (appId) =>
@@ -200,6 +270,26 @@ const makeRbacStore = Effect.gen(function* () {
             orgId === undefined ? undefined : sql`(org_id IS NULL OR org_id = ${orgId})`,
           ])}
           ORDER BY assigned_at, role_id`.pipe(Sql.all(UserRoles)),
+    unassignInOrg: (userId, orgId) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_user_roles WHERE user_id = ${userId} AND org_id = ${orgId} RETURNING 1
+          ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
+    resolvePermission: (query) =>
+      resolve(query.userId, query.appId, query.orgId, query.resource, query.action).pipe(
+        Effect.map((rows) =>
+          Option.map(
+            Option.fromNullable(rows[0]),
+            (row): ResolvedPermission => ({
+              roleId: row["role_id"] as M.Role["id"],
+              roleSlug: row["role_slug"] as string,
+              resource: row["resource"] as string,
+              action: row["action"] as string,
+              depth: Number(row["depth"]),
+            }),
+          ),
+        ),
+        Sql.dieOnSqlError,
+      ),
   })
 })
 

@@ -16,7 +16,7 @@ import { PluginRegistry } from "../../services/plugin-registry.js"
 import { Sessions } from "../../services/sessions.js"
 import { SignIn } from "../../services/sign-in.js"
 import { Store, UserStore, VerificationStore } from "../../services/store/index.js"
-import { initialRoleAssigner } from "../initial-roles.js"
+import { Authorization } from "../../services/authorization.js"
 import { magicLinkEmail, noAccountEmail } from "./mail.js"
 import { MagicLinkSettings } from "./options.js"
 
@@ -33,7 +33,7 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
     const signIn = yield* SignIn
     const sessions = yield* Sessions
     const registry = yield* PluginRegistry
-    const assignInitialRoles = yield* initialRoleAssigner
+    const authorization = yield* Authorization
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const appName = config.mail.appName ?? config.appId
 
@@ -134,7 +134,7 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
             deletedAt: null,
           })
           .pipe(Effect.catchTags({ EmailTaken: () => invalidLink, UsernameTaken: Effect.die }))
-        yield* assignInitialRoles(user, client, at)
+        yield* authorization.assignInitialRoles(user, client)
         yield* audit.record(client, { type: "auth.signup", userId: user.id, metadata: { method: "magic_link" } })
         return user
       })

@@ -59,6 +59,7 @@ export const mfaRoutes = Effect.gen(function* () {
   const enroll = sessionRoute({
     method: "POST",
     path: "/mfa/enroll",
+    credentials: "session",
     tag: "MFA",
     summary: "Start a TOTP enrollment: the seed and its otpauth:// URL (confirm with POST /mfa/verify)",
     description: "Replaces an unconfirmed enrollment; 409 while MFA is enabled.",
@@ -70,6 +71,7 @@ export const mfaRoutes = Effect.gen(function* () {
   const verify = sessionRoute({
     method: "POST",
     path: "/mfa/verify",
+    credentials: "session",
     tag: "MFA",
     summary: "Confirm the enrollment with a first code; MFA is on, and the recovery codes are shown once",
     body: CodeBody,
@@ -134,6 +136,7 @@ export const mfaRoutes = Effect.gen(function* () {
   const disable = sessionRoute({
     method: "DELETE",
     path: "/mfa/enrollment",
+    credentials: "session",
     tag: "MFA",
     summary: "Disable MFA; needs a current TOTP or recovery code",
     body: CodeBody,
@@ -149,6 +152,7 @@ export const mfaRoutes = Effect.gen(function* () {
   const regenerate = sessionRoute({
     method: "POST",
     path: "/mfa/recovery/regenerate",
+    credentials: "session",
     tag: "MFA",
     summary: "New recovery codes (the old ones stop working); needs a current TOTP or recovery code",
     body: CodeBody,

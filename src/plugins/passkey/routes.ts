@@ -94,6 +94,7 @@ export const passkeyRoutes = Effect.gen(function* () {
   const registerBegin = sessionRoute({
     method: "POST",
     path: "/passkeys/register/begin",
+    credentials: "session",
     tag: "Passkeys",
     summary: "Options to create a passkey for the signed-in user (the challenge lasts 5 minutes, used once)",
     responses: { 200: { description: "creation options", schema: Schema.Struct({ options: OptionsJson }) } },
@@ -107,6 +108,7 @@ export const passkeyRoutes = Effect.gen(function* () {
   const registerFinish = sessionRoute({
     method: "POST",
     path: "/passkeys/register/finish",
+    credentials: "session",
     tag: "Passkeys",
     summary: "Store the passkey the authenticator created (origin, RP id and challenge checked)",
     body: Schema.Struct({ response: RegistrationResponse, name: Schema.optional(PasskeyName) }),

@@ -132,6 +132,7 @@ export const passwordRoutes = Effect.gen(function* () {
     path: "/change-password",
     tag: "Password",
     summary: "Change the password; other sessions are revoked unless `revoke_other_sessions` is false",
+    credentials: "session",
     body: Schema.Struct({
       current_password: PasswordField,
       new_password: PasswordField,

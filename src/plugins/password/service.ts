@@ -8,6 +8,7 @@ import { newId, type UserId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import { Accounts } from "../../services/accounts.js"
 import { Audit } from "../../services/audit.js"
+import { Authorization } from "../../services/authorization.js"
 import { AuthConfig } from "../../services/config.js"
 import type { ClientContext } from "../../services/context.js"
 import { randomToken, sha256Hex } from "../../services/crypto.js"
@@ -15,7 +16,7 @@ import { MailQueue, passwordResetEmail } from "../../services/mail/index.js"
 import { RateLimiter } from "../../services/rate-limit.js"
 import { Sessions } from "../../services/sessions.js"
 import { SignIn } from "../../services/sign-in.js"
-import { PasswordResetStore, RbacStore, Store, UserStore } from "../../services/store/index.js"
+import { PasswordResetStore, Store, UserStore } from "../../services/store/index.js"
 import { PasswordHasher } from "./hasher.js"
 import { PasswordSettings } from "./options.js"
 import { checkPassword } from "./policy.js"
@@ -52,7 +53,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
     const users = yield* UserStore
     const hashes = yield* PasswordHashStore
     const resets = yield* PasswordResetStore
-    const rbac = yield* RbacStore
+    const authorization = yield* Authorization
     const hasher = yield* PasswordHasher
     const accounts = yield* Accounts
     const sessions = yield* Sessions
@@ -64,20 +65,6 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
 
     const storeHash = (user: M.User, hash: string, at: Date) =>
       hashes.set({ userId: user.id, appId: user.appId, hash, createdAt: at, updatedAt: at })
-
-    /** Every new user gets `user`; the first user of the platform app also gets `owner`. */
-    const assignInitialRoles = (user: M.User, client: ClientContext, at: Date) =>
-      Effect.gen(function* () {
-        const first = client.app.isPlatform && (yield* users.count(client.app.id)) === 1
-        for (const slug of first ? ["user", "owner"] : ["user"]) {
-          const role = yield* Effect.option(rbac.getRoleBySlug(client.app.id, slug))
-          if (Option.isSome(role)) {
-            yield* rbac
-              .assign({ appId: client.app.id, userId: user.id, roleId: role.value.id, orgId: null, assignedAt: at })
-              .pipe(Effect.catchTag("Conflict", () => Effect.void))
-          }
-        }
-      })
 
     /** What a duplicate sign-up sees while verification is required: the same shape, and nothing changes. */
     const syntheticUser = (input: SignUpInput, client: ClientContext, at: Date): M.User => ({
@@ -124,7 +111,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
               if (Option.isSome(existing)) return yield* duplicate()
               const created = yield* users.create(user)
               yield* storeHash(created, hash, at)
-              yield* assignInitialRoles(created, client, at)
+              yield* authorization.assignInitialRoles(created, client)
               yield* audit.record(client, {
                 type: "auth.signup",
                 userId: created.id,

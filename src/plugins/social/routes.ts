@@ -147,6 +147,7 @@ export const socialRoutes = Effect.gen(function* () {
   const unlink = sessionRoute({
     method: "DELETE",
     path: "/me/accounts/:provider",
+    credentials: "session",
     tag: "Social",
     summary: "Unlink a provider account (never the last way to sign in: 409)",
     responses: { 200: { description: "unlinked", schema: StatusJson } },

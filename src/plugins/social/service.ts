@@ -17,7 +17,7 @@ import { PluginRegistry } from "../../services/plugin-registry.js"
 import { SecretBox } from "../../services/secrets.js"
 import { SignIn } from "../../services/sign-in.js"
 import { AppStore, EnvironmentStore, Store, UserStore } from "../../services/store/index.js"
-import { initialRoleAssigner } from "../initial-roles.js"
+import { Authorization } from "../../services/authorization.js"
 import { OAuthFailed, type OAuthFailureReason, UnknownProvider } from "./errors.js"
 import { SocialSettings } from "./options.js"
 import {
@@ -61,7 +61,7 @@ export class SocialAuth extends Effect.Service<SocialAuth>()("authsome/SocialAut
     const signIn = yield* SignIn
     const audit = yield* Audit
     const registry = yield* PluginRegistry
-    const assignInitialRoles = yield* initialRoleAssigner
+    const authorization = yield* Authorization
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     const publicUrl = config.publicUrl ?? "http://localhost:8080"
@@ -236,7 +236,7 @@ export class SocialAuth extends Effect.Service<SocialAuth>()("authsome/SocialAut
               updatedAt: at,
               deletedAt: null,
             })
-            yield* assignInitialRoles(user, client, at)
+            yield* authorization.assignInitialRoles(user, client)
             yield* link(user)
             yield* audit.record(client, {
               type: "auth.signup",

@@ -12,6 +12,8 @@ export { type EnqueueMailInput, MailQueue, MailWakeUp } from "./queue.js"
 export {
   escapeHtml,
   formatExpiry,
+  type InvitationEmailInput,
+  invitationEmail,
   type PasswordResetEmailInput,
   passwordResetEmail,
   type RenderedMail,

@@ -25,6 +25,16 @@ export interface PasswordResetEmailInput {
   readonly expiresInMinutes?: number
 }
 
+export interface InvitationEmailInput {
+  readonly appName: string
+  readonly organizationName: string
+  /** Who invited (a name or an address). */
+  readonly inviter: string
+  readonly role: string
+  readonly link: string
+  readonly expiresInDays: number
+}
+
 const htmlEscapes: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
 
 /** Escapes text for HTML element content and double- or single-quoted attributes. */
@@ -103,6 +113,30 @@ export const passwordResetEmail = (input: PasswordResetEmailInput): RenderedMail
 ${linkHtml(input.link, "Reset password")}
 <p>The link expires in ${escapeHtml(expiry)} and works once.</p>
 <p style="font-size:13px;color:#555555">If you did not ask for this, ignore this email: your password stays the same.</p>`,
+  )
+  return { subject, text, html }
+}
+
+export const invitationEmail = (input: InvitationEmailInput): RenderedMail => {
+  const days = Math.max(1, Math.round(input.expiresInDays))
+  const expiry = days === 1 ? "1 day" : `${days} days`
+  const subject = `You are invited to join ${input.organizationName} on ${input.appName}`
+  const text = [
+    `${input.inviter} invited you to join ${input.organizationName} on ${input.appName} as ${input.role}.`,
+    "",
+    "To accept, sign in with this email address and open this link:",
+    input.link,
+    "",
+    `The invitation expires in ${expiry} and works once.`,
+    "If you did not expect it, you can ignore this email.",
+  ].join("\n")
+  const html = layout(
+    subject,
+    `<p>${escapeHtml(input.inviter)} invited you to join <strong>${escapeHtml(input.organizationName)}</strong> on ${escapeHtml(input.appName)} as ${escapeHtml(input.role)}.</p>
+<p>To accept, sign in with this email address and open this link:</p>
+${linkHtml(input.link, "Accept invitation")}
+<p>The invitation expires in ${escapeHtml(expiry)} and works once.</p>
+<p style="font-size:13px;color:#555555">If you did not expect it, you can ignore this email.</p>`,
   )
   return { subject, text, html }
 }

@@ -97,6 +97,8 @@ export interface SessionStoreShape {
     orgId: Id.OrganizationId | null,
     now: Date,
   ) => Effect.Effect<M.Session, NotFound>
+  /** Clears `orgId` on every session of the user that has it (the user left it); returns how many changed. */
+  readonly clearOrganization: (userId: Id.UserId, orgId: Id.OrganizationId, now: Date) => Effect.Effect<number>
   /** Newest first. */
   readonly listByUser: (userId: Id.UserId) => Effect.Effect<ReadonlyArray<M.Session>>
   /** Removes the session; false when it did not exist. */

@@ -10,6 +10,11 @@ export type OrganizationPatch = Partial<Pick<M.Organization, "name" | "slug" | "
 export interface OrganizationStoreShape {
   readonly create: (org: M.Organization) => Effect.Effect<M.Organization, SlugTaken>
   readonly get: (id: Id.OrganizationId) => Effect.Effect<M.Organization, NotFound>
+  /**
+   * `get`, locking the row until the enclosing transaction ends: membership changes of one organization serialise
+   * on it (so two owners demoting each other cannot leave it without one).
+   */
+  readonly getForUpdate: (id: Id.OrganizationId) => Effect.Effect<M.Organization, NotFound>
   readonly getBySlug: (appId: Id.AppId, slug: string) => Effect.Effect<M.Organization, NotFound>
   readonly update: (
     id: Id.OrganizationId,
@@ -27,6 +32,11 @@ export class OrganizationStore extends Context.Tag("authsome/OrganizationStore")
   OrganizationStoreShape
 >() {}
 
+export interface MemberWithUser {
+  readonly member: M.Member
+  readonly user: M.User
+}
+
 /** Organization memberships; a user is a member of an organization at most once (`Conflict` otherwise). */
 export interface MemberStoreShape {
   readonly create: (member: M.Member) => Effect.Effect<M.Member, Conflict>
@@ -36,6 +46,8 @@ export interface MemberStoreShape {
   readonly delete: (id: Id.MemberId) => Effect.Effect<void, NotFound>
   /** Oldest first. */
   readonly listByOrg: (orgId: Id.OrganizationId) => Effect.Effect<ReadonlyArray<M.Member>>
+  /** `listByOrg` with each member's user, in one read; members whose user is deleted are left out. */
+  readonly listWithUsers: (orgId: Id.OrganizationId) => Effect.Effect<ReadonlyArray<MemberWithUser>>
   readonly countByRole: (orgId: Id.OrganizationId, role: M.OrgRole) => Effect.Effect<number>
 }
 export class MemberStore extends Context.Tag("authsome/MemberStore")<MemberStore, MemberStoreShape>() {}
@@ -76,5 +88,7 @@ export interface TeamMemberStoreShape {
   readonly remove: (teamId: Id.TeamId, userId: Id.UserId) => Effect.Effect<void, NotFound>
   /** Oldest first. */
   readonly list: (teamId: Id.TeamId) => Effect.Effect<ReadonlyArray<M.TeamMember>>
+  /** Removes the user from every team of the organization; returns how many memberships went. */
+  readonly removeFromOrg: (orgId: Id.OrganizationId, userId: Id.UserId) => Effect.Effect<number>
 }
 export class TeamMemberStore extends Context.Tag("authsome/TeamMemberStore")<TeamMemberStore, TeamMemberStoreShape>() {}

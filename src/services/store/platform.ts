@@ -73,11 +73,21 @@ export class NotificationStore extends Context.Tag("authsome/NotificationStore")
   NotificationStoreShape
 >() {}
 
+export interface ApiKeyWithUser {
+  readonly key: M.ApiKey
+  readonly user: M.User
+}
+
 /** API keys, stored as SHA-256 hashes of the whole key. */
 export interface ApiKeyStoreShape {
   readonly create: (key: M.ApiKey) => Effect.Effect<M.ApiKey>
   readonly get: (id: Id.ApiKeyId) => Effect.Effect<M.ApiKey, NotFound>
   readonly findByHash: (keyHash: string) => Effect.Effect<Option.Option<M.ApiKey>>
+  /**
+   * The key (revoked and expired ones included: the caller decides) with its user, when that user is not deleted.
+   * One indexed read: the per-request path of API-key authentication.
+   */
+  readonly findWithUser: (keyHash: string) => Effect.Effect<Option.Option<ApiKeyWithUser>>
   /** Newest first, revoked ones included. */
   readonly listByUser: (appId: Id.AppId, userId: Id.UserId) => Effect.Effect<ReadonlyArray<M.ApiKey>>
   readonly revoke: (id: Id.ApiKeyId, now: Date) => Effect.Effect<void, NotFound>
@@ -88,16 +98,44 @@ export class ApiKeyStore extends Context.Tag("authsome/ApiKeyStore")<ApiKeyStore
 
 export type RolePatch = Partial<Pick<M.Role, "name" | "slug" | "description" | "parentId">>
 
+/** A permission check: does the user hold `resource:action` through the roles assigned to them? */
+export interface PermissionQuery {
+  readonly appId: Id.AppId
+  readonly userId: Id.UserId
+  /** `null`: app-wide assignments only; an organization: app-wide ones plus that organization's. */
+  readonly orgId: Id.OrganizationId | null
+  readonly resource: string
+  readonly action: string
+}
+
+/** The permission that granted a check and the role holding it. */
+export interface ResolvedPermission {
+  readonly roleId: Id.RoleId
+  readonly roleSlug: string
+  readonly resource: string
+  readonly action: string
+  /** How far up the assigned role's parent chain the granting role is (0: the assigned role itself). */
+  readonly depth: number
+}
+
 /**
  * Roles (slug unique per app; a role's parent is in the same app), their `resource:action` permissions (unique per
  * role) and assignments to users (unique per user, role and organization; a null organization is app-wide).
- * Cycle detection is the service's job; deleting a role removes its permissions and assignments and detaches children.
+ * Deleting a role removes its permissions and assignments and detaches children.
  */
 export interface RbacStoreShape {
   readonly createRole: (role: M.Role) => Effect.Effect<M.Role, SlugTaken>
   readonly getRole: (id: Id.RoleId) => Effect.Effect<M.Role, NotFound>
   readonly getRoleBySlug: (appId: Id.AppId, slug: string) => Effect.Effect<M.Role, NotFound>
-  readonly updateRole: (id: Id.RoleId, patch: RolePatch, now: Date) => Effect.Effect<M.Role, NotFound | SlugTaken>
+  /**
+   * A `parentId` that is the role itself or has the role in its own parent chain is a `Conflict` (a cycle), checked
+   * atomically: of concurrent updates that would close a cycle together, at most one succeeds.
+   */
+  readonly updateRole: (
+    id: Id.RoleId,
+    patch: RolePatch,
+    now: Date,
+  ) => Effect.Effect<M.Role, NotFound | SlugTaken | Conflict>
   readonly deleteRole: (id: Id.RoleId) => Effect.Effect<void, NotFound>
   /** Oldest first. */
   readonly listRoles: (appId: Id.AppId) => Effect.Effect<ReadonlyArray<M.Role>>
@@ -114,6 +152,15 @@ export interface RbacStoreShape {
   ) => Effect.Effect<void, NotFound>
   /** The user's assignments: app-wide ones, plus those of `orgId` when given (all of them when omitted). */
   readonly listUserRoles: (userId: Id.UserId, orgId?: Id.OrganizationId) => Effect.Effect<ReadonlyArray<M.UserRole>>
+  /** Removes every assignment of the user scoped to the organization; returns how many went. */
+  readonly unassignInOrg: (userId: Id.UserId, orgId: Id.OrganizationId) => Effect.Effect<number>
+  /**
+   * The permission check, in one indexed query: over the assigned roles (of `query.appId`) and their parent chains,
+   * the first permission covering `resource:action` (`*` in a stored permission matches anything) — the nearest role
+   * first, then the most specific permission (exact, one wildcard, `*:*`), then the role's slug. `None` when no
+   * role grants it. A cycle in the data ends the walk.
+   */
+  readonly resolvePermission: (query: PermissionQuery) => Effect.Effect<Option.Option<ResolvedPermission>>
 }
 export class RbacStore extends Context.Tag("authsome/RbacStore")<RbacStore, RbacStoreShape>() {}
 
