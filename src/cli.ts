@@ -4,12 +4,13 @@
  */
 import { Command, Options } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Redacted } from "effect"
 import { migrationGroups } from "./authsome.js"
 import { PostgresStore } from "./layers/postgres/index.js"
 import { Migrator } from "./migrations/migrator.js"
 import { databaseLayer, serve } from "./server/main.js"
 import { readServerSettings, type ServerSettings } from "./server/settings.js"
+import { variables } from "./server/variables.js"
 import { version } from "./version.js"
 
 /**
@@ -49,9 +50,21 @@ const serveCommand = Command.make("serve", {}, () => withSettings(serve)).pipe(
   Command.withDescription("Serve the API on PORT (default 8080)"),
 )
 
-const migrate = (status: boolean) =>
+/** Which database a command works on, without the password. */
+const describeDatabase = (settings: ServerSettings) => {
+  if (!settings.databaseUrl) return `embedded, in ${settings.dataDir}`
+  try {
+    const url = new URL(Redacted.value(settings.databaseUrl))
+    return `PostgreSQL at ${url.hostname}:${url.port || "5432"}${url.pathname}`
+  } catch {
+    return "PostgreSQL"
+  }
+}
+
+const migrate = (status: boolean, settings: ServerSettings) =>
   Effect.gen(function* () {
     const migrator = yield* Migrator
+    yield* Console.log(`database: ${describeDatabase(settings)}`)
     if (status) {
       for (const row of yield* migrator.status) {
         const state = row.appliedAt ? `applied ${row.appliedAt.toISOString()}` : "pending"
@@ -71,7 +84,7 @@ const migrateCommand = Command.make(
   { status: Options.boolean("status").pipe(Options.withDescription("List applied and pending migrations")) },
   ({ status }) =>
     withSettings((settings) =>
-      migrate(status).pipe(
+      migrate(status, settings).pipe(
         Effect.provide(
           Migrator.make(migrationGroups(settings.plugins)).pipe(
             Layer.provide(PostgresStore.layer),
@@ -84,7 +97,77 @@ const migrateCommand = Command.make(
 
 const command = Command.make("authsome").pipe(Command.withSubcommands([serveCommand, migrateCommand]))
 
-Command.run(command, { name: "authsome", version })(process.argv).pipe(
-  Effect.provide(NodeContext.layer),
-  NodeRuntime.runMain({ disablePrettyLogger: true }),
-)
+const help = () =>
+  [
+    `authsome ${version}: the Authsome authentication server`,
+    "",
+    "Usage:",
+    "  authsome serve                serve the API on PORT (migrations first)",
+    "  authsome migrate [--status]   apply pending migrations (core and mounted plugins), or list them",
+    "  authsome --help | --version",
+    "",
+    "Options:",
+    "  --log-level debug|info|warn|error   the same as AUTHSOME_LOG_LEVEL",
+    "",
+    "Settings come from environment variables (a bad value stops start-up with one line naming it):",
+    ...variables.map((v) => `  ${v.name.padEnd(36)} ${v.description} (default: ${v.default})`),
+    "",
+    "Plugins, policies and everything else: the JSON file named by AUTHSOME_CONFIG (see the README).",
+  ].join("\n")
+
+/**
+ * The arguments as the commands take them: `--help`, `--version` and unknown commands answered here (plain text,
+ * one line for a mistake), `--log-level` turned into AUTHSOME_LOG_LEVEL so it governs the server's logger.
+ */
+const parseArguments = (argv: ReadonlyArray<string>): ReadonlyArray<string> | undefined => {
+  const args: Array<string> = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === "--log-level" || arg.startsWith("--log-level=")) {
+      const level = (arg.includes("=") ? arg.split("=")[1] : argv[++i]) ?? ""
+      if (!["debug", "info", "warn", "warning", "error"].includes(level)) {
+        console.error(`authsome: --log-level: expected debug, info, warn or error, got "${level}"`)
+        process.exitCode = 2
+        return undefined
+      }
+      process.env.AUTHSOME_LOG_LEVEL = level === "warning" ? "warn" : level
+    } else args.push(arg)
+  }
+  const [command, ...rest] = args
+  if (
+    command === undefined ||
+    command === "--help" ||
+    command === "-h" ||
+    command === "help" ||
+    rest.includes("--help")
+  ) {
+    console.log(help())
+    return undefined
+  }
+  if (command === "--version" || command === "-v") {
+    console.log(version)
+    return undefined
+  }
+  const options: Record<string, ReadonlyArray<string>> = { serve: [], migrate: ["--status"] }
+  const allowed = options[command]
+  const problem =
+    allowed === undefined
+      ? `unknown command "${command}" (commands: serve, migrate)`
+      : rest.find((arg) => !allowed.includes(arg)) !== undefined
+        ? `${command}: unknown argument "${rest.find((arg) => !allowed.includes(arg))}"`
+        : undefined
+  if (problem !== undefined) {
+    console.error(`authsome: ${problem}; see authsome --help`)
+    process.exitCode = 2
+    return undefined
+  }
+  return args
+}
+
+const args = parseArguments(process.argv.slice(2))
+if (args !== undefined) {
+  Command.run(command, { name: "authsome", version })([...process.argv.slice(0, 2), ...args]).pipe(
+    Effect.provide(NodeContext.layer),
+    NodeRuntime.runMain({ disablePrettyLogger: true }),
+  )
+}

@@ -564,6 +564,6 @@ describe("the built CLI", () => {
     })
     expect(result.stderr).toBe("")
     expect(result.code).toBe(0)
-    expect(result.stdout).toMatch(/^applied authsome 1 /)
+    expect(result.stdout).toMatch(/^applied authsome 1 /m)
   })
 })

@@ -3,6 +3,7 @@
  * routing under the base path, tenant and client resolution, authentication, the CSRF origin rule, body limits and
  * decoding, CORS, security headers, the error envelope and one log line per request.
  */
+import { randomUUID } from "node:crypto"
 import { Cause, Clock, Effect, ParseResult, Schema } from "effect"
 import type { ResolvedConfig } from "../config.js"
 import { Forbidden, InvalidRequest, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
@@ -21,11 +22,24 @@ import { makeOriginPolicy } from "./origin.js"
 
 /** One line per request, written by the host (the standalone server writes it itself, cheaply). */
 export interface RequestLogEntry {
+  /** The client's `X-Request-Id` when it is a plain token, else a fresh UUID; echoed in the response. */
+  readonly request_id: string
   readonly method: string
   readonly route: string
   readonly status: number
   readonly duration_ms: number
+  readonly ip: string | null
+  /** The authenticated user, on routes that authenticate. */
+  readonly user_id: string | null
 }
+
+/** What the pipeline learns of a request on its way (for its log line). */
+interface RequestTrace {
+  ip: string | null
+  userId: string | null
+}
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
 
 const maxBodyBytes = 64 * 1024
 
@@ -204,7 +218,13 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
   }
 
   // The hot path is written as plain flatMap chains (not generators): every session check runs through it.
-  const dispatch = (request: ApiRequest, route: Route, params: Record<string, string>, queryString: string) => {
+  const dispatch = (
+    request: ApiRequest,
+    route: Route,
+    params: Record<string, string>,
+    queryString: string,
+    trace: RequestTrace,
+  ) => {
     const address = clientAddress(
       isTrustedProxy,
       request.remoteAddress,
@@ -212,14 +232,16 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
       request.headers["x-forwarded-proto"],
       request.directlySecure,
     )
+    trace.ip = address.ip
     const userAgent = request.headers["user-agent"]?.slice(0, 512) ?? null
     const tenant = route.tenantless ? Effect.succeed(undefined) : tenancy.resolve(request.headers["x-publishable-key"])
     return Effect.flatMap(tenant, (tenant) => {
       const client = { app: tenant?.app, env: tenant?.env, ip: address.ip, userAgent } as ClientContext
       const auth =
         route.auth === "session" ? authenticated(request, route, client, address.secure) : Effect.succeed(undefined)
-      return Effect.flatMap(auth, (auth) =>
-        Effect.flatMap(readBody(request, route), (body) => {
+      return Effect.flatMap(auth, (auth) => {
+        if (auth !== undefined) trace.userId = auth.user.id
+        return Effect.flatMap(readBody(request, route), (body) => {
           const headers: Record<string, string> = {}
           const routeRequest: SessionRouteRequest<unknown> = {
             raw: request,
@@ -235,8 +257,8 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
             auth: auth as Authenticated,
           }
           return Effect.map(route.handler(routeRequest), (response) => withHeaders(response, headers))
-        }),
-      )
+        })
+      })
     })
   }
 
@@ -247,7 +269,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     return Cause.isInterruptedOnly(cause) ? Effect.failCause(cause as Cause.Cause<never>) : errors.defect(cause)
   }
 
-  const handle = (request: ApiRequest) => {
+  const handle = (request: ApiRequest, trace: RequestTrace) => {
     const queryAt = request.url.indexOf("?")
     const fullPath = queryAt === -1 ? request.url : request.url.slice(0, queryAt)
     const mounted = request.mountPath !== undefined
@@ -262,7 +284,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     const matched = match(request.method, (mounted ? fullPath : fullPath.slice(config.basePath.length)) || "/")
     if (matched === undefined) return { response: Effect.succeed(notFoundResponse()), pattern: "unmatched" }
     const queryString = queryAt === -1 ? "" : request.url.slice(queryAt + 1)
-    const response = dispatch(request, matched.route, matched.params, queryString).pipe(
+    const response = dispatch(request, matched.route, matched.params, queryString, trace).pipe(
       Effect.catchAllCause(answerFailure),
     )
     return { response, pattern: matched.route.path }
@@ -271,14 +293,24 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
   /** Answers one request; never fails (every failure is an enveloped response). */
   const serve = (request: ApiRequest): Effect.Effect<ApiResponse> => {
     const started = performance.now()
-    const { response, pattern } = handle(request)
+    const given = request.headers["x-request-id"]
+    const requestId = given !== undefined && requestIdPattern.test(given) ? given : randomUUID()
+    const trace: RequestTrace = { ip: null, userId: null }
+    const { response, pattern } = handle(request, trace)
     return Effect.flatMap(response, (result) => {
-      const finished = withHeaders(result, { ...securityHeaders, ...corsHeaders(request) })
+      const finished = withHeaders(result, {
+        ...securityHeaders,
+        ...corsHeaders(request),
+        "x-request-id": requestId,
+      })
       const entry: RequestLogEntry = {
+        request_id: requestId,
         method: request.method,
         route: pattern === "unmatched" ? "unmatched" : `${request.mountPath ?? config.basePath}${pattern}`,
         status: finished.status,
         duration_ms: Math.round(performance.now() - started),
+        ip: trace.ip,
+        user_id: trace.userId,
       }
       if (requestLog) {
         requestLog(entry)

@@ -45,8 +45,9 @@ export const makeServerLogging = (settings: ServerSettings) => {
     write(
       settings.logFormat === "json"
         ? JSON.stringify({ message: "request", logLevel: "INFO", timestamp, annotations: entry })
-        : `timestamp=${timestamp} level=INFO message=request method=${entry.method} route=${entry.route} ` +
-            `status=${entry.status} duration_ms=${entry.duration_ms}`,
+        : `timestamp=${timestamp} level=INFO message=request request_id=${entry.request_id} method=${entry.method} ` +
+            `route=${entry.route} status=${entry.status} duration_ms=${entry.duration_ms} ip=${entry.ip ?? ""}` +
+            (entry.user_id ? ` user_id=${entry.user_id}` : ""),
     )
   }
   return { layer, requestLog }

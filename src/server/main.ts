@@ -11,6 +11,7 @@ import type { RequestLogEntry } from "../http/app.js"
 import * as Pg from "../layers/pg.js"
 import * as Pglite from "../layers/pglite.js"
 import { PostgresStore } from "../layers/postgres/index.js"
+import { devMailer } from "./dev-mailer.js"
 import { makeServerLogging } from "./logging.js"
 import type { ServerSettings } from "./settings.js"
 
@@ -25,6 +26,7 @@ export const engineLayer = (settings: ServerSettings, requestLog?: (entry: Reque
   Authsome.layer({
     ...settings.engine,
     plugins: settings.plugins,
+    mailer: devMailer(process.stdout.isTTY === true),
     ...(requestLog ? { requestLog } : {}),
   }).pipe(Layer.provide(PostgresStore.layer), Layer.provide(databaseLayer(settings)))
 
@@ -66,7 +68,10 @@ export const serve = (settings: ServerSettings) => {
     )
     const address = server.address()
     const port = typeof address === "object" && address ? address.port : settings.port
-    yield* Effect.logInfo(`listening on http://${settings.host}:${port}${authsome.config.basePath}`).pipe(
+    yield* Effect.logInfo(
+      `listening on http://${settings.host}:${port}${authsome.config.basePath}; requests without X-Publishable-Key ` +
+        `are for the default app "${authsome.defaultApp.slug}" (its publishable key, public, names it to clients)`,
+    ).pipe(
       Effect.annotateLogs({
         app: authsome.defaultApp.slug,
         publishable_key: authsome.defaultApp.publishableKey,

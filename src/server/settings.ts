@@ -158,6 +158,11 @@ export const readServerSettings: Effect.Effect<ServerSettings, InvalidSetting> =
     fromVariable.set(path.join("."), name)
   }
 
+  const portVariable = yield* variable("PORT")
+  const port = Option.isSome(portVariable) ? yield* integerFrom("PORT", portVariable.value, 0, 65535) : 8080
+  // Mailed links and the CSRF rule's own origin: this server, as a browser on this machine reaches it.
+  if (engine.publicUrl === undefined) engine = setPath(engine, ["publicUrl"], `http://localhost:${port}`)
+
   const resolved = yield* Schema.decodeUnknown(AuthsomeConfig, { onExcessProperty: "error" })(engine).pipe(
     Effect.mapError((error) => {
       const { path, problem } = firstIssue(error)
@@ -193,12 +198,11 @@ export const readServerSettings: Effect.Effect<ServerSettings, InvalidSetting> =
   if (Option.isSome(databaseUrl) && !/^postgres(ql)?:\/\/[^/]/.test(databaseUrl.value)) {
     return yield* fail("DATABASE_URL", "expected postgres://user:password@host:5432/db")
   }
-  const port = yield* variable("PORT")
   const maxConnections = yield* variable("AUTHSOME_DB_MAX_CONNECTIONS")
   const logLevel = yield* variable("AUTHSOME_LOG_LEVEL")
   const logFormat = yield* variable("AUTHSOME_LOG_FORMAT")
   return {
-    port: Option.isSome(port) ? yield* integerFrom("PORT", port.value, 0, 65535) : 8080,
+    port,
     host: Option.getOrElse(yield* variable("HOST"), () => "0.0.0.0"),
     databaseUrl: Option.getOrUndefined(Option.map(databaseUrl, Redacted.make)),
     dataDir: Option.getOrElse(yield* variable("AUTHSOME_DATA_DIR"), () => "./.authsome/data"),
