@@ -41,6 +41,7 @@ export {
   DeviceJson,
   deviceJson,
   EmailField,
+  HttpUrlField,
   MetadataField,
   NameField,
   PasswordField,

@@ -6,7 +6,7 @@
 import { createServer, type Server } from "node:http"
 import { Duration, Effect, Layer } from "effect"
 import { Authsome } from "../authsome.js"
-import { toNodeHandler } from "../http/adapters.js"
+import { answerClientError, toNodeHandler } from "../http/adapters.js"
 import type { RequestLogEntry } from "../http/app.js"
 import * as Pg from "../layers/pg.js"
 import * as Pglite from "../layers/pglite.js"
@@ -61,6 +61,7 @@ export const serve = (settings: ServerSettings) => {
     const authsome = yield* Authsome
     const handler = toNodeHandler(yield* Effect.runtime<never>(), authsome.handle)
     const server = createServer({ keepAliveTimeout: 5_000 }, (request, response) => handler(request, response))
+    server.on("clientError", answerClientError)
     yield* Effect.acquireRelease(listen(server, settings.port, settings.host), () =>
       Effect.zipRight(Effect.logInfo("shutting down"), close(server)),
     )

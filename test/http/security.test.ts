@@ -35,11 +35,14 @@ import {
 import { verificationOf } from "../support/smtp.js"
 
 const trustedOrigin = "https://app.example.com"
+/** The server's own origin: that of `publicUrl` (never derived from the Host header). */
+const ownOrigin = "https://auth.example.com"
 const evilOrigin = "https://evil.example"
 const tokenTtlSeconds = 10 * 60
 const refreshTtlSeconds = 7 * 24 * 3600
 
 const config: AuthsomeConfig = {
+  publicUrl: ownOrigin,
   trustedOrigins: [trustedOrigin],
   lockout: { enabled: false },
   session: { tokenTtl: `${tokenTtlSeconds} seconds`, refreshTokenTtl: `${refreshTtlSeconds} seconds` },
@@ -476,7 +479,7 @@ describe.skipIf(!postgresAvailable)("HTTP security", () => {
 
     it("the server's own origin, a trusted origin, or a trusted Referer are allowed", async () => {
       const { client, user } = await cookieClient()
-      const own = await client.patch("/me", { first_name: "Own" }, { headers: { origin: a.origin } })
+      const own = await client.patch("/me", { first_name: "Own" }, { headers: { origin: ownOrigin } })
       expect(own.status).toBe(200)
       expect(own.body.first_name).toBe("Own")
       expectNoStore(own)

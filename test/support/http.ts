@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http"
 import { Layer, Logger, LogLevel, Redacted } from "effect"
 import type { AuthsomeOptions as AuthsomeConfig } from "../../src/authsome.js"
 import { Authsome } from "../../src/authsome.js"
+import { answerClientError } from "../../src/http/adapters.js"
 import { type AuthsomeHandlers, makeHandlers } from "../../src/http/mount.js"
 import * as Pg from "../../src/layers/pg.js"
 import { PostgresStore } from "../../src/layers/postgres/index.js"
@@ -37,6 +38,7 @@ export const engineLayer = (databaseUrl: string, config: AuthsomeConfig) =>
 export const listen = (handler: (req: any, res: any) => void) =>
   new Promise<{ server: Server; origin: string }>((resolve) => {
     const server = createServer(handler)
+    server.on("clientError", answerClientError)
     server.listen(0, "127.0.0.1", () => {
       const address = server.address()
       const port = typeof address === "object" && address !== null ? address.port : 0
