@@ -12,6 +12,7 @@ import * as Pg from "../layers/pg.js"
 import * as Pglite from "../layers/pglite.js"
 import { PostgresStore } from "../layers/postgres/index.js"
 import { makeServerLogging } from "./logging.js"
+import { withRootSecret } from "./secret.js"
 import type { ServerSettings } from "./settings.js"
 
 const shutdownGrace = Duration.seconds(10)
@@ -54,8 +55,14 @@ const close = (server: Server) =>
     server.closeIdleConnections()
   })
 
-/** Serves until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`), logging as configured. */
-export const serve = (settings: ServerSettings) => {
+/**
+ * Serves until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`), logging as configured. Refuses to start
+ * without a root secret where one cannot be kept for it (see `withRootSecret`).
+ */
+export const serve = (configured: ServerSettings) =>
+  Effect.flatMap(withRootSecret(configured), (settings) => serveWith(settings))
+
+const serveWith = (settings: ServerSettings) => {
   const logging = makeServerLogging(settings)
   return Effect.gen(function* () {
     const authsome = yield* Authsome

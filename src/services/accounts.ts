@@ -12,6 +12,7 @@ import { AuthConfig } from "./config.js"
 import type { ClientContext } from "./context.js"
 import { codeHash, constantTimeEqual, randomToken, sha256Hex, sixDigitCode } from "./crypto.js"
 import { PluginRegistry } from "./plugin-registry.js"
+import { SecretBox } from "./secrets.js"
 import {
   AuditStore,
   DeviceStore,
@@ -38,6 +39,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
     const organizations = yield* OrganizationStore
     const auditEvents = yield* AuditStore
     const plugins = yield* PluginRegistry
+    const codeKey = (yield* SecretBox).keyFor("code-hash")
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     /** A link into the front end (`AUTHSOME_PUBLIC_URL`), e.g. `/verify-email?token=...`. */
@@ -59,7 +61,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           userId: user.id,
           email: user.email,
           kind: "email",
-          codeHash: codeHash(code, id, config.secret),
+          codeHash: codeHash(code, id, codeKey),
           tokenHash: sha256Hex(token),
           attempts: 0,
           expiresAt: new Date(at.getTime() + Duration.toMillis(config.emailVerification.codeTtl)),
@@ -110,7 +112,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
             return yield* new TooManyAttempts({ message: "too many attempts; request a new code" })
           }
           const expected = verification.codeHash ?? ""
-          if (!constantTimeEqual(codeHash(input.code, verification.id, config.secret), expected)) {
+          if (!constantTimeEqual(codeHash(input.code, verification.id, codeKey), expected)) {
             const attempts = yield* verifications.recordAttempt(verification.id)
             if (attempts >= config.emailVerification.maxAttempts) {
               yield* verifications.consume(verification.id, at)
