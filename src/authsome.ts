@@ -86,9 +86,9 @@ const coreServices = Layer.mergeAll(SignIn.Default, Accounts.Default, Introspect
       Tenancy.Default,
       MailQueue.Default,
       PluginRegistry.Default,
-      SecretBox.Default,
     ),
   ),
+  Layer.provideMerge(SecretBox.Default),
 )
 
 /** SMTP when configured, else the host's mailer, else the log mailer (development). */

@@ -48,7 +48,7 @@ export {
   type OutgoingMail,
 } from "./services/mail/index.js"
 export { type PluginHooks, PluginRegistry } from "./services/plugin-registry.js"
-export { RateLimiter, type RateLimitPolicy } from "./services/rate-limit.js"
+export { type LockoutSubject, RateLimiter, type RateLimitPolicy } from "./services/rate-limit.js"
 export { SecretBox } from "./services/secrets.js"
 export { type IssuedTokens, Sessions } from "./services/sessions.js"
 export { SignIn } from "./services/sign-in.js"

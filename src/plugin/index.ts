@@ -32,7 +32,13 @@ export {
 } from "./route.js"
 export { HttpKit, ipSubject, json, status } from "./kit.js"
 export { declareError, type ErrorDeclaration, secondsUntil, type TaggedFailure } from "./errors.js"
-export { coreRateLimits, RateLimiter, type RateLimitPolicy, rateLimitPolicy } from "../services/rate-limit.js"
+export {
+  coreRateLimits,
+  type LockoutSubject,
+  RateLimiter,
+  type RateLimitPolicy,
+  rateLimitPolicy,
+} from "../services/rate-limit.js"
 export type { ApiRequest, ApiResponse } from "../http/message.js"
 export type { ClientContext } from "../services/context.js"
 export {

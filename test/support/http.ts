@@ -25,6 +25,9 @@ export interface TestServer {
   readonly close: () => Promise<void>
 }
 
+/** The root secret of the test servers (every instance of a test shares it). */
+export const testSecret = "the root secret of the tests, at least 32 characters"
+
 /** Fast mail retries so tests see deliveries promptly. */
 export const fastMail = { pollInterval: "100 millis", retryBase: "100 millis", retryMax: "500 millis" } as const
 
@@ -61,6 +64,8 @@ export const startServer = async (options: StartOptions = {}): Promise<TestServe
   const smtp = options.smtp ?? (await TestSmtp.create())
   const config: AuthsomeConfig = {
     rateLimit: { enabled: false },
+    // Instances on one database share the root secret (codes, counters' keys), as a deployment's must.
+    secret: testSecret,
     ...options.config,
     mail: { smtpUrl: Redacted.make(smtp.url), dispatcher: fastMail, ...options.config?.mail },
   }

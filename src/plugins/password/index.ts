@@ -1,6 +1,6 @@
 /**
  * `authsome/password`: sign-up and sign-in with email (or username) and password, forgotten and changed passwords.
- * `Password.plugin({ policy, hash, hashConcurrency, resetTokenTtl })`.
+ * `Password.plugin({ policy, hash, hashConcurrency, hashQueue, resetTokenTtl })`.
  */
 import { Effect, Layer, Schema } from "effect"
 import { type InvalidConfig, toInvalidConfig } from "../../config.js"
@@ -38,10 +38,10 @@ const settingsLayer = (options: PasswordOptionsInput) =>
 
 const hasherLayer = Layer.unwrapEffect(
   Effect.map(PasswordSettings, (settings) =>
-    PasswordHasher.layer(
-      settings.hash,
-      settings.hashConcurrency === undefined ? {} : { maxConcurrency: settings.hashConcurrency },
-    ),
+    PasswordHasher.layer(settings.hash, {
+      ...(settings.hashConcurrency === undefined ? {} : { maxConcurrency: settings.hashConcurrency }),
+      ...(settings.hashQueue === undefined ? {} : { maxQueued: settings.hashQueue }),
+    }),
   ),
 )
 

@@ -12,7 +12,7 @@ import { AuthConfig } from "../../services/config.js"
 import type { ClientContext } from "../../services/context.js"
 import { randomToken, sha256Hex } from "../../services/crypto.js"
 import { MailQueue, passwordResetEmail } from "../../services/mail/index.js"
-import { RateLimiter } from "../../services/rate-limit.js"
+import { type LockoutSubject, RateLimiter } from "../../services/rate-limit.js"
 import { Sessions } from "../../services/sessions.js"
 import { SignIn } from "../../services/sign-in.js"
 import { PasswordResetStore, RbacStore, Store, UserStore } from "../../services/store/index.js"
@@ -163,24 +163,27 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
       admitted: Effect.Effect<void, E> = Effect.void as Effect.Effect<void, E>,
     ) =>
       Effect.gen(function* () {
-        const identifier = signInIdentifier(input)
-        yield* limiter.ensureNotLocked(client.app.id, identifier)
+        const user = yield* findUser(client, input)
+        // An account is locked whichever identifier names it; an identifier naming none is counted on its own.
+        const subject: LockoutSubject = Option.isSome(user)
+          ? { userId: user.value.id }
+          : { identifier: signInIdentifier(input) }
+        yield* limiter.ensureNotLocked(client.app.id, subject)
         yield* admitted
         const password = secret(input.password)
-        const user = yield* findUser(client, input)
         const stored = Option.isSome(user) ? yield* hashes.get(user.value.id) : Option.none()
         const valid = Option.isSome(stored)
           ? yield* hasher.verify(stored.value.hash, password)
           : yield* hasher.verifyDummy(password)
         if (!valid || Option.isNone(user)) {
-          const locked = yield* limiter.recordFailure(client.app.id, identifier)
+          const locked = yield* limiter.recordFailure(client.app.id, subject)
           const userId: UserId | null = Option.isSome(user) ? user.value.id : null
           yield* audit.record(client, {
             type: "auth.signin.failed",
             outcome: "failure",
             userId,
             reason: Option.isNone(user) ? "unknown_user" : Option.isNone(stored) ? "no_password" : "wrong_password",
-            metadata: { identifier_hash: sha256Hex(identifier) },
+            metadata: { identifier_hash: sha256Hex(signInIdentifier(input)) },
           })
           if (locked) {
             yield* audit.record(client, {
@@ -192,7 +195,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
           }
           return yield* new InvalidCredentials()
         }
-        yield* limiter.clearFailures(client.app.id, identifier)
+        yield* limiter.clearFailures(client.app.id, subject)
         if (config.emailVerification.required && !user.value.emailVerified) return yield* new EmailNotVerified()
         if (Option.isSome(stored) && (yield* hasher.needsRehash(stored.value.hash))) {
           yield* storeHash(user.value, yield* hasher.hash(password), yield* now)
@@ -260,6 +263,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
         yield* store.transaction(
           Effect.gen(function* () {
             if (!(yield* resets.consume(reset.value.id, at))) return yield* invalidToken
+            yield* resets.invalidateForUser(user.id, at)
             yield* storeHash(user, hash, at)
             const revoked = yield* sessions.revokeAllForUser(user.id)
             yield* audit.record(client, {
@@ -269,10 +273,14 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
             })
           }),
         )
-        yield* limiter.unlock(client.app.id, user.email)
+        yield* limiter.unlock(client.app.id, { userId: user.id })
       })
 
-    /** Changes the password of a signed-in user, revoking their other sessions unless told not to. */
+    /**
+     * Changes the password of a signed-in user, revoking their other sessions unless told not to, and voiding every
+     * pending reset token. A wrong current password counts toward the account's lockout (a stolen session must not
+     * allow unlimited guesses), and a locked account cannot change its password until the lock ends.
+     */
     const changePassword = (
       auth: { user: M.User; session: M.Session },
       current: string,
@@ -281,11 +289,30 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
       client: ClientContext,
     ) =>
       Effect.gen(function* () {
+        const subject = { userId: auth.user.id }
+        yield* limiter.ensureNotLocked(client.app.id, subject)
         const stored = yield* hashes.get(auth.user.id)
         const valid = Option.isSome(stored)
           ? yield* hasher.verify(stored.value.hash, secret(current))
           : yield* hasher.verifyDummy(secret(current))
-        if (!valid) return yield* new InvalidCredentials()
+        if (!valid) {
+          const locked = yield* limiter.recordFailure(client.app.id, subject)
+          yield* audit.record(client, {
+            type: "auth.password_change.failed",
+            outcome: "failure",
+            userId: auth.user.id,
+            reason: "wrong_password",
+          })
+          if (locked) {
+            yield* audit.record(client, {
+              type: "auth.account_locked",
+              outcome: "failure",
+              userId: auth.user.id,
+              reason: "too_many_failed_password_changes",
+            })
+          }
+          return yield* new InvalidCredentials()
+        }
         const password = secret(next)
         yield* checkPassword(password, settings.policy, { email: auth.user.email })
         const hash = yield* hasher.hash(password)
@@ -293,6 +320,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
         yield* store.transaction(
           Effect.gen(function* () {
             yield* storeHash(auth.user, hash, at)
+            yield* resets.invalidateForUser(auth.user.id, at)
             const revoked = revokeOthers ? yield* sessions.revokeAllForUser(auth.user.id, auth.session.id) : 0
             yield* audit.record(client, {
               type: "auth.password_changed",
@@ -301,6 +329,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
             })
           }),
         )
+        yield* limiter.unlock(client.app.id, subject)
       })
 
     return { signUp, signInWithPassword, forgotPassword, resetPassword, changePassword } as const
