@@ -32,6 +32,7 @@ import type { AnyPlugin, CoreServices, EngineServices, PluginErrors, PluginServi
 import type { Route } from "./plugin/route.js"
 import { Accounts } from "./services/accounts.js"
 import { Audit } from "./services/audit.js"
+import { Background } from "./services/background.js"
 import { AuthConfig } from "./services/config.js"
 import { Devices } from "./services/devices.js"
 import { Events } from "./services/events.js"
@@ -81,6 +82,7 @@ const coreServices = Layer.mergeAll(SignIn.Default, Accounts.Default, Introspect
   Layer.provideMerge(
     Layer.mergeAll(
       Audit.Default,
+      Background.Default,
       Devices.Default,
       RateLimiter.Default,
       Tenancy.Default,

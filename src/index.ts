@@ -32,6 +32,7 @@ export * as Models from "./domain/models.js"
 
 export { Accounts, type VerifyEmailInput } from "./services/accounts.js"
 export { Audit, type AuditInput } from "./services/audit.js"
+export { Background } from "./services/background.js"
 export { AuthConfig } from "./services/config.js"
 export type { ClientContext } from "./services/context.js"
 export { Devices, parseUserAgent } from "./services/devices.js"

@@ -9,6 +9,7 @@ import type { StoreBackend } from "../layers/backend.js"
 import type { MigrationGroup } from "../migrations/types.js"
 import type { Accounts } from "../services/accounts.js"
 import type { Audit } from "../services/audit.js"
+import type { Background } from "../services/background.js"
 import type { AuthConfig } from "../services/config.js"
 import type { Devices } from "../services/devices.js"
 import type { Events } from "../services/events.js"
@@ -32,6 +33,7 @@ export type EngineServices =
   | AuthConfig
   | Tenancy
   | Audit
+  | Background
   | RateLimiter
   | Devices
   | Sessions

@@ -108,7 +108,22 @@ export class RateLimiter extends Effect.Service<RateLimiter>()("authsome/RateLim
         ? Effect.zipRight(counters.reset(lockKey(appId, subject)), counters.reset(failuresKey(appId, subject)))
         : Effect.void
 
-    return { consume, ensureNotLocked, recordFailure, clearFailures, unlock } as const
+    const guessesKey = (subject: string) => `guess:${keyed(subject)}`
+
+    /**
+     * Counts a guess at a code for `subject` when there is no code to compare it with (an address with no pending
+     * verification), over `window`, and returns the count: the answers then run as those of a real code would
+     * (http-api.md §3 "Codes"). Counted whatever the rate-limit settings.
+     */
+    const countGuess = (subject: string, window: Duration.Duration) =>
+      Effect.flatMap(now, (at) =>
+        Effect.map(counters.hit(guessesKey(subject), Duration.toMillis(window), at), (counter) => counter.count),
+      )
+
+    /** Forgets the guesses of `subject` (a new code would have been mailed). */
+    const forgetGuesses = (subject: string) => counters.reset(guessesKey(subject))
+
+    return { consume, ensureNotLocked, recordFailure, clearFailures, unlock, countGuess, forgetGuesses } as const
   }),
 }) {}
 

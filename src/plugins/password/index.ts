@@ -55,5 +55,8 @@ export const plugin = (options: PasswordOptionsInput = {}) =>
       Layer.provideMerge(settingsLayer(options)),
     ),
     routes: passwordRoutes,
-    hooks: Effect.succeed({ clientConfig: { password: { enabled: true } } }),
+    hooks: Effect.map(PasswordAuth, (passwords) => ({
+      clientConfig: { password: { enabled: true } },
+      completeSignUp: passwords.completeSignUp,
+    })),
   })
