@@ -912,13 +912,13 @@ describe.skipIf(!postgresAvailable)("HTTP security", () => {
       }
       // The 6-digit code, in this user's rows of the tables that hold codes and tokens.
       // (The verification was mailed for a pending sign-up, before the user existed: its rows name the address.)
-      for (const [table, owner, values] of [
+      for (const [table, owner, params] of [
         ["authsome_sessions", "user_id = $1", [userId]],
         ["authsome_verifications", "email = $1", [email]],
         ["authsome_refresh_tokens", "user_id = $1", [userId]],
         ["authsome_notifications", "user_id = $1 OR recipient = $2", [userId, email]],
       ] as const) {
-        const rows = await query(a.databaseUrl, `SELECT * FROM ${table} WHERE ${owner}`, values)
+        const rows = await query(a.databaseUrl, `SELECT * FROM ${table} WHERE ${owner}`, params)
         expect(rows.length, table).toBeGreaterThan(0)
         const values = rows.flatMap((row) =>
           Object.values(row).filter((value): value is string => typeof value === "string"),
