@@ -55,6 +55,8 @@ export interface StartOptions {
   readonly databaseUrl?: string
   /** Reuse an SMTP server. */
   readonly smtp?: TestSmtp
+  /** Configure no root secret (the library's default: an ephemeral one). */
+  readonly withoutSecret?: boolean
 }
 
 /** Starts an engine + server. Rate limits are off unless the test's config turns them on. */
@@ -65,7 +67,7 @@ export const startServer = async (options: StartOptions = {}): Promise<TestServe
   const config: AuthsomeConfig = {
     rateLimit: { enabled: false },
     // Instances on one database share the root secret (codes, counters' keys), as a deployment's must.
-    secret: testSecret,
+    ...(options.withoutSecret ? {} : { secret: testSecret }),
     ...options.config,
     mail: { smtpUrl: Redacted.make(smtp.url), dispatcher: fastMail, ...options.config?.mail },
   }
