@@ -36,6 +36,7 @@ import { Background } from "./services/background.js"
 import { AuthConfig } from "./services/config.js"
 import { Devices } from "./services/devices.js"
 import { Events } from "./services/events.js"
+import { Housekeeping } from "./services/housekeeping.js"
 import { Introspection } from "./services/introspection.js"
 import { type InvalidSmtpUrl, MailDispatcher, Mailer, MailQueue } from "./services/mail/index.js"
 import { PluginRegistry } from "./services/plugin-registry.js"
@@ -77,7 +78,13 @@ export const migrationGroups = (plugins: ReadonlyArray<AnyPlugin>): ReadonlyArra
 
 // --- services ------------------------------------------------------------------------------------------------------
 
-const coreServices = Layer.mergeAll(SignIn.Default, Accounts.Default, Introspection.Default, HttpKit.Default).pipe(
+const coreServices = Layer.mergeAll(
+  SignIn.Default,
+  Accounts.Default,
+  Introspection.Default,
+  HttpKit.Default,
+  Housekeeping.Default,
+).pipe(
   Layer.provideMerge(Layer.merge(Sessions.Default, Events.Default)),
   Layer.provideMerge(
     Layer.mergeAll(
@@ -105,6 +112,11 @@ const dispatcherLayer = (hostMailer: Layer.Layer<Mailer> | undefined) =>
   Layer.unwrapEffect(Effect.map(AuthConfig, (config) => MailDispatcher.layer(config.mail.dispatcher))).pipe(
     Layer.provide(mailerLayer(hostMailer)),
   )
+
+/** The pruning of expired rows, in the background. */
+const housekeepingLayer = Layer.unwrapEffect(
+  Effect.map(AuthConfig, (config) => Housekeeping.layer(config.housekeeping.interval)),
+)
 
 /** Each plugin's layer, with its hooks registered once it is built. */
 const pluginLayer = (plugin: AnyPlugin): Layer.Layer<any, any, CoreServices> => {
@@ -157,7 +169,7 @@ export const AuthsomeServices = {
     let withPlugins = Layer.empty as unknown as Layer.Layer<any, any, CoreServices>
     for (const plugin of plugins) withPlugins = Layer.merge(withPlugins, pluginLayer(plugin))
     return Layer.merge(withPlugins, startup.pipe(Layer.provide(withPlugins))).pipe(
-      Layer.provideMerge(dispatcherLayer(options.mailer)),
+      Layer.provideMerge(Layer.merge(dispatcherLayer(options.mailer), housekeepingLayer)),
       Layer.provideMerge(coreServices),
       Layer.provideMerge(AuthConfig.layer(configOf(options))),
       Layer.provideMerge(requireMigrated(plugins)),

@@ -193,6 +193,10 @@ export const AuthsomeConfig = Schema.Struct({
   ),
   /** The root secret: keys the hashes of short codes and the encryption of what the server must read back. */
   secret: Schema.optional(RootSecret),
+  /** How often expired counters, verifications, resets and sessions are pruned (`Housekeeping`). */
+  housekeeping: section({
+    interval: withDefault(DurationField, () => "10 minutes"),
+  }),
   mail: section({
     from: withDefault(Schema.String, () => "Authsome <no-reply@localhost>"),
     /** Shown in mail subjects and bodies; defaults to the app slug. */

@@ -37,6 +37,7 @@ export { AuthConfig } from "./services/config.js"
 export type { ClientContext } from "./services/context.js"
 export { Devices, parseUserAgent } from "./services/devices.js"
 export { type EventInput, Events, type WebhookEventType, webhookEventTypes } from "./services/events.js"
+export { Housekeeping, type Pruned } from "./services/housekeeping.js"
 export { Introspection, type IntrospectionResult } from "./services/introspection.js"
 export {
   InvalidSmtpUrl,

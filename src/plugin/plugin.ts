@@ -13,6 +13,7 @@ import type { Background } from "../services/background.js"
 import type { AuthConfig } from "../services/config.js"
 import type { Devices } from "../services/devices.js"
 import type { Events } from "../services/events.js"
+import type { Housekeeping } from "../services/housekeeping.js"
 import type { Introspection } from "../services/introspection.js"
 import type { MailQueue } from "../services/mail/queue.js"
 import type { PluginHooks, PluginRegistry } from "../services/plugin-registry.js"
@@ -41,6 +42,7 @@ export type EngineServices =
   | Accounts
   | Introspection
   | Events
+  | Housekeeping
   | MailQueue
   | PluginRegistry
   | SecretBox

@@ -202,7 +202,9 @@ export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c
 
 // --- errors -----------------------------------------------------------------------------------------------------
 
-const causeOf = (error: SqlError): { readonly code?: unknown; readonly constraint?: unknown; readonly severity?: unknown } =>
+const causeOf = (
+  error: SqlError,
+): { readonly code?: unknown; readonly constraint?: unknown; readonly severity?: unknown } =>
   Predicate.isObject(error.cause) ? (error.cause as { code?: unknown; constraint?: unknown; severity?: unknown }) : {}
 
 /**
