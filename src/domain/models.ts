@@ -88,7 +88,10 @@ export type Session = typeof Session.Type
 export const RefreshTokenRevocationReason = Schema.Literal("rotated", "signout", "family_revoked")
 export type RefreshTokenRevocationReason = typeof RefreshTokenRevocationReason.Type
 
-/** A refresh-token hash that no longer works; presenting one again is reuse. */
+/**
+ * A refresh-token hash that no longer works; presenting one again is reuse. A rotated one records the hash that
+ * replaced it (`successorHash`): while that one is still its session's, this was the last rotation of the family.
+ */
 export const RevokedRefreshToken = Schema.Struct({
   tokenHash: Schema.String,
   familyId: Id.SessionFamilyId,
@@ -97,6 +100,7 @@ export const RevokedRefreshToken = Schema.Struct({
   reason: RefreshTokenRevocationReason,
   revokedAt: Timestamp,
   replayedAt: Nullable(Timestamp),
+  successorHash: Nullable(Schema.String),
 })
 export type RevokedRefreshToken = typeof RevokedRefreshToken.Type
 

@@ -83,7 +83,13 @@ export const makeUserStore = ({ run }: Engine): UserStoreShape => ({
 })
 
 /** Records a session's current refresh-token hash as revoked (`ON CONFLICT DO NOTHING`: the first record wins). */
-const revokeRefreshToken = (db: Database, session: M.Session, reason: M.RefreshTokenRevocationReason, now: Date) => {
+const revokeRefreshToken = (
+  db: Database,
+  session: M.Session,
+  reason: M.RefreshTokenRevocationReason,
+  now: Date,
+  successorHash: string | null = null,
+) => {
   if (db.find("refreshTokens", session.refreshTokenHash) !== undefined) return
   db.insert("refreshTokens", {
     tokenHash: session.refreshTokenHash,
@@ -93,6 +99,7 @@ const revokeRefreshToken = (db: Database, session: M.Session, reason: M.RefreshT
     reason,
     revokedAt: now,
     replayedAt: null,
+    successorHash,
   })
 }
 
@@ -118,7 +125,7 @@ export const makeSessionStore = ({ run, find }: Engine): SessionStoreShape => ({
     find((db) => {
       const session = db.find("sessions", input.id)
       if (session === undefined || session.refreshTokenHash !== input.expectedRefreshTokenHash) return undefined
-      revokeRefreshToken(db, session, "rotated", input.now)
+      revokeRefreshToken(db, session, "rotated", input.now, input.refreshTokenHash)
       return db.update("sessions", session, {
         tokenHash: input.tokenHash,
         refreshTokenHash: input.refreshTokenHash,

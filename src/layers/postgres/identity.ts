@@ -62,6 +62,7 @@ export const RevokedRefreshTokens = Sql.defineTable<M.RevokedRefreshToken>("auth
   reason: "text",
   revokedAt: "timestamptz",
   replayedAt: "timestamptz",
+  successorHash: "text",
 })
 
 export const Verifications = Sql.defineTable<M.Verification>("authsome_verifications", {
@@ -197,9 +198,10 @@ const makeSessionStore = Effect.gen(function* () {
       if (Option.isSome(rotated)) {
         const session = rotated.value
         // The old refresh token is now revoked: presenting it again is reuse of the family.
-        yield* sql`INSERT INTO authsome_refresh_tokens (token_hash, family_id, app_id, user_id, reason, revoked_at)
+        yield* sql`INSERT INTO authsome_refresh_tokens
+                     (token_hash, family_id, app_id, user_id, reason, revoked_at, successor_hash)
                    VALUES (${input.expectedRefreshTokenHash}, ${session.familyId}, ${session.appId},
-                           ${session.userId}, 'rotated', ${input.now})
+                           ${session.userId}, 'rotated', ${input.now}, ${input.refreshTokenHash})
                    ON CONFLICT (token_hash) DO NOTHING`.pipe(Sql.exec)
       }
       return rotated

@@ -88,7 +88,8 @@ export interface SessionStoreShape {
   readonly findByRefreshTokenHash: (refreshTokenHash: string) => Effect.Effect<Option.Option<M.Session>>
   /**
    * Atomically swaps in new token hashes if the session still holds `expectedRefreshTokenHash`, and records the old
-   * refresh-token hash as revoked (`rotated`) in the same transaction. `None` when another rotation won.
+   * refresh-token hash as revoked (`rotated`, with the new one as its `successorHash`) in the same transaction.
+   * `None` when another rotation won.
    */
   readonly rotate: (input: RotateSession) => Effect.Effect<Option.Option<M.Session>>
   readonly touch: (id: Id.SessionId, now: Date) => Effect.Effect<void>
