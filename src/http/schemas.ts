@@ -43,7 +43,12 @@ export const PasswordField = Schema.String.pipe(
   Schema.annotations({ format: "password" }),
 )
 
-export const TokenField = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512))
+/** A token as issued (opaque, base64url); what is not one of ours is answered as an unknown token. */
+export const TokenField = Schema.String.pipe(
+  Schema.minLength(1),
+  Schema.maxLength(512),
+  Schema.annotations({ description: "an opaque token as issued, 1 to 512 characters" }),
+)
 
 export const NameField = Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))
 
@@ -75,7 +80,7 @@ export const HttpUrlField = Schema.String.pipe(
 
 // --- response objects ----------------------------------------------------------------------------------------------
 
-const Timestamp = Schema.String.annotations({ format: "date-time" })
+const Timestamp = Schema.String.annotations({ jsonSchema: { format: "date-time" } })
 const NullableString = Schema.NullOr(Schema.String)
 
 export const UserJson = Schema.Struct({
@@ -158,8 +163,12 @@ export const StatusJson = Schema.Struct({ status: Schema.String }).annotations({
 
 export const ErrorJson = Schema.Struct({
   error: Schema.String,
-  code: Schema.Number,
+  code: Schema.Int,
   type: Schema.String,
+  /** `invalid_request`: each problem, by path (the submitted values are never repeated). */
+  details: Schema.optional(Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))),
+  /** `user_banned`: when the ban ends, if ever. */
+  ban_expires: Schema.optional(Schema.NullOr(Timestamp)),
 }).annotations({ identifier: "Error" })
 
 // --- serializers ---------------------------------------------------------------------------------------------------

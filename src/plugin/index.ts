@@ -24,6 +24,7 @@ export {
   type Authenticated,
   type Method,
   publicRoute,
+  type QueryParameter,
   type ResponseSpec,
   type Route,
   type RouteRequest,
