@@ -288,6 +288,22 @@ describe("input rules", () => {
     expectSecurityHeaders(response)
   })
 
+  it("a change of password voids the reset tokens already mailed", async () => {
+    const { email, session_token } = await signedUp()
+    expect((await client().post("/forgot-password", { email })).status).toBe(200)
+    const mail = await server.smtp.waitFor(email, /reset/i)
+    const token = decodeURIComponent(/token=([A-Za-z0-9_%-]+)/.exec(mail.text)![1]!)
+    const changed = await client().post(
+      "/change-password",
+      { current_password: strongPassword, new_password: "a changed passphrase 1" },
+      bearer(session_token),
+    )
+    expect(changed.status).toBe(200)
+    const reset = await client().post("/reset-password", { token, new_password: "the attacker's passphrase" })
+    expectError(reset, 400, "invalid_code")
+    expect((await client().post("/signin", { email, password: "a changed passphrase 1" })).status).toBe(200)
+  })
+
   it("CSRF: the own origin is that of publicUrl; an Origin equal to the Host header is not trusted", async () => {
     const cookieClient = client()
     const signup = await cookieClient.post("/signup", { email: uniqueEmail("csrf"), password: strongPassword })
