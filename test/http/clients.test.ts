@@ -64,7 +64,7 @@ describe("served under /authsome/v1 for Authsome's clients", () => {
     expectError(await sdk().get("/client-config?publishable_key=pk_unknown"), 401, "unauthorized")
   })
 
-  it("the clients' account flows run against ${baseURL}/v1", async () => {
+  it("the clients' account flows run against <baseURL>/v1", async () => {
     const client = sdk()
     const email = uniqueEmail("sdk")
     const signup = await client.post("/signup", { email, password: strongPassword, first_name: "Ada" })
