@@ -149,8 +149,8 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
         }
         const hash = yield* hasher.hash(password)
         const at = yield* now
+        const user = newUser(input, client, at, false)
         if (!config.emailVerification.required) {
-          const user = newUser(input, client, at, false)
           return yield* store.transaction(
             Effect.gen(function* () {
               const created = yield* createAccount(user, hash, client, at)
@@ -159,7 +159,6 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
             }),
           )
         }
-        const user = newUser(input, client, at, false)
         const existing = yield* Effect.option(users.getByEmail(client.app.id, client.env.id, input.email))
         const pending: PendingPasswordSignUp = {
           password_hash: hash,
