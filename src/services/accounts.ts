@@ -97,7 +97,14 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           link: link("/verify-email", token),
           expiresInMinutes: Duration.toMinutes(config.emailVerification.codeTtl),
         })
-        yield* mail.enqueue({ ...tenant, userId, type: "email_verification", to: email, ...rendered })
+        yield* mail.enqueue({
+          appId: tenant.appId,
+          envId: tenant.envId,
+          userId,
+          type: "email_verification",
+          to: email,
+          ...rendered,
+        })
       })
 
     /** Voids earlier codes of an existing user and mails a new code and link. Call inside a transaction. */
