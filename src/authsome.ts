@@ -36,9 +36,11 @@ import { Accounts } from "./services/accounts.js"
 import { ApiKeys } from "./services/api-keys.js"
 import { Audit } from "./services/audit.js"
 import { Authorization } from "./services/authorization.js"
+import { Background } from "./services/background.js"
 import { AuthConfig } from "./services/config.js"
 import { Devices } from "./services/devices.js"
 import { Events } from "./services/events.js"
+import { Housekeeping } from "./services/housekeeping.js"
 import { Introspection } from "./services/introspection.js"
 import { type InvalidSmtpUrl, MailDispatcher, Mailer, MailQueue } from "./services/mail/index.js"
 import { PluginRegistry } from "./services/plugin-registry.js"
@@ -87,6 +89,7 @@ const coreServices = Layer.mergeAll(
   Introspection.Default,
   HttpKit.Default,
   Roles.Default,
+  Housekeeping.Default,
 ).pipe(
   Layer.provideMerge(ApiKeys.Default),
   Layer.provideMerge(Layer.merge(Sessions.Default, Events.Default)),
@@ -94,14 +97,15 @@ const coreServices = Layer.mergeAll(
     Layer.mergeAll(
       Audit.Default,
       Authorization.Default,
+      Background.Default,
       Devices.Default,
       RateLimiter.Default,
       Tenancy.Default,
       MailQueue.Default,
       PluginRegistry.Default,
-      SecretBox.Default,
     ),
   ),
+  Layer.provideMerge(SecretBox.Default),
 )
 
 /** SMTP when configured, else the host's mailer, else the log mailer (development). */
@@ -116,6 +120,11 @@ const dispatcherLayer = (hostMailer: Layer.Layer<Mailer> | undefined) =>
   Layer.unwrapEffect(Effect.map(AuthConfig, (config) => MailDispatcher.layer(config.mail.dispatcher))).pipe(
     Layer.provide(mailerLayer(hostMailer)),
   )
+
+/** The pruning of expired rows, in the background. */
+const housekeepingLayer = Layer.unwrapEffect(
+  Effect.map(AuthConfig, (config) => Housekeeping.layer(config.housekeeping.interval)),
+)
 
 /** Each plugin's layer, with its hooks registered once it is built. */
 const pluginLayer = (plugin: AnyPlugin): Layer.Layer<any, any, CoreServices> => {
@@ -168,7 +177,7 @@ export const AuthsomeServices = {
     let withPlugins = Layer.empty as unknown as Layer.Layer<any, any, CoreServices>
     for (const plugin of plugins) withPlugins = Layer.merge(withPlugins, pluginLayer(plugin))
     return Layer.merge(withPlugins, startup.pipe(Layer.provide(withPlugins))).pipe(
-      Layer.provideMerge(dispatcherLayer(options.mailer)),
+      Layer.provideMerge(Layer.merge(dispatcherLayer(options.mailer), housekeepingLayer)),
       Layer.provideMerge(coreServices),
       Layer.provideMerge(AuthConfig.layer(configOf(options))),
       Layer.provideMerge(requireMigrated(plugins)),

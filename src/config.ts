@@ -4,7 +4,7 @@
  * schema from the environment and the `AUTHSOME_CONFIG` file (`src/server/settings.ts`). Plugins own their options
  * (`Password.plugin({ policy })`), so nothing here names a plugin.
  */
-import { Duration, Effect, ParseResult, Schema } from "effect"
+import { Duration, Effect, ParseResult, Redacted, Schema } from "effect"
 
 // --- field types ---------------------------------------------------------------------------------------------------
 
@@ -55,6 +55,14 @@ export const DurationField = Schema.transformOrFail(
 
 /** A secret: a plain string (wrapped) or an already `Redacted` one. */
 export const SecretField = Schema.Union(Schema.RedactedFromSelf(Schema.String), Schema.Redacted(Schema.String))
+
+/** The root secret: long enough that it cannot be guessed from what it keys (http-api.md §3 "Secrets"). */
+export const minSecretLength = 32
+const RootSecret = SecretField.pipe(
+  Schema.filter((secret) =>
+    Redacted.value(secret).length >= minSecretLength ? true : `must be at least ${minSecretLength} characters`,
+  ),
+)
 
 const Positive = Schema.Int.pipe(Schema.positive())
 
@@ -184,7 +192,11 @@ export const AuthsomeConfig = Schema.Struct({
     }),
   ),
   /** The root secret: keys the hashes of short codes and the encryption of what the server must read back. */
-  secret: Schema.optional(SecretField),
+  secret: Schema.optional(RootSecret),
+  /** How often expired counters, verifications, resets and sessions are pruned (`Housekeeping`). */
+  housekeeping: section({
+    interval: withDefault(DurationField, () => "10 minutes"),
+  }),
   mail: section({
     from: withDefault(Schema.String, () => "Authsome <no-reply@localhost>"),
     /** Shown in mail subjects and bodies; defaults to the app slug. */

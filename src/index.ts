@@ -42,10 +42,12 @@ export {
 } from "./services/api-keys.js"
 export { Audit, type AuditInput } from "./services/audit.js"
 export { Authorization, type CheckInput, type Decision } from "./services/authorization.js"
+export { Background } from "./services/background.js"
 export { AuthConfig } from "./services/config.js"
 export type { ClientContext } from "./services/context.js"
 export { Devices, parseUserAgent } from "./services/devices.js"
 export { type EventInput, Events, type WebhookEventType, webhookEventTypes } from "./services/events.js"
+export { Housekeeping, type Pruned } from "./services/housekeeping.js"
 export { Introspection, type IntrospectionResult } from "./services/introspection.js"
 export {
   InvalidSmtpUrl,
@@ -58,7 +60,7 @@ export {
   type OutgoingMail,
 } from "./services/mail/index.js"
 export { type PluginHooks, PluginRegistry, type SignInProof } from "./services/plugin-registry.js"
-export { RateLimiter, type RateLimitPolicy } from "./services/rate-limit.js"
+export { type LockoutSubject, RateLimiter, type RateLimitPolicy } from "./services/rate-limit.js"
 export { type Actor, type HeldRole, type NewRole, type RoleChanges, Roles } from "./services/roles.js"
 export { SecretBox } from "./services/secrets.js"
 export { type IssuedTokens, Sessions } from "./services/sessions.js"

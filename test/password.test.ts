@@ -98,7 +98,7 @@ layer(PasswordHasher.Default, { excludeTestServices: true })("PasswordHasher (de
       Effect.gen(function* () {
         const hasher = yield* PasswordHasher
         const phc = yield* hasher.hash(pw("secret-password"))
-        const timed = (eff: Effect.Effect<boolean>) =>
+        const timed = <E>(eff: Effect.Effect<boolean, E>) =>
           Effect.suspend(() => {
             const start = performance.now()
             return Effect.map(eff, () => performance.now() - start)
@@ -175,6 +175,34 @@ describe("PasswordHasher.layer(params)", () => {
       expect(yield* hasher.needsRehash(phc)).toBe(false)
       expect(yield* hasher.verifyDummy(pw("secret-password"))).toBe(false)
     }).pipe(Effect.provide(PasswordHasher.layer({ memoryCost: 8192, timeCost: 1 }, { maxConcurrency: 1 }))),
+  )
+
+  it.effect("a full queue refuses at once with Unavailable (retry after 1 s); the accepted ones complete", () =>
+    Effect.gen(function* () {
+      const hasher = yield* PasswordHasher
+      const phc = yield* hasher.hash(pw("secret-password"))
+      // One worker, two waiting: of ten at once, three are accepted and seven refused before any hash is done.
+      const started = performance.now()
+      const outcomes = yield* Effect.all(
+        Array.from({ length: 10 }, () =>
+          Effect.either(hasher.verify(phc, pw("secret-password"))).pipe(
+            Effect.map((result) => ({ result, ms: performance.now() - started })),
+          ),
+        ),
+        { concurrency: "unbounded" },
+      )
+      const accepted = outcomes.filter((o) => o.result._tag === "Right")
+      const refused = outcomes.filter((o) => o.result._tag === "Left")
+      expect(accepted.length).toBe(3)
+      expect(refused.length).toBe(7)
+      for (const { result } of refused) {
+        expect(result._tag === "Left" && result.left).toMatchObject({ _tag: "Unavailable", retryAfterSeconds: 1 })
+      }
+      const firstDone = Math.min(...accepted.map((o) => o.ms))
+      for (const { ms } of refused) expect(ms).toBeLessThan(firstDone)
+      // Once the queue drains, requests are accepted again.
+      expect(yield* hasher.verify(phc, pw("secret-password"))).toBe(true)
+    }).pipe(Effect.provide(PasswordHasher.layer({}, { maxConcurrency: 1, maxQueued: 2 }))),
   )
 
   it("parsePhc / phcNeedsRehash", () => {

@@ -5,7 +5,7 @@
  * opened only after migrations, graceful shutdown, one-line configuration errors, JSON request logs without secrets).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -156,11 +156,15 @@ interface Served extends Proc {
   readonly base: string
 }
 
+/** A root secret for the servers on PostgreSQL, which need one (the embedded database generates its own). */
+const sharedSecret = "a test root secret, shared by every instance"
+
 const serverEnv = (port: number, extra: Record<string, string>) => ({
   PORT: String(port),
   HOST: "127.0.0.1",
   AUTHSOME_REQUIRE_EMAIL_VERIFICATION: "false",
   AUTHSOME_RATE_LIMIT: "off",
+  ...(extra["DATABASE_URL"] === undefined ? {} : { AUTHSOME_SECRET: sharedSecret }),
   ...extra,
 })
 
@@ -477,6 +481,7 @@ describe("the built program", () => {
     ["serve", "AUTHSOME_RATE_LIMIT", "maybe"],
     ["serve", "DATABASE_URL", "mysql://x"],
     ["serve", "AUTHSOME_PUBLIC_URL", "not a url"],
+    ["serve", "AUTHSOME_SECRET", "shorter than thirty-two chars"],
     ["migrate", "DATABASE_URL", "mysql://x"],
   ]
 
@@ -611,11 +616,13 @@ describe("the built program", () => {
     expect(refreshed.body.refresh_token).not.toBe(signin.body.refresh_token)
     expect((await call(base, "GET", "/session", { token: signin.body.session_token })).status).toBe(401)
     expect((await call(base, "GET", "/session", { token: refreshed.body.session_token })).status).toBe(200)
-    // Reusing the rotated refresh token revokes the whole family.
+    // Reusing a rotated refresh token (not the last one: that has a short grace) revokes the whole family.
+    const twice = await call(base, "POST", "/refresh", { body: { refresh_token: refreshed.body.refresh_token } })
+    expect(twice.status).toBe(200)
     const reused = await call(base, "POST", "/refresh", { body: { refresh_token: signin.body.refresh_token } })
     expect(reused.status).toBe(401)
     expect(reused.body.type).toBe("invalid_credentials")
-    expect((await call(base, "GET", "/session", { token: refreshed.body.session_token })).status).toBe(401)
+    expect((await call(base, "GET", "/session", { token: twice.body.session_token })).status).toBe(401)
 
     // Sign-out (the sign-up session, another family).
     const signout = await call(base, "POST", "/signout", { token: signup.body.session_token })
@@ -808,8 +815,10 @@ describe("the built program", () => {
       const signin = await step("POST", "/signin", 200, { body: { email, password } })
       await step("GET", "/session", 200, { token: signin.session_token })
       const refreshed = await step("POST", "/refresh", 200, { body: { refresh_token: signin.refresh_token } })
+      // Presented again at once: within the reuse grace, refused without revoking the family.
       await step("POST", "/refresh", 401, { body: { refresh_token: signin.refresh_token } })
       await step("POST", "/signout", 200, { token: signup.session_token })
+      await step("POST", "/signout", 200, { token: refreshed.session_token })
       await step("GET", "/session", 401, { token: refreshed.session_token })
 
       const stopped = await terminate(server)
@@ -884,4 +893,42 @@ describe("the built program", () => {
       expect(() => statSync(r.dataDir), label).toThrow()
     }
   }, 60_000)
+  it("root secret: with DATABASE_URL and no AUTHSOME_SECRET serve refuses in one line; the embedded default generates one, keeps it (0600) and codes survive a restart", async (context) => {
+    const own = owner(context)
+    const refused = await run(own, ["serve"], {
+      PORT: String(await freePort()),
+      DATABASE_URL: "postgres://postgres@127.0.0.1:5432/never_connected",
+    })
+    expect(refused.code).not.toBe(0)
+    const lines = refused.stderr.split("\n").filter((line) => line.trim() !== "")
+    expect(lines, refused.stderr).toHaveLength(1)
+    expect(lines[0]).toMatch(/^authsome: invalid AUTHSOME_SECRET: required with DATABASE_URL; .*openssl rand/)
+
+    const dataDir = join(tempDir("secret"), "data")
+    const env = { AUTHSOME_DATA_DIR: dataDir, AUTHSOME_REQUIRE_EMAIL_VERIFICATION: "true" }
+    const first = await serve(own, env, 60_000)
+    const email = "kept.secret@example.com"
+    expect((await call(first.base, "POST", "/signup", { body: { email, password } })).status).toBe(201)
+    // Without SMTP the mail is logged: its code, typed in after the restart.
+    let code: string | undefined
+    for (let i = 0; i < 100 && code === undefined; i++) {
+      code = /code[^0-9]{1,80}(\d{6})\b/is.exec(first.stdout)?.[1]
+      if (code === undefined) await sleep(50)
+    }
+    expect(code, first.stdout).toBeDefined()
+    expect((await terminate(first)).code, first.stderr).toBe(0)
+
+    const kept = statSync(join(dataDir, "authsome-secret"))
+    expect(kept.mode & 0o777).toBe(0o600)
+    const secret = readFileSync(join(dataDir, "authsome-secret"), "utf8").trim()
+    expect(secret.length).toBeGreaterThanOrEqual(32)
+
+    const second = await serve(own, env, 60_000)
+    expect(readFileSync(join(dataDir, "authsome-secret"), "utf8").trim()).toBe(secret)
+    const verified = await call(second.base, "POST", "/verify-email", { body: { email, code } })
+    expect(verified.status, JSON.stringify(verified.body)).toBe(200)
+    expect(verified.body.user.email_verified).toBe(true)
+    expect(second.stdout + second.stderr).not.toContain(secret)
+    expect((await terminate(second)).code, second.stderr).toBe(0)
+  }, 150_000)
 })

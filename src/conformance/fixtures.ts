@@ -192,6 +192,7 @@ export const makeVerification = (
   expiresAt: at(DAY),
   consumedAt: null,
   createdAt: nextStamp(),
+  signup: null,
   ...overrides,
 })
 

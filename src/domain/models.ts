@@ -88,7 +88,10 @@ export type Session = typeof Session.Type
 export const RefreshTokenRevocationReason = Schema.Literal("rotated", "signout", "family_revoked")
 export type RefreshTokenRevocationReason = typeof RefreshTokenRevocationReason.Type
 
-/** A refresh-token hash that no longer works; presenting one again is reuse. */
+/**
+ * A refresh-token hash that no longer works; presenting one again is reuse. A rotated one records the hash that
+ * replaced it (`successorHash`): while that one is still its session's, this was the last rotation of the family.
+ */
 export const RevokedRefreshToken = Schema.Struct({
   tokenHash: Schema.String,
   familyId: Id.SessionFamilyId,
@@ -97,13 +100,29 @@ export const RevokedRefreshToken = Schema.Struct({
   reason: RefreshTokenRevocationReason,
   revokedAt: Timestamp,
   replayedAt: Nullable(Timestamp),
+  successorHash: Nullable(Schema.String),
 })
 export type RevokedRefreshToken = typeof RevokedRefreshToken.Type
 
 export const VerificationKind = Schema.Literal("email", "magic_link")
 export type VerificationKind = typeof VerificationKind.Type
 
-/** An email verification (6-digit code and link token) or magic link; only hashes are stored. */
+/**
+ * A sign-up waiting for its code or link (http-api.md §3 "No pre-hijacking"): the plugin that finishes it
+ * (`method`), the id the user will get, and that plugin's data (profile, password hash). Nothing of it exists as an
+ * account until the code or link mailed for this very sign-up is used.
+ */
+export const PendingSignUp = Schema.Struct({
+  method: Schema.String,
+  userId: Id.UserId,
+  data: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+})
+export type PendingSignUp = typeof PendingSignUp.Type
+
+/**
+ * An email verification (6-digit code and link token) or magic link; only hashes are stored. It verifies an existing
+ * user (`userId`) or, with `signup`, creates the account of a pending sign-up.
+ */
 export const Verification = Schema.Struct({
   id: Id.VerificationId,
   appId: Id.AppId,
@@ -117,6 +136,7 @@ export const Verification = Schema.Struct({
   expiresAt: Timestamp,
   consumedAt: Nullable(Timestamp),
   createdAt: Timestamp,
+  signup: Nullable(PendingSignUp),
 })
 export type Verification = typeof Verification.Type
 

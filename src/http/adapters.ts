@@ -3,6 +3,7 @@
  * `Request`/`Response`, and `@effect/platform`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Duplex } from "node:stream"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Runtime } from "effect"
 import { InvalidRequest, PayloadTooLarge } from "../domain/errors.js"
@@ -89,6 +90,30 @@ const writeNode = (target: ServerResponse, response: ApiResponse) => {
     target.setHeader("content-length", Buffer.byteLength(response.body))
     target.end(response.body)
   }
+}
+
+/**
+ * node:http's `clientError` listener: what Node rejects before any handler runs (headers over its limit, a request
+ * it cannot parse) is answered with the error envelope and the security headers instead of a bare status line.
+ * The standalone server installs it; a host serving the Node handler can too (`server.on("clientError", ...)`).
+ */
+export const answerClientError = (error: Error & { readonly code?: string }, socket: Duplex) => {
+  if (error.code === "ECONNRESET" || !socket.writable) return void socket.destroy()
+  const [status, reason, type, message] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "headers_too_large", "request headers too large"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "request_timeout", "request timed out"]
+        : [400, "Bad Request", "invalid_request", "malformed HTTP request"]
+  const body = JSON.stringify({ error: message, code: status, type })
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+      "content-type: application/json\r\n" +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      "x-content-type-options: nosniff\r\nx-frame-options: DENY\r\n" +
+      "referrer-policy: strict-origin-when-cross-origin\r\ncache-control: no-store\r\n" +
+      `connection: close\r\n\r\n${body}`,
+  )
 }
 
 /** A Node `(req, res)` handler running `handle` on `runtime`; a client that goes away interrupts its request. */

@@ -18,6 +18,7 @@ import { clientAddress, makeProxyMatcher } from "./client-ip.js"
 import { cookieNames } from "./cookies.js"
 import { type makeErrorResponder, notFoundResponse } from "./errors.js"
 import { type ApiRequest, type ApiResponse, empty, withHeaders } from "./message.js"
+import { inspectJson } from "./json-input.js"
 import { makeOriginPolicy } from "./origin.js"
 
 /** One line per request, written by the host (the standalone server writes it itself, cheaply). */
@@ -104,11 +105,15 @@ const isJson = (contentType: string | undefined) => {
   return media === "application/json" || (media.startsWith("application/") && media.endsWith("+json"))
 }
 
+/** Each problem with its path; messages keep what was expected and drop the submitted value (a password, say). */
 const describeIssues = (error: ParseResult.ParseError) =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => ({
     path: issue.path.map(String).join("."),
-    message: issue.message,
+    message: issue.message.split(", actual ", 1)[0]!,
   }))
+
+/** `Bearer <token>` exactly: one space, a token68 (RFC 6750 §2.1), nothing after it. */
+const bearerHeader = /^bearer ([A-Za-z0-9\-._~+/]+=*)$/i
 
 export interface PipelineDeps {
   readonly config: ResolvedConfig
@@ -145,6 +150,8 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
         } catch {
           return yield* new InvalidRequest({ message: "malformed JSON body" })
         }
+        const problem = inspectJson(raw)
+        if (problem) return yield* new InvalidRequest({ message: "invalid request body", details: [problem] })
       }
       return yield* decode(raw).pipe(
         Effect.mapError(
@@ -184,11 +191,9 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     let token: string | undefined
     let via: "bearer" | "cookie" = "bearer"
     if (authorization !== undefined) {
-      const [scheme, value] = authorization.split(" ", 2)
-      if (scheme?.toLowerCase() !== "bearer" || !value) {
-        return Effect.fail(new Unauthorized({ message: "malformed authorization header" }))
-      }
-      token = value.trim()
+      const bearer = bearerHeader.exec(authorization)
+      if (bearer === null) return Effect.fail(new Unauthorized({ message: "malformed authorization header" }))
+      token = bearer[1]!
       if (isApiKeyToken(token)) return authenticateKey(token, route, client)
     } else if (request.headers["x-api-key"] !== undefined) {
       return authenticateKey(request.headers["x-api-key"].trim(), route, client)
@@ -202,7 +207,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
       (found): Authenticated => ({ ...found, apiKey: null, via }),
     )
     return via === "cookie" && unsafeMethods.has(request.method)
-      ? Effect.zipLeft(validated, ensureSameOrigin(request, secure))
+      ? Effect.zipLeft(validated, ensureSameOrigin(request))
       : validated
   }
 
@@ -281,12 +286,18 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
       const headers = Object.keys(cors).length > 0 ? { ...cors, ...preflightHeaders } : {}
       return { response: Effect.succeed(empty(204, headers)), pattern: "preflight" }
     }
-    const matched = match(request.method, (mounted ? fullPath : fullPath.slice(config.basePath.length)) || "/")
+    // Every GET route answers HEAD: the same response without its body.
+    const head = request.method === "HEAD"
+    const matched = match(
+      head ? "GET" : request.method,
+      (mounted ? fullPath : fullPath.slice(config.basePath.length)) || "/",
+    )
     if (matched === undefined) return { response: Effect.succeed(notFoundResponse()), pattern: "unmatched" }
     const queryString = queryAt === -1 ? "" : request.url.slice(queryAt + 1)
-    const response = dispatch(request, matched.route, matched.params, queryString, trace).pipe(
+    const answered = dispatch(request, matched.route, matched.params, queryString, trace).pipe(
       Effect.catchAllCause(answerFailure),
     )
+    const response = head ? Effect.map(answered, (result) => ({ ...result, body: undefined })) : answered
     return { response, pattern: matched.route.path }
   }
 

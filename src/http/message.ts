@@ -55,6 +55,14 @@ export const json = (status: number, body: unknown, headers: Record<string, stri
   body: JSON.stringify(body),
 })
 
+/** A text body of any media type (HTML, CSS, JavaScript). */
+export const text = (status: number, body: string, contentType: string, headers: Record<string, string> = {}) => ({
+  status,
+  headers: { "content-type": contentType, ...headers },
+  cookies: [],
+  body,
+})
+
 export const empty = (status: number, headers: Record<string, string> = {}): ApiResponse => ({
   status,
   headers,

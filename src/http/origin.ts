@@ -1,6 +1,7 @@
 /**
  * Origin rules: CORS for trusted origins, and the CSRF rule — a cookie-authenticated unsafe request must come from
- * the server's own origin or a trusted one (`Origin`, or failing that the `Referer`).
+ * the server's own origin or a trusted one (`Origin`, or failing that the `Referer`). The own origin is that of
+ * `publicUrl`, never one derived from the request's `Host` header (which the client chooses).
  */
 import { Effect } from "effect"
 import type { ResolvedConfig } from "../config.js"
@@ -23,15 +24,11 @@ export const makeOriginPolicy = (config: ResolvedConfig) => {
     }
   }
 
-  const isAllowed = (request: ApiRequest, secure: boolean, origin: string) => {
-    if (trusted.has(origin) || origin === own) return true
-    const host = request.headers["host"]
-    return host !== undefined && origin === `${secure ? "https" : "http"}://${host}`
-  }
+  const isAllowed = (origin: string) => trusted.has(origin) || origin === own
 
-  const ensureSameOrigin = (request: ApiRequest, secure: boolean) => {
+  const ensureSameOrigin = (request: ApiRequest) => {
     const origin = requestOrigin(request)
-    return origin !== undefined && isAllowed(request, secure, origin) ? Effect.void : Effect.fail(new CsrfRejected())
+    return origin !== undefined && isAllowed(origin) ? Effect.void : Effect.fail(new CsrfRejected())
   }
 
   const corsHeaders = (request: ApiRequest): Record<string, string> => {

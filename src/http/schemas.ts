@@ -7,11 +7,34 @@ import type * as M from "../domain/models.js"
 
 // --- request fields ------------------------------------------------------------------------------------------------
 
+/**
+ * One RFC 5321 mailbox, `local@domain`: a dot-atom local part (at most 64 characters) and a host name of
+ * letter-digit-hyphen labels with at least one dot; no display name, comment, quoted string, comma, semicolon,
+ * angle bracket or space can get through, so the address stored is exactly the address mailed.
+ */
+const mailbox =
+  "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@" +
+  "(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+const mailboxPattern = new RegExp(`^${mailbox}$`)
+const invalidEmail = { message: () => "must be a single email address (local@domain)" }
+
 export const EmailField = Schema.Trim.pipe(
   Schema.compose(Schema.Lowercase),
-  Schema.pattern(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: () => "must be a valid email address" }),
   Schema.maxLength(254, { message: () => "must be at most 254 characters" }),
-  Schema.annotations({ title: "email", description: "trimmed and lower-cased" }),
+  Schema.pattern(mailboxPattern, invalidEmail),
+  Schema.filter((email) => email.indexOf("@") <= 64 || "the part before @ must be at most 64 characters"),
+  Schema.annotations({
+    title: "email",
+    description: "trimmed and lower-cased",
+    // What the document promises: the encoded side is plain text, so the rules are stated here.
+    jsonSchema: {
+      type: "string",
+      format: "email",
+      maxLength: 254,
+      pattern: `^\\s*${mailbox}\\s*$`,
+      description: "one mailbox (local@domain), at most 254 characters; trimmed and lower-cased",
+    },
+  }),
 )
 
 /** Passwords are checked against the policy by the service, which names the unmet rule. */
@@ -20,7 +43,12 @@ export const PasswordField = Schema.String.pipe(
   Schema.annotations({ format: "password" }),
 )
 
-export const TokenField = Schema.String.pipe(Schema.minLength(1), Schema.maxLength(512))
+/** A token as issued (opaque, base64url); what is not one of ours is answered as an unknown token. */
+export const TokenField = Schema.String.pipe(
+  Schema.minLength(1),
+  Schema.maxLength(512),
+  Schema.annotations({ description: "an opaque token as issued, 1 to 512 characters" }),
+)
 
 export const NameField = Schema.NullOr(Schema.String.pipe(Schema.maxLength(255)))
 
@@ -34,9 +62,25 @@ export const UsernameField = Schema.NullOr(
 
 export const MetadataField = Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
 
+/** An `https:` or `http:` URL (a profile image): never `javascript:`, `data:` or anything a browser would run. */
+export const HttpUrlField = Schema.String.pipe(
+  Schema.maxLength(2048, { message: () => "must be at most 2048 characters" }),
+  Schema.pattern(/^https?:\/\/[^\s]+$/i, { message: () => "must be an http(s) URL" }),
+  Schema.filter((value) => {
+    try {
+      const url = new URL(value)
+      return (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== ""
+        ? true
+        : "must be an http(s) URL"
+    } catch {
+      return "must be an http(s) URL"
+    }
+  }),
+)
+
 // --- response objects ----------------------------------------------------------------------------------------------
 
-const Timestamp = Schema.String.annotations({ format: "date-time" })
+const Timestamp = Schema.String.annotations({ jsonSchema: { format: "date-time" } })
 const NullableString = Schema.NullOr(Schema.String)
 
 export const UserJson = Schema.Struct({
@@ -119,8 +163,12 @@ export const StatusJson = Schema.Struct({ status: Schema.String }).annotations({
 
 export const ErrorJson = Schema.Struct({
   error: Schema.String,
-  code: Schema.Number,
+  code: Schema.Int,
   type: Schema.String,
+  /** `invalid_request`: each problem, by path (the submitted values are never repeated). */
+  details: Schema.optional(Schema.Array(Schema.Struct({ path: Schema.String, message: Schema.String }))),
+  /** `user_banned`: when the ban ends, if ever. */
+  ban_expires: Schema.optional(Schema.NullOr(Timestamp)),
 }).annotations({ identifier: "Error" })
 
 // --- serializers ---------------------------------------------------------------------------------------------------

@@ -520,7 +520,15 @@ const outbox = ddl(5, "create_webhooks_notifications_audit_rate_limits", [
   `CREATE INDEX authsome_rate_limits_reset_at_idx ON authsome_rate_limits (reset_at)`,
 ])
 
+/** A sign-up's password and profile wait on its verification until the mailed code or link is used. */
+const pendingSignUps = ddl(6, "add_verification_signup", [`ALTER TABLE authsome_verifications ADD COLUMN signup jsonb`])
+
+/** A rotated refresh token names its successor, for the reuse grace of concurrent refreshes. */
+const refreshSuccessors = ddl(7, "add_refresh_token_successor", [
+  `ALTER TABLE authsome_refresh_tokens ADD COLUMN successor_hash text`,
+])
+
 export const coreMigrations: MigrationGroup = {
   name: "authsome",
-  migrations: [tenancy, identity, organizations, access, outbox],
+  migrations: [tenancy, identity, organizations, access, outbox, pendingSignUps, refreshSuccessors],
 }

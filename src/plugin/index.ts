@@ -27,6 +27,7 @@ export {
   type Method,
   type PermissionString,
   publicRoute,
+  type QueryParameter,
   type ResponseSpec,
   type Route,
   type RouteRequest,
@@ -37,7 +38,13 @@ export {
 } from "./route.js"
 export { type Cookie, HttpKit, ipSubject, json, redirect, status, withCookies } from "./kit.js"
 export { declareError, type ErrorDeclaration, secondsUntil, type TaggedFailure } from "./errors.js"
-export { coreRateLimits, RateLimiter, type RateLimitPolicy, rateLimitPolicy } from "../services/rate-limit.js"
+export {
+  coreRateLimits,
+  type LockoutSubject,
+  RateLimiter,
+  type RateLimitPolicy,
+  rateLimitPolicy,
+} from "../services/rate-limit.js"
 export type { ApiRequest, ApiResponse } from "../http/message.js"
 export type { ClientContext } from "../services/context.js"
 export {
@@ -46,6 +53,7 @@ export {
   DeviceJson,
   deviceJson,
   EmailField,
+  HttpUrlField,
   MetadataField,
   NameField,
   PasswordField,

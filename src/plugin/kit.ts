@@ -91,7 +91,7 @@ export class HttpKit extends Effect.Service<HttpKit>()("authsome/HttpKit", {
     const refreshCookie = (request: RouteRequest<unknown>) => request.raw.cookies[cookieNames(request.secure).refresh]
 
     /** The CSRF rule for a request that uses a cookie outside the pipeline's authentication (the refresh cookie). */
-    const ensureSameOrigin = (request: RouteRequest<unknown>) => origins.ensureSameOrigin(request.raw, request.secure)
+    const ensureSameOrigin = (request: RouteRequest<unknown>) => origins.ensureSameOrigin(request.raw)
 
     /**
      * Counts the request against `policy` for `subject` and reports the tightest rule's state in the response's

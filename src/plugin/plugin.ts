@@ -11,9 +11,11 @@ import type { Accounts } from "../services/accounts.js"
 import type { ApiKeys } from "../services/api-keys.js"
 import type { Audit } from "../services/audit.js"
 import type { Authorization } from "../services/authorization.js"
+import type { Background } from "../services/background.js"
 import type { AuthConfig } from "../services/config.js"
 import type { Devices } from "../services/devices.js"
 import type { Events } from "../services/events.js"
+import type { Housekeeping } from "../services/housekeeping.js"
 import type { Introspection } from "../services/introspection.js"
 import type { MailQueue } from "../services/mail/queue.js"
 import type { PluginHooks, PluginRegistry } from "../services/plugin-registry.js"
@@ -38,6 +40,7 @@ export type EngineServices =
   | Authorization
   | Roles
   | ApiKeys
+  | Background
   | RateLimiter
   | Devices
   | Sessions
@@ -45,6 +48,7 @@ export type EngineServices =
   | Accounts
   | Introspection
   | Events
+  | Housekeeping
   | MailQueue
   | PluginRegistry
   | SecretBox

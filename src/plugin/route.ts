@@ -63,6 +63,12 @@ export interface ResponseSpec {
   readonly schema?: Schema.Schema.Any
 }
 
+/** A query parameter the route reads (documented in the OpenAPI document; the handler parses it). */
+export interface QueryParameter {
+  readonly name: string
+  readonly description: string
+}
+
 interface RouteSpec<B, Req> {
   readonly method: Method
   readonly path: string
@@ -75,6 +81,9 @@ interface RouteSpec<B, Req> {
    * database is down. The handler must not read `client`.
    */
   readonly tenantless?: boolean
+  readonly query?: ReadonlyArray<QueryParameter>
+  /** Left out of the OpenAPI document (the reference page's assets). */
+  readonly undocumented?: boolean
   /** Success responses by status; error responses are documented from the error declarations. */
   readonly responses: Readonly<Record<number, ResponseSpec>>
   readonly handler: (request: Req) => Effect.Effect<ApiResponse, TaggedFailure>
@@ -106,6 +115,8 @@ export interface Route {
   readonly requires: PermissionName | undefined
   readonly tenantless: boolean
   readonly body: Schema.Schema<unknown, unknown> | undefined
+  readonly query: ReadonlyArray<QueryParameter>
+  readonly undocumented: boolean
   readonly responses: Readonly<Record<number, ResponseSpec>>
   readonly handler: (request: SessionRouteRequest<unknown>) => Effect.Effect<ApiResponse, TaggedFailure>
 }
@@ -128,6 +139,8 @@ const erase = <B, Req>(spec: AuthenticatedRouteSpec<B, Req>, auth: Route["auth"]
   requires: requirement(spec.requires),
   tenantless: spec.tenantless ?? false,
   body: spec.body as Schema.Schema<unknown, unknown> | undefined,
+  query: spec.query ?? [],
+  undocumented: spec.undocumented ?? false,
   responses: spec.responses,
   handler: spec.handler as unknown as Route["handler"],
 })

@@ -6,13 +6,14 @@
 import { createServer, type Server } from "node:http"
 import { Duration, Effect, Layer } from "effect"
 import { Authsome } from "../authsome.js"
-import { toNodeHandler } from "../http/adapters.js"
+import { answerClientError, toNodeHandler } from "../http/adapters.js"
 import type { RequestLogEntry } from "../http/app.js"
 import * as Pg from "../layers/pg.js"
 import * as Pglite from "../layers/pglite.js"
 import { PostgresStore } from "../layers/postgres/index.js"
 import { devMailer } from "./dev-mailer.js"
 import { makeServerLogging } from "./logging.js"
+import { withRootSecret } from "./secret.js"
 import type { ServerSettings } from "./settings.js"
 
 const shutdownGrace = Duration.seconds(10)
@@ -56,13 +57,20 @@ const close = (server: Server) =>
     server.closeIdleConnections()
   })
 
-/** Serves until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`), logging as configured. */
-export const serve = (settings: ServerSettings) => {
+/**
+ * Serves until interrupted (SIGTERM/SIGINT under `NodeRuntime.runMain`), logging as configured. Refuses to start
+ * without a root secret where one cannot be kept for it (see `withRootSecret`).
+ */
+export const serve = (configured: ServerSettings) =>
+  Effect.flatMap(withRootSecret(configured), (settings) => serveWith(settings))
+
+const serveWith = (settings: ServerSettings) => {
   const logging = makeServerLogging(settings)
   return Effect.gen(function* () {
     const authsome = yield* Authsome
     const handler = toNodeHandler(yield* Effect.runtime<never>(), authsome.handle)
     const server = createServer({ keepAliveTimeout: 5_000 }, (request, response) => handler(request, response))
+    server.on("clientError", answerClientError)
     yield* Effect.acquireRelease(listen(server, settings.port, settings.host), () =>
       Effect.zipRight(Effect.logInfo("shutting down"), close(server)),
     )

@@ -39,6 +39,15 @@ export interface PluginHooks {
    * be an attacker's, who registered the address first (pre-hijacking). Runs in the verifying transaction.
    */
   readonly revokeUnprovenCredentials?: (user: M.User) => Effect.Effect<void>
+  /**
+   * Creates the account of a pending sign-up this plugin started (`Accounts.startSignUp` with `method` = its name),
+   * once the code or link mailed for it is used: from `signup.data`, with id `signup.userId`, in the caller's
+   * transaction. The email is verified.
+   */
+  readonly completeSignUp?: (
+    signup: M.PendingSignUp & { readonly email: string },
+    client: ClientContext,
+  ) => Effect.Effect<M.User, { readonly _tag: string }>
   /** Adds this plugin's data about the user to `GET /me/export`. */
   readonly exportUserData?: (user: M.User) => Effect.Effect<Record<string, unknown>>
   /** Adds this plugin's part to `GET /client-config` (e.g. `{ password: { enabled: true } }`). */

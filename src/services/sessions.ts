@@ -154,8 +154,24 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
     }
 
     /**
-     * Rotates both tokens of the session holding `refreshToken`. A refresh token that was already rotated is reuse:
-     * its whole family is revoked. Of concurrent refreshes with one token, exactly one wins (compare-and-swap).
+     * Whether a revoked refresh token is one presented again within the reuse grace (http-api.md §3 "Refresh reuse
+     * grace"): rotated last in its family — its successor is still its session's — less than
+     * `session.refreshReuseInterval` ago. Concurrent tabs refreshing at once do that; it is refused, nothing revoked.
+     */
+    const withinReuseGrace = (revoked: M.RevokedRefreshToken, at: Date) =>
+      Effect.gen(function* () {
+        if (revoked.reason !== "rotated" || revoked.successorHash === null) return false
+        if (at.getTime() - revoked.revokedAt.getTime() >= Duration.toMillis(config.session.refreshReuseInterval)) {
+          return false
+        }
+        const successor = yield* sessions.findByRefreshTokenHash(revoked.successorHash)
+        return Option.isSome(successor) && successor.value.familyId === revoked.familyId
+      })
+
+    /**
+     * Rotates both tokens of the session holding `refreshToken`. Of concurrent refreshes with one token, exactly one
+     * wins (compare-and-swap); the others are refused without harm, as is the token rotated last presented again
+     * within the reuse grace. Any other refresh token already rotated is reuse: its whole family is revoked.
      */
     const refresh = (refreshToken: string, ctx: ClientContext) =>
       Effect.gen(function* () {
@@ -165,7 +181,11 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         const current = yield* sessions.findByRefreshTokenHash(hash)
         if (Option.isNone(current)) {
           const revoked = yield* sessions.findRevokedRefreshToken(hash)
-          if (Option.isSome(revoked) && revoked.value.appId === ctx.app.id) {
+          if (
+            Option.isSome(revoked) &&
+            revoked.value.appId === ctx.app.id &&
+            !(yield* withinReuseGrace(revoked.value, at))
+          ) {
             if (yield* sessions.markReplayed(hash, at)) {
               const removed = yield* sessions.revokeFamily(revoked.value.familyId, at)
               yield* audit.record(ctx, {

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http"
 import { Effect, Layer, Logger, LogLevel, Redacted } from "effect"
 import type { AuthsomeOptions as AuthsomeConfig } from "../../src/authsome.js"
 import { Authsome } from "../../src/authsome.js"
+import { answerClientError } from "../../src/http/adapters.js"
 import { type AuthsomeHandlers, makeHandlers } from "../../src/http/mount.js"
 import { StoreBackend } from "../../src/layers/backend.js"
 import { MemoryStore } from "../../src/layers/memory/index.js"
@@ -30,6 +31,9 @@ export interface TestServer {
   readonly smtp: TestSmtp
   readonly close: () => Promise<void>
 }
+
+/** The root secret of the test servers (every instance of a test shares it). */
+export const testSecret = "the root secret of the tests, at least 32 characters"
 
 /** Fast mail retries so tests see deliveries promptly. */
 export const fastMail = { pollInterval: "100 millis", retryBase: "100 millis", retryMax: "500 millis" } as const
@@ -65,6 +69,7 @@ export const engineLayer = (databaseUrl: string, config: AuthsomeConfig) => engi
 export const listen = (handler: (req: any, res: any) => void, port = 0) =>
   new Promise<{ server: Server; origin: string }>((resolve) => {
     const server = createServer(handler)
+    server.on("clientError", answerClientError)
     server.listen(port, "127.0.0.1", () => {
       const address = server.address()
       const port = typeof address === "object" && address !== null ? address.port : 0
@@ -80,6 +85,8 @@ export interface StartOptions {
   readonly smtp?: TestSmtp
   /** Listen on this port (default: any free one). */
   readonly port?: number
+  /** Configure no root secret (the library's default: an ephemeral one). */
+  readonly withoutSecret?: boolean
 }
 
 /** Starts an engine + server. Rate limits are off unless the test's config turns them on. */
@@ -90,6 +97,8 @@ export const startServer = async (options: StartOptions = {}): Promise<TestServe
   const smtp = options.smtp ?? (await TestSmtp.create())
   const config: AuthsomeConfig = {
     rateLimit: { enabled: false },
+    // Instances on one database share the root secret (codes, counters' keys), as a deployment's must.
+    ...(options.withoutSecret ? {} : { secret: testSecret }),
     ...options.config,
     mail: { smtpUrl: Redacted.make(smtp.url), dispatcher: fastMail, ...options.config?.mail },
   }

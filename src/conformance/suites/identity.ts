@@ -12,11 +12,14 @@ const NOW = at(HOUR)
 const seedVerification = (tenant: Tenant, email: string, overrides: Partial<M.Verification> = {}) =>
   Effect.flatMap(VerificationStore, (store) => store.create(makeVerification(tenant, email, overrides)))
 
+const activeIds = (tenant: Tenant, email: string, kind: M.VerificationKind, limit = 10) =>
+  Effect.flatMap(VerificationStore, (store) =>
+    store.listActive(tenant.app.id, tenant.env.id, email, kind, NOW, limit),
+  ).pipe(Effect.map((found) => found.map((v) => v.id)))
+
+/** The newest active one's id, or null. */
 const activeId = (tenant: Tenant, email: string, kind: M.VerificationKind) =>
-  Effect.flatMap(VerificationStore, (store) => store.findActive(tenant.app.id, tenant.env.id, email, kind, NOW)).pipe(
-    Effect.map(Option.map((v) => v.id)),
-    Effect.map(Option.getOrNull),
-  )
+  Effect.map(activeIds(tenant, email, kind, 1), (ids) => ids[0] ?? null)
 
 const seedReset = (user: M.User) => Effect.flatMap(PasswordResetStore, (store) => store.create(makePasswordReset(user)))
 
@@ -40,7 +43,36 @@ export const identitySuite = (h: Harness) => {
     )
 
     h.test(
-      "findActive returns the newest unconsumed, unexpired one of that kind for the email in that environment",
+      "a pending sign-up round-trips with its verification",
+      Effect.gen(function* () {
+        const verifications = yield* VerificationStore
+        const tenant = yield* seedTenant()
+        const signup: M.PendingSignUp = {
+          method: "password",
+          userId: newId.user(),
+          data: {
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            first_name: "Ada",
+            metadata: { a: [1] },
+          },
+        }
+        const verification = yield* seedVerification(tenant, "pending@example.com", { signup })
+        expect(verification.signup).toEqual(signup)
+        expect((yield* getSome(verifications.findByTokenHash(verification.tokenHash))).signup).toEqual(signup)
+        const [listed] = yield* verifications.listActive(
+          tenant.app.id,
+          tenant.env.id,
+          "pending@example.com",
+          "email",
+          NOW,
+          1,
+        )
+        expect(listed?.signup).toEqual(signup)
+      }),
+    )
+
+    h.test(
+      "listActive returns the unconsumed, unexpired ones of that kind for the email in that environment, newest first",
       Effect.gen(function* () {
         const verifications = yield* VerificationStore
         const tenant = yield* seedTenant()
@@ -57,19 +89,47 @@ export const identitySuite = (h: Harness) => {
         expect(yield* activeId(tenant, email, "magic_link")).toBe(link.id)
         expect(yield* activeId(staging, email, "email")).toBe(inStaging.id)
         expect(yield* activeId(tenant, "nobody@example.com", "email")).toBeNull()
+        expect(yield* activeIds(tenant, email, "email")).toEqual([newer.id, older.id])
+        expect(yield* activeIds(tenant, email, "email", 1)).toEqual([newer.id])
+        // Attempts used up do not hide it: it still answers for its code until it expires or is voided.
+        yield* verifications.create(makeVerification(tenant, "spent@example.com", { attempts: 5 }))
+        expect((yield* activeIds(tenant, "spent@example.com", "email")).length).toBe(1)
         yield* verifications.consume(newer.id, NOW)
         expect(yield* activeId(tenant, email, "email")).toBe(older.id)
       }),
     )
 
     h.test(
-      "recordAttempt adds one failed attempt and returns the new count",
+      "claimAttempt takes attempts up to the cap, then None; consumed, expired and unknown ones have none",
       Effect.gen(function* () {
         const verifications = yield* VerificationStore
-        const verification = yield* seedVerification(yield* seedTenant(), "attempts@example.com")
-        expect(yield* verifications.recordAttempt(verification.id)).toBe(1)
-        expect(yield* verifications.recordAttempt(verification.id)).toBe(2)
-        expect((yield* getSome(verifications.findByTokenHash(verification.tokenHash))).attempts).toBe(2)
+        const tenant = yield* seedTenant()
+        const verification = yield* seedVerification(tenant, "attempts@example.com")
+        for (let i = 1; i <= 3; i++)
+          expect(yield* verifications.claimAttempt(verification.id, 3, NOW)).toEqual(Option.some(i))
+        yield* expectNone(verifications.claimAttempt(verification.id, 3, NOW))
+        expect((yield* getSome(verifications.findByTokenHash(verification.tokenHash))).attempts).toBe(3)
+        // A higher cap (another configuration) leaves room again: the count is what is stored.
+        expect(yield* verifications.claimAttempt(verification.id, 4, NOW)).toEqual(Option.some(4))
+
+        const consumed = yield* seedVerification(tenant, "consumed@example.com")
+        yield* verifications.consume(consumed.id, NOW)
+        yield* expectNone(verifications.claimAttempt(consumed.id, 5, NOW))
+        const expired = yield* seedVerification(tenant, "expired@example.com", { expiresAt: NOW })
+        yield* expectNone(verifications.claimAttempt(expired.id, 5, NOW))
+        yield* expectNone(verifications.claimAttempt(newId.verification(), 5, NOW))
+      }),
+    )
+
+    h.test(
+      "claimAttempt under contention: of 30 concurrent claims with a cap of 5, exactly 5 succeed, counting 1 to 5",
+      Effect.gen(function* () {
+        const verifications = yield* VerificationStore
+        const verification = yield* seedVerification(yield* seedTenant(), "contended@example.com")
+        const claims = yield* race(30, () => verifications.claimAttempt(verification.id, 5, NOW))
+        const granted = claims.filter(Option.isSome).map((claim) => claim.value)
+        expect([...granted].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5])
+        expect((yield* getSome(verifications.findByTokenHash(verification.tokenHash))).attempts).toBe(5)
       }),
     )
 
@@ -103,6 +163,45 @@ export const identitySuite = (h: Harness) => {
         for (const v of voided) expect(yield* verifications.consume(v.id, NOW)).toBe(false)
         expect(yield* activeId(tenant, email, "magic_link")).toBe(link.id)
         expect(yield* activeId(tenant, "keep@example.com", "email")).toBe(other.id)
+      }),
+    )
+
+    h.test(
+      "deleteByEmail removes every verification of the email in that environment, consumed or not, and nothing else",
+      Effect.gen(function* () {
+        const verifications = yield* VerificationStore
+        const tenant = yield* seedTenant()
+        const staging = yield* seedEnv(tenant)
+        const email = "gone@example.com"
+        const consumed = yield* seedVerification(tenant, email)
+        yield* verifications.consume(consumed.id, NOW)
+        yield* seedVerification(tenant, email)
+        yield* seedVerification(tenant, email, { kind: "magic_link" })
+        const elsewhere = yield* seedVerification(staging, email)
+        const other = yield* seedVerification(tenant, "stays@example.com")
+        expect(yield* verifications.deleteByEmail(tenant.app.id, tenant.env.id, email)).toBe(3)
+        yield* expectNone(verifications.findByTokenHash(consumed.tokenHash))
+        expect(yield* activeIds(tenant, email, "email")).toEqual([])
+        expect(yield* activeIds(tenant, email, "magic_link")).toEqual([])
+        expect(yield* activeId(staging, email, "email")).toBe(elsewhere.id)
+        expect(yield* activeId(tenant, "stays@example.com", "email")).toBe(other.id)
+        expect(yield* verifications.deleteByEmail(tenant.app.id, tenant.env.id, email)).toBe(0)
+      }),
+    )
+
+    h.test(
+      "deleteExpired removes the verifications that expired before now, consumed or not, and keeps the rest",
+      Effect.gen(function* () {
+        const verifications = yield* VerificationStore
+        const tenant = yield* seedTenant()
+        const expired = yield* seedVerification(tenant, "old@example.com", { expiresAt: at(30 * MINUTE) })
+        const expiredConsumed = yield* seedVerification(tenant, "old@example.com", { expiresAt: at(30 * MINUTE) })
+        yield* verifications.consume(expiredConsumed.id, at(10 * MINUTE))
+        const live = yield* seedVerification(tenant, "old@example.com")
+        expect(yield* verifications.deleteExpired(NOW)).toBeGreaterThanOrEqual(2)
+        yield* expectNone(verifications.findByTokenHash(expired.tokenHash))
+        yield* expectNone(verifications.findByTokenHash(expiredConsumed.tokenHash))
+        expect((yield* getSome(verifications.findByTokenHash(live.tokenHash))).id).toBe(live.id)
       }),
     )
   })
@@ -148,6 +247,19 @@ export const identitySuite = (h: Harness) => {
         yield* resets.invalidateForUser(user.id, NOW)
         for (const r of voided) expect(yield* resets.consume(r.id, NOW)).toBe(false)
         expect(yield* resets.consume(kept.id, NOW)).toBe(true)
+      }),
+    )
+
+    h.test(
+      "deleteExpired removes the resets that expired before now and keeps the rest",
+      Effect.gen(function* () {
+        const resets = yield* PasswordResetStore
+        const user = yield* seedUser(yield* seedTenant())
+        const expired = yield* resets.create(makePasswordReset(user, { expiresAt: at(30 * MINUTE) }))
+        const live = yield* resets.create(makePasswordReset(user, { expiresAt: at(2 * HOUR) }))
+        expect(yield* resets.deleteExpired(NOW)).toBeGreaterThanOrEqual(1)
+        yield* expectNone(resets.findByTokenHash(expired.tokenHash))
+        expect((yield* getSome(resets.findByTokenHash(live.tokenHash))).id).toBe(live.id)
       }),
     )
   })

@@ -266,6 +266,41 @@ export const platformSuite = (h: Harness) => {
         expect(ids(yield* notifications.claimDue(epoch(HOUR), 10, epoch(2 * HOUR)))).toEqual([retried.id])
       }),
     )
+
+    h.test(
+      "forgetRecipient deletes the address's pending mail and scrubs the rest, in that app only",
+      Effect.gen(function* () {
+        const notifications = yield* NotificationStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const placeholder = `deleted+${user.id}@deleted.invalid`
+        // Mailed before the account existed (a pending sign-up: no user id), and after.
+        const beforeAccount = yield* notifications.enqueue(makeNotification(tenant, { recipient: user.email }))
+        const pending = yield* notifications.enqueue(
+          makeNotification(tenant, { userId: user.id, recipient: user.email }),
+        )
+        const sent = yield* notifications.enqueue(makeNotification(tenant, { userId: user.id, recipient: user.email }))
+        yield* notifications.markSent(sent.id, NOW)
+        const failed = yield* notifications.enqueue(makeNotification(tenant, { recipient: user.email }))
+        yield* notifications.markAttemptFailed(failed.id, "550", null, NOW)
+        const bystander = yield* notifications.enqueue(makeNotification(tenant))
+        const otherApp = yield* notifications.enqueue(makeNotification(yield* seedTenant(), { recipient: user.email }))
+
+        expect(yield* notifications.forgetRecipient(tenant.app.id, user.email, user.id, placeholder)).toBe(4)
+        yield* expectFailure(notifications.get(beforeAccount.id), "NotFound")
+        yield* expectFailure(notifications.get(pending.id), "NotFound")
+        for (const id of [sent.id, failed.id]) {
+          expect(yield* notifications.get(id)).toMatchObject({
+            recipient: placeholder,
+            subject: null,
+            body: null,
+            html: null,
+          })
+        }
+        expect(yield* notifications.get(bystander.id)).toEqual(bystander)
+        expect(yield* notifications.get(otherApp.id)).toEqual(otherApp)
+      }),
+    )
   })
 
   describe("ApiKeyStore", () => {

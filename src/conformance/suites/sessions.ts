@@ -97,6 +97,7 @@ export const sessionsSuite = (h: Harness) =>
           reason: "rotated",
           revokedAt: input.now,
           replayedAt: null,
+          successorHash: input.refreshTokenHash,
         })
         yield* expectNone(sessions.findRevokedRefreshToken(input.refreshTokenHash))
       }),
@@ -126,6 +127,7 @@ export const sessionsSuite = (h: Harness) =>
         expect((yield* sessions.get(session.id)).refreshTokenHash).toBe(winners[0]!.refreshTokenHash)
         const revoked = yield* getSome(sessions.findRevokedRefreshToken(session.refreshTokenHash))
         expect(revoked.reason).toBe("rotated")
+        expect(revoked.successorHash).toBe(winners[0]!.refreshTokenHash)
         expect(yield* sessions.markReplayed(session.refreshTokenHash, at(2 * HOUR))).toBe(true)
         expect(yield* sessions.markReplayed(session.refreshTokenHash, at(3 * HOUR))).toBe(false)
         const replayed = yield* getSome(sessions.findRevokedRefreshToken(session.refreshTokenHash))
@@ -223,6 +225,7 @@ export const sessionsSuite = (h: Harness) =>
             reason: "family_revoked",
             revokedAt: at(HOUR),
             replayedAt: null,
+            successorHash: null,
           })
         }
         yield* expectNone(sessions.findRevokedRefreshToken(other.refreshTokenHash))

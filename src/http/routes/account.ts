@@ -14,6 +14,7 @@ import {
   DeviceJson,
   deviceJson,
   EmailField,
+  HttpUrlField,
   MetadataField,
   NameField,
   SessionJson,
@@ -34,7 +35,7 @@ const VerifyEmailBody = Schema.Union(
 const ProfilePatch = Schema.Struct({
   first_name: Schema.optional(NameField),
   last_name: Schema.optional(NameField),
-  image: Schema.optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(2048)))),
+  image: Schema.optional(Schema.NullOr(HttpUrlField)),
   username: Schema.optional(UsernameField),
   metadata: Schema.optional(MetadataField),
 })

@@ -1,11 +1,20 @@
-/** Routes about the server itself: health, the client configuration and the OpenAPI document. */
+/**
+ * Routes about the server itself: health, the client configuration, the OpenAPI document and its reference page
+ * (Swagger UI, its assets served from the installed `swagger-ui-dist`, never from a CDN).
+ */
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join } from "node:path"
 import { Effect, Schema } from "effect"
+import { NotFound } from "../../domain/errors.js"
 import { json } from "../../plugin/kit.js"
 import { publicRoute } from "../../plugin/route.js"
 import { AuthConfig } from "../../services/config.js"
 import { PluginRegistry } from "../../services/plugin-registry.js"
 import { Store } from "../../services/store/index.js"
+import { Tenancy } from "../../services/tenancy.js"
 import { version } from "../../version.js"
+import { text } from "../message.js"
 import { StatusJson } from "../schemas.js"
 
 /**
@@ -36,11 +45,35 @@ const ClientConfigJson = Schema.Struct({
   magic_link: Schema.Struct({ enabled: Schema.Boolean }),
 }).annotations({ identifier: "ClientConfig" })
 
+const OpenApiJson = Schema.Struct({
+  openapi: Schema.String.pipe(Schema.pattern(/^3\.1\.\d+$/)),
+  info: Schema.Struct({ title: Schema.String, version: Schema.String }),
+  servers: Schema.Array(Schema.Struct({ url: Schema.String })),
+  paths: Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.Unknown }) }),
+  components: Schema.Struct({ schemas: Schema.Record({ key: Schema.String, value: Schema.Unknown }) }),
+}).annotations({ identifier: "OpenApiDocument" })
+
+/** The reference page's files: Swagger UI's, as installed, and its start-up script. */
+const swaggerUi = () => {
+  const root = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"))
+  const read = (file: string) => readFileSync(join(root, file), "utf8")
+  return {
+    "swagger-ui.css": { body: read("swagger-ui.css"), type: "text/css; charset=utf-8" },
+    "swagger-ui-bundle.js": { body: read("swagger-ui-bundle.js"), type: "text/javascript; charset=utf-8" },
+  } as const
+}
+
+/** Only this server's own files, nothing inline: Swagger UI's styles need `'unsafe-inline'` for style attributes. */
+const docsPolicy =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
 /** `document` is read at request time: the OpenAPI document covers these routes too, so it is made after them. */
 export const metaRoutes = (document: () => unknown) =>
   Effect.gen(function* () {
     const config = yield* AuthConfig
     const store = yield* Store
+    const tenancy = yield* Tenancy
     const registry = yield* PluginRegistry
     const plugins = yield* registry.all
 
@@ -69,13 +102,23 @@ export const metaRoutes = (document: () => unknown) =>
         Effect.map(store.ping, (ok) => (ok ? json(200, { status: "healthy" }) : json(503, { status: "unhealthy" }))),
     })
 
+    // Authsome's own clients may name the app in the query (a page cannot always set headers): `?key=` or
+    // `?publishable_key=` take the place of the header; an unknown key is 401 either way.
     const clientConfigRoute = publicRoute({
       method: "GET",
       path: "/client-config",
       tag: "Meta",
       summary: "What a sign-in UI should offer for this app",
+      query: [
+        { name: "key", description: "the app's publishable key (instead of the X-Publishable-Key header)" },
+        { name: "publishable_key", description: "the same, under its long name" },
+      ],
       responses: { 200: { description: "the app's client configuration", schema: ClientConfigJson } },
-      handler: (request) => Effect.succeed(json(200, { app_id: request.client.app.id, ...clientConfig })),
+      handler: (request) => {
+        const key = request.query.get("key") || request.query.get("publishable_key")
+        const app = key ? Effect.map(tenancy.resolve(key), (tenant) => tenant.app) : Effect.succeed(request.client.app)
+        return Effect.map(app, (resolved) => json(200, { app_id: resolved.id, ...clientConfig }))
+      },
     })
 
     const openApi = publicRoute({
@@ -84,9 +127,66 @@ export const metaRoutes = (document: () => unknown) =>
       tenantless: true,
       tag: "Meta",
       summary: "This document",
-      responses: { 200: { description: "OpenAPI 3.1" } },
+      responses: { 200: { description: "OpenAPI 3.1", schema: OpenApiJson } },
       handler: () => Effect.sync(() => json(200, document())),
     })
 
-    return [health, clientConfigRoute, openApi]
+    const assets = swaggerUi()
+    const page = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Authsome API reference</title>
+<link rel="stylesheet" href="${config.basePath}/docs/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="${config.basePath}/docs/swagger-ui-bundle.js"></script>
+<script src="${config.basePath}/docs/start.js"></script>
+</body>
+</html>
+`
+    const start = `window.ui = SwaggerUIBundle(${JSON.stringify({
+      url: `${config.basePath}/openapi.json`,
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+    })})
+`
+
+    const docs = publicRoute({
+      method: "GET",
+      path: "/docs",
+      tenantless: true,
+      undocumented: true,
+      tag: "Meta",
+      summary: "The API reference (this document, rendered)",
+      responses: { 200: { description: "an HTML page" } },
+      handler: () =>
+        Effect.succeed(text(200, page, "text/html; charset=utf-8", { "content-security-policy": docsPolicy })),
+    })
+
+    const docsAsset = publicRoute({
+      method: "GET",
+      path: "/docs/:file",
+      tenantless: true,
+      undocumented: true,
+      tag: "Meta",
+      summary: "The reference page's files",
+      responses: { 200: { description: "a style sheet or a script" } },
+      handler: (request) => {
+        const file = request.params["file"]
+        const asset =
+          file === "start.js"
+            ? { body: start, type: "text/javascript; charset=utf-8" }
+            : file === "swagger-ui.css" || file === "swagger-ui-bundle.js"
+              ? assets[file]
+              : undefined
+        return asset === undefined
+          ? Effect.fail(new NotFound({ entity: "file" }))
+          : Effect.succeed(text(200, asset.body, asset.type, { "content-security-policy": docsPolicy }))
+      },
+    })
+
+    return [health, clientConfigRoute, openApi, docs, docsAsset]
   })

@@ -83,7 +83,13 @@ export const makeUserStore = ({ run }: Engine): UserStoreShape => ({
 })
 
 /** Records a session's current refresh-token hash as revoked (`ON CONFLICT DO NOTHING`: the first record wins). */
-const revokeRefreshToken = (db: Database, session: M.Session, reason: M.RefreshTokenRevocationReason, now: Date) => {
+const revokeRefreshToken = (
+  db: Database,
+  session: M.Session,
+  reason: M.RefreshTokenRevocationReason,
+  now: Date,
+  successorHash: string | null = null,
+) => {
   if (db.find("refreshTokens", session.refreshTokenHash) !== undefined) return
   db.insert("refreshTokens", {
     tokenHash: session.refreshTokenHash,
@@ -93,6 +99,7 @@ const revokeRefreshToken = (db: Database, session: M.Session, reason: M.RefreshT
     reason,
     revokedAt: now,
     replayedAt: null,
+    successorHash,
   })
 }
 
@@ -118,7 +125,7 @@ export const makeSessionStore = ({ run, find }: Engine): SessionStoreShape => ({
     find((db) => {
       const session = db.find("sessions", input.id)
       if (session === undefined || session.refreshTokenHash !== input.expectedRefreshTokenHash) return undefined
-      revokeRefreshToken(db, session, "rotated", input.now)
+      revokeRefreshToken(db, session, "rotated", input.now, input.refreshTokenHash)
       return db.update("sessions", session, {
         tokenHash: input.tokenHash,
         refreshTokenHash: input.refreshTokenHash,
@@ -196,19 +203,20 @@ export const makeVerificationStore = ({ run, find }: Engine): VerificationStoreS
       v.appId === appId && v.envId === envId && v.email === email && v.kind === kind && v.consumedAt === null
   return {
     create: (verification) => run((db) => db.insert("verifications", verification)),
-    findActive: (appId, envId, email, kind, now) =>
-      find((db) => {
-        const candidates = db.select("verifications", unconsumed(appId, envId, email, kind))
-        return sorted(
-          candidates.filter((v) => isActive(v, now)),
+    listActive: (appId, envId, email, kind, now, limit) =>
+      run((db) =>
+        sorted(
+          db.select("verifications", unconsumed(appId, envId, email, kind)).filter((v) => isActive(v, now)),
           newestFirst,
-        )[0]
-      }),
+        ).slice(0, limit),
+      ),
     findByTokenHash: (tokenHash) => find((db) => db.findBy("verifications", "tokenHash", tokenHash)),
-    recordAttempt: (id) =>
-      run((db) => {
+    claimAttempt: (id, maxAttempts, now) =>
+      find((db) => {
         const verification = db.find("verifications", id)
-        if (verification === undefined) return 0
+        if (verification === undefined || !isActive(verification, now) || verification.attempts >= maxAttempts) {
+          return undefined
+        }
         return db.update("verifications", verification, { attempts: verification.attempts + 1 }).attempts
       }),
     consume: (id, now) => run((db) => consumeOnce(db, "verifications", id, now)),
@@ -218,6 +226,9 @@ export const makeVerificationStore = ({ run, find }: Engine): VerificationStoreS
           db.update("verifications", verification, { consumedAt: now })
         }
       }),
+    deleteByEmail: (appId, envId, email) =>
+      run((db) => db.deleteWhere("verifications", (v) => v.appId === appId && v.envId === envId && v.email === email)),
+    deleteExpired: (now) => run((db) => db.deleteWhere("verifications", (v) => v.expiresAt.getTime() < now.getTime())),
   }
 }
 
@@ -231,6 +242,7 @@ export const makePasswordResetStore = ({ run, find }: Engine): PasswordResetStor
         db.update("passwordResets", reset, { consumedAt: now })
       }
     }),
+  deleteExpired: (now) => run((db) => db.deleteWhere("passwordResets", (r) => r.expiresAt.getTime() < now.getTime())),
 })
 
 export const makeDeviceStore = ({ run }: Engine): DeviceStoreShape => ({

@@ -145,6 +145,18 @@ export const makeNotificationStore = ({ run }: Engine): NotificationStoreShape =
         newestFirst,
       ),
     ),
+  forgetRecipient: (appId, recipient, userId, placeholder) =>
+    run((db) => {
+      const concerned = db.select(
+        "notifications",
+        (n) => n.appId === appId && (n.recipient === recipient || n.userId === userId),
+      )
+      for (const notification of concerned) {
+        if (notification.status === "pending") db.delete("notifications", notification)
+        else db.update("notifications", notification, { recipient: placeholder, subject: null, body: null, html: null })
+      }
+      return concerned.length
+    }),
 })
 
 export const makeApiKeyStore = ({ run, find }: Engine): ApiKeyStoreShape => ({

@@ -115,9 +115,10 @@ const makeSessionStore = Effect.gen(function* () {
       if (Option.isSome(rotated)) {
         const session = rotated.value
         // The old refresh token is now revoked: presenting it again is reuse of the family.
-        yield* sql`INSERT INTO authsome_refresh_tokens (token_hash, family_id, app_id, user_id, reason, revoked_at)
+        yield* sql`INSERT INTO authsome_refresh_tokens
+                     (token_hash, family_id, app_id, user_id, reason, revoked_at, successor_hash)
                    VALUES (${input.expectedRefreshTokenHash}, ${session.familyId}, ${session.appId},
-                           ${session.userId}, 'rotated', ${input.now})
+                           ${session.userId}, 'rotated', ${input.now}, ${input.refreshTokenHash})
                    ON CONFLICT (token_hash) DO NOTHING`.pipe(Sql.exec)
       }
       return rotated
@@ -205,19 +206,22 @@ const makeVerificationStore = Effect.gen(function* () {
         Sql.returned(Verifications),
       ),
     // Newest first along authsome_verifications_lookup_idx (app_id, env_id, email, kind, id DESC).
-    findActive: (appId, envId, email, kind, now) =>
+    listActive: (appId, envId, email, kind, now, limit) =>
       sql`SELECT ${Verifications.select} FROM authsome_verifications
           WHERE app_id = ${appId} AND env_id = ${envId} AND email = ${email} AND kind = ${kind}
             AND consumed_at IS NULL AND expires_at > ${now}
-          ORDER BY id DESC LIMIT 1`.pipe(Sql.maybe(Verifications)),
+          ORDER BY id DESC LIMIT ${limit}`.pipe(Sql.all(Verifications)),
     findByTokenHash: (tokenHash) =>
       sql`SELECT ${Verifications.select} FROM authsome_verifications WHERE token_hash = ${tokenHash}`.pipe(
         Sql.maybe(Verifications),
       ),
-    // A missing verification has no attempts: 0.
-    recordAttempt: (id) =>
-      sql`UPDATE authsome_verifications SET attempts = attempts + 1 WHERE id = ${id} RETURNING attempts AS count`.pipe(
-        Sql.count,
+    // One statement: the row lock serialises concurrent claims, and each re-checks the cap after the one before.
+    claimAttempt: (id, maxAttempts, now) =>
+      sql`UPDATE authsome_verifications SET attempts = attempts + 1
+          WHERE id = ${id} AND attempts < ${maxAttempts} AND consumed_at IS NULL AND expires_at > ${now}
+          RETURNING attempts AS count`.pipe(
+        Sql.dieOnSqlError,
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), (row) => Number(row["count"]))),
       ),
     consume: (id, now) =>
       sql`UPDATE authsome_verifications SET consumed_at = ${now}
@@ -226,6 +230,15 @@ const makeVerificationStore = Effect.gen(function* () {
       sql`UPDATE authsome_verifications SET consumed_at = ${now}
           WHERE app_id = ${appId} AND env_id = ${envId} AND email = ${email} AND kind = ${kind}
             AND consumed_at IS NULL`.pipe(Sql.exec),
+    deleteByEmail: (appId, envId, email) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_verifications WHERE app_id = ${appId} AND env_id = ${envId} AND email = ${email}
+            RETURNING 1
+          ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
+    deleteExpired: (now) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_verifications WHERE expires_at < ${now} RETURNING 1
+          ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
   })
 })
 
@@ -246,6 +259,10 @@ const makePasswordResetStore = Effect.gen(function* () {
     invalidateForUser: (userId, now) =>
       sql`UPDATE authsome_password_resets SET consumed_at = ${now}
           WHERE user_id = ${userId} AND consumed_at IS NULL`.pipe(Sql.exec),
+    deleteExpired: (now) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_password_resets WHERE expires_at < ${now} RETURNING 1
+          ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
   })
 })
 

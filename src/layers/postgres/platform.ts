@@ -123,6 +123,17 @@ const makeNotificationStore = Effect.gen(function* () {
       sql`SELECT ${Notifications.select} FROM authsome_notifications WHERE user_id = ${userId} ORDER BY id DESC`.pipe(
         Sql.all(Notifications),
       ),
+    // One statement: the two parts see the same rows (pending or not), so each row is handled once.
+    forgetRecipient: (appId, recipient, userId, placeholder) =>
+      sql`WITH deleted AS (
+            DELETE FROM authsome_notifications
+            WHERE app_id = ${appId} AND (recipient = ${recipient} OR user_id = ${userId}) AND status = 'pending'
+            RETURNING 1
+          ), scrubbed AS (
+            UPDATE authsome_notifications SET recipient = ${placeholder}, subject = NULL, body = NULL, html = NULL
+            WHERE app_id = ${appId} AND (recipient = ${recipient} OR user_id = ${userId}) AND status <> 'pending'
+            RETURNING 1
+          ) SELECT (SELECT count(*) FROM deleted) + (SELECT count(*) FROM scrubbed) AS count`.pipe(Sql.count),
   })
 })
 

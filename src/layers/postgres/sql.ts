@@ -202,17 +202,30 @@ export const escapeLike = (value: string): string => value.replace(/[\\%_]/g, (c
 
 // --- errors -----------------------------------------------------------------------------------------------------
 
-const causeOf = (error: SqlError): { readonly code?: unknown; readonly constraint?: unknown } =>
-  Predicate.isObject(error.cause) ? (error.cause as { code?: unknown; constraint?: unknown }) : {}
+const causeOf = (
+  error: SqlError,
+): { readonly code?: unknown; readonly constraint?: unknown; readonly severity?: unknown } =>
+  Predicate.isObject(error.cause) ? (error.cause as { code?: unknown; constraint?: unknown; severity?: unknown }) : {}
 
-const connectionCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "ETIMEDOUT", "57P01", "57P03"])
-
-/** The database could not be reached (as opposed to a statement the database rejected). */
+/**
+ * The database could not be reached or would not serve (as opposed to a statement it rejected): no connection could
+ * be had; the socket failed (Node's `E...` codes, TLS); the server ended the session (a FATAL or PANIC report: it
+ * is shutting down, not accepting connections, out of connection slots, ...); or SQLSTATE class 08 (connection
+ * exception), 57P (operator intervention) or 53300 (too many connections).
+ */
 const isConnectionFailure = (error: SqlError): boolean => {
   if (error.message.startsWith("Failed to acquire connection") || error.message === "Connection error") return true
-  const code = causeOf(error).code
-  // Driver errors about the socket carry no SQLSTATE; class 08 is "connection exception".
-  return typeof code !== "string" || connectionCodes.has(code) || code.startsWith("08")
+  const { code, severity } = causeOf(error)
+  if (severity === "FATAL" || severity === "PANIC") return true
+  // Driver errors about the socket carry no SQLSTATE.
+  if (typeof code !== "string") return true
+  return (
+    /^E[A-Z0-9_]+$/.test(code) ||
+    /^ERR_(SSL|TLS)_/.test(code) ||
+    code.startsWith("08") ||
+    code.startsWith("57P") ||
+    code === "53300"
+  )
 }
 
 /** An SqlError as a defect: `StoreUnavailable` when the database is unreachable, the error itself otherwise. */

@@ -58,6 +58,7 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
             kind: "magic_link",
             codeHash: null,
             tokenHash: sha256Hex(token),
+            signup: null,
             attempts: 0,
             expiresAt: new Date(at.getTime() + Duration.toMillis(settings.tokenTtl)),
             consumedAt: null,

@@ -35,13 +35,24 @@ interface Pending {
   readonly reject: (error: Error) => void
 }
 
+/** The pool's queue is full: the task was refused at once instead of waiting behind the others. */
+export class Argon2QueueFull extends Error {
+  constructor() {
+    super("argon2 queue full")
+  }
+}
+
 export interface Argon2Pool {
   readonly hash: (input: string | Uint8Array, options: Options) => Promise<string>
   readonly verify: (phc: string, input: string) => Promise<boolean>
   readonly close: () => Promise<void>
 }
 
-export const makeArgon2Pool = (size: number, nice: number): Argon2Pool => {
+/**
+ * `size` workers; at most `maxQueued` tasks wait for one (more are refused with `Argon2QueueFull`), so a flood of
+ * password requests cannot queue unbounded work ahead of everyone else's.
+ */
+export const makeArgon2Pool = (size: number, nice: number, maxQueued: number): Argon2Pool => {
   const argon2 = createRequire(import.meta.url).resolve("@node-rs/argon2")
   const queue: Array<Pending> = []
   const idle: Array<Worker> = []
@@ -91,6 +102,7 @@ export const makeArgon2Pool = (size: number, nice: number): Argon2Pool => {
   const submit = <A extends string | boolean>(task: Task) =>
     new Promise<A>((resolve, reject) => {
       if (closed) return reject(new Error("argon2 pool closed"))
+      if (idle.length === 0 && queue.length >= maxQueued) return reject(new Argon2QueueFull())
       queue.push({ task, resolve: resolve as (value: string | boolean) => void, reject })
       dispatch()
     })

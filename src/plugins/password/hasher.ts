@@ -10,7 +10,8 @@ import type { Algorithm, Options } from "@node-rs/argon2"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { availableParallelism } from "node:os"
-import { makeArgon2Pool } from "./argon2-pool.js"
+import { Unavailable } from "../../domain/errors.js"
+import { Argon2QueueFull, makeArgon2Pool } from "./argon2-pool.js"
 
 /** Argon2id cost parameters. */
 export interface HashParams {
@@ -36,7 +37,15 @@ export interface HasherOptions {
   readonly maxConcurrency?: number
   /** The workers' `nice` value (Linux; 0 to 19). Default 19: hashing yields to everything else. */
   readonly niceness?: number
+  /**
+   * How many hashes may wait for a worker (default {@link defaultMaxQueued}). Past it a password request fails at once
+   * with `Unavailable` (503 with `Retry-After`) instead of queueing behind a flood.
+   */
+  readonly maxQueued?: number
 }
+
+/** About a second of work for the default pool on two cores. */
+export const defaultMaxQueued = 64
 
 export const defaultMaxConcurrency = (): number => Math.min(4, availableParallelism() + 1)
 
@@ -126,25 +135,37 @@ const makeHasher = (params: HashParams, hasherOptions: HasherOptions = {}) =>
         makeArgon2Pool(
           Math.max(1, Math.floor(hasherOptions.maxConcurrency ?? defaultMaxConcurrency())),
           hasherOptions.niceness ?? 19,
+          Math.max(0, Math.floor(hasherOptions.maxQueued ?? defaultMaxQueued)),
         ),
       ),
       (pool) => Effect.promise(() => pool.close()),
     )
 
+    const busy = new Unavailable({
+      message: "too many password requests at once; try again shortly",
+      retryAfterSeconds: 1,
+    })
+
     const hashRaw = (plain: string | Uint8Array) =>
-      Effect.tryPromise({
-        try: () => pool.hash(plain, options),
-        // The error never contains the input, but keep only its message to be sure nothing else leaks.
-        catch: (cause) => new Error(`argon2 hash failed: ${cause instanceof Error ? cause.message : "unknown"}`),
-      }).pipe(Effect.orDie)
+      Effect.tryPromise({ try: () => pool.hash(plain, options), catch: (cause) => cause }).pipe(
+        Effect.catchAll((cause) =>
+          cause instanceof Argon2QueueFull
+            ? Effect.fail(busy)
+            : // The error never contains the input, but keep only its message to be sure nothing else leaks.
+              Effect.die(new Error(`argon2 hash failed: ${cause instanceof Error ? cause.message : "unknown"}`)),
+        ),
+      )
 
+    /** A malformed stored hash verifies as `false`; only a full queue is an error. */
     const verifyRaw = (phc: string, plain: string) =>
-      Effect.tryPromise(() => pool.verify(phc, plain)).pipe(Effect.orElseSucceed(() => false))
+      Effect.tryPromise({ try: () => pool.verify(phc, plain), catch: (cause) => cause }).pipe(
+        Effect.catchAll((cause) => (cause instanceof Argon2QueueFull ? Effect.fail(busy) : Effect.succeed(false))),
+      )
 
-    const dummyPhc = yield* hashRaw(randomBytes(32))
+    const dummyPhc = yield* Effect.orDie(hashRaw(randomBytes(32)))
 
-    /** Hashes a password with the configured parameters; returns the PHC string. */
-    const hash = (password: Redacted.Redacted<string>): Effect.Effect<string> =>
+    /** Hashes a password with the configured parameters; returns the PHC string. `Unavailable` when the queue is full. */
+    const hash = (password: Redacted.Redacted<string>): Effect.Effect<string, Unavailable> =>
       hashRaw(Redacted.value(password)).pipe(Effect.withSpan("PasswordHasher.hash"))
 
     /**
@@ -152,7 +173,7 @@ const makeHasher = (params: HashParams, hasherOptions: HasherOptions = {}) =>
      * (never an error), after a dummy verification so that it takes the usual time. The parameters are taken from
      * the stored string, so older (weaker) argon2 hashes still verify.
      */
-    const verify = (phc: string, password: Redacted.Redacted<string>): Effect.Effect<boolean> =>
+    const verify = (phc: string, password: Redacted.Redacted<string>): Effect.Effect<boolean, Unavailable> =>
       Effect.suspend(() =>
         Option.isSome(parsePhc(phc))
           ? verifyRaw(phc, Redacted.value(password))
@@ -166,7 +187,7 @@ const makeHasher = (params: HashParams, hasherOptions: HasherOptions = {}) =>
      * Verifies `password` against the dummy hash, for an unknown user, so that the response takes as long as a
      * wrong password for a known one. Always `false`.
      */
-    const verifyDummy = (password: Redacted.Redacted<string>): Effect.Effect<boolean> =>
+    const verifyDummy = (password: Redacted.Redacted<string>): Effect.Effect<boolean, Unavailable> =>
       verifyRaw(dummyPhc, Redacted.value(password)).pipe(
         Effect.as(false),
         Effect.withSpan("PasswordHasher.verifyDummy"),

@@ -1,6 +1,6 @@
 /**
  * `authsome/password`: sign-up and sign-in with email (or username) and password, forgotten and changed passwords.
- * `Password.plugin({ policy, hash, hashConcurrency, resetTokenTtl })`.
+ * `Password.plugin({ policy, hash, hashConcurrency, hashQueue, resetTokenTtl })`.
  */
 import { Effect, Layer, Option, Schema } from "effect"
 import { type InvalidConfig, toInvalidConfig } from "../../config.js"
@@ -37,10 +37,10 @@ const settingsLayer = (options: PasswordOptionsInput) =>
 
 const hasherLayer = Layer.unwrapEffect(
   Effect.map(PasswordSettings, (settings) =>
-    PasswordHasher.layer(
-      settings.hash,
-      settings.hashConcurrency === undefined ? {} : { maxConcurrency: settings.hashConcurrency },
-    ),
+    PasswordHasher.layer(settings.hash, {
+      ...(settings.hashConcurrency === undefined ? {} : { maxConcurrency: settings.hashConcurrency }),
+      ...(settings.hashQueue === undefined ? {} : { maxQueued: settings.hashQueue }),
+    }),
   ),
 )
 
@@ -54,8 +54,9 @@ export const plugin = (options: PasswordOptionsInput = {}) =>
       Layer.provideMerge(settingsLayer(options)),
     ),
     routes: passwordRoutes,
-    hooks: Effect.map(PasswordHashStore, (hashes) => ({
+    hooks: Effect.map(Effect.all([PasswordAuth, PasswordHashStore]), ([passwords, hashes]) => ({
       clientConfig: { password: { enabled: true } },
+      completeSignUp: passwords.completeSignUp,
       userHasSignInMethod: (user) => Effect.map(hashes.get(user.id), Option.isSome),
       revokeUnprovenCredentials: (user) => hashes.delete(user.id),
     })),

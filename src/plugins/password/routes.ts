@@ -26,6 +26,8 @@ export const passwordRateLimits = {
   signinIp: rateLimitPolicy("signinIp", 10, "1 minute"),
   signinIdentifier: rateLimitPolicy("signinIdentifier", 5, "1 minute"),
   signupIp: rateLimitPolicy("signupIp", 5, "1 minute"),
+  changePasswordUser: rateLimitPolicy("changePasswordUser", 5, "1 minute"),
+  changePasswordIp: rateLimitPolicy("changePasswordIp", 10, "1 minute"),
 } as const
 
 const SignUpBody = Schema.Struct({
@@ -141,6 +143,8 @@ export const passwordRoutes = Effect.gen(function* () {
     responses: { 200: { description: "password changed", schema: StatusJson } },
     handler: (request) =>
       Effect.gen(function* () {
+        yield* kit.limitByIp(request, passwordRateLimits.changePasswordIp)
+        yield* kit.limitByAppSubject(request, passwordRateLimits.changePasswordUser, `user:${request.auth.user.id}`)
         yield* passwords.changePassword(
           request.auth,
           request.body.current_password,

@@ -10,6 +10,8 @@ export { InvalidSmtpUrl, MailDeliveryError } from "./errors.js"
 export { defaultMailFrom, Mailer, type MailerShape, type OutgoingMail, type SmtpOptions } from "./mailer.js"
 export { type EnqueueMailInput, MailQueue, MailWakeUp } from "./queue.js"
 export {
+  type AccountExistsEmailInput,
+  accountExistsEmail,
   escapeHtml,
   formatExpiry,
   type InvitationEmailInput,

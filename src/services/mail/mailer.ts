@@ -93,13 +93,18 @@ const makeSmtpMailer = (url: Redacted.Redacted<string>, from: string, options: S
     return Mailer.of({
       send: (mail) =>
         Effect.tryPromise({
-          try: () =>
-            transport.sendMail({
-              to: mail.to,
+          try: () => {
+            // One recipient, exactly the stored address: as an object it is never parsed as an address list, and
+            // the explicit envelope makes it the only RCPT TO whatever the header would say.
+            const recipient = { name: "", address: mail.to }
+            return transport.sendMail({
+              to: recipient,
+              envelope: { from, to: [recipient] },
               subject: mail.subject,
               text: mail.text,
               ...(mail.html === undefined ? {} : { html: mail.html }),
-            }),
+            })
+          },
           catch: (error) => toDeliveryError(error, secrets),
         }).pipe(Effect.asVoid, Effect.withSpan("Mailer.send")),
     })

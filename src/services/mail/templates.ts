@@ -18,6 +18,10 @@ export interface VerificationEmailInput {
   readonly expiresInMinutes: number
 }
 
+export interface AccountExistsEmailInput {
+  readonly appName: string
+}
+
 export interface PasswordResetEmailInput {
   readonly appName: string
   readonly link: string
@@ -137,6 +141,27 @@ export const invitationEmail = (input: InvitationEmailInput): RenderedMail => {
 ${linkHtml(input.link, "Accept invitation")}
 <p>The invitation expires in ${escapeHtml(expiry)} and works once.</p>
 <p style="font-size:13px;color:#555555">If you did not expect it, you can ignore this email.</p>`,
+  )
+  return { subject, text, html }
+}
+
+/**
+ * What a sign-up for an address that already has an account mails instead of a code: nothing to confirm, nothing of
+ * the account changed.
+ */
+export const accountExistsEmail = (input: AccountExistsEmailInput): RenderedMail => {
+  const subject = `Your ${input.appName} account`
+  const text = [
+    `Someone asked to create a ${input.appName} account with this email address, which already has one.`,
+    "",
+    "Nothing was changed. If it was you, sign in with your password, or reset it if you have forgotten it.",
+    "If it was not you, you can ignore this email.",
+  ].join("\n")
+  const html = layout(
+    subject,
+    `<p>Someone asked to create a <strong>${escapeHtml(input.appName)}</strong> account with this email address, which already has one.</p>
+<p>Nothing was changed. If it was you, sign in with your password, or reset it if you have forgotten it.</p>
+<p style="font-size:13px;color:#555555">If it was not you, you can ignore this email.</p>`,
   )
   return { subject, text, html }
 }

@@ -88,7 +88,8 @@ export interface SessionStoreShape {
   readonly findByRefreshTokenHash: (refreshTokenHash: string) => Effect.Effect<Option.Option<M.Session>>
   /**
    * Atomically swaps in new token hashes if the session still holds `expectedRefreshTokenHash`, and records the old
-   * refresh-token hash as revoked (`rotated`) in the same transaction. `None` when another rotation won.
+   * refresh-token hash as revoked (`rotated`, with the new one as its `successorHash`) in the same transaction.
+   * `None` when another rotation won.
    */
   readonly rotate: (input: RotateSession) => Effect.Effect<Option.Option<M.Session>>
   readonly touch: (id: Id.SessionId, now: Date) => Effect.Effect<void>
@@ -123,17 +124,26 @@ export class SessionStore extends Context.Tag("authsome/SessionStore")<SessionSt
 /** Email verifications and magic links; single-use, consumed atomically. */
 export interface VerificationStoreShape {
   readonly create: (verification: M.Verification) => Effect.Effect<M.Verification>
-  /** The newest unconsumed, unexpired verification of that kind for the email. */
-  readonly findActive: (
+  /**
+   * The unconsumed, unexpired verifications of that kind for the email, newest first, at most `limit` — those whose
+   * attempts are used up included (they still answer `too_many_attempts` until they expire or are voided).
+   */
+  readonly listActive: (
     appId: Id.AppId,
     envId: Id.EnvironmentId,
     email: string,
     kind: M.VerificationKind,
     now: Date,
-  ) => Effect.Effect<Option.Option<M.Verification>>
+    limit: number,
+  ) => Effect.Effect<ReadonlyArray<M.Verification>>
   readonly findByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<M.Verification>>
-  /** Adds one failed attempt and returns the new count. */
-  readonly recordAttempt: (id: Id.VerificationId) => Effect.Effect<number>
+  /**
+   * Atomically takes one attempt at the verification's code, before the caller compares it: succeeds only while the
+   * verification is unconsumed, unexpired at `now` and has used fewer than `maxAttempts`, and returns the attempts
+   * used counting this one. `None` when no attempt is left (or it is consumed, expired or unknown). Of any number of
+   * concurrent callers, at most `maxAttempts` ever get one.
+   */
+  readonly claimAttempt: (id: Id.VerificationId, maxAttempts: number, now: Date) => Effect.Effect<Option.Option<number>>
   /** Atomically marks it consumed; true for exactly one of any number of concurrent callers. */
   readonly consume: (id: Id.VerificationId, now: Date) => Effect.Effect<boolean>
   /** Voids every unconsumed verification of that kind for the email (before a new one is issued). */
@@ -144,6 +154,10 @@ export interface VerificationStoreShape {
     kind: M.VerificationKind,
     now: Date,
   ) => Effect.Effect<void>
+  /** Deletes every verification (of any kind, consumed or not) for the email in that environment; returns how many. */
+  readonly deleteByEmail: (appId: Id.AppId, envId: Id.EnvironmentId, email: string) => Effect.Effect<number>
+  /** Deletes the verifications that expired before `now`; returns how many. */
+  readonly deleteExpired: (now: Date) => Effect.Effect<number>
 }
 export class VerificationStore extends Context.Tag("authsome/VerificationStore")<
   VerificationStore,
@@ -157,6 +171,8 @@ export interface PasswordResetStoreShape {
   readonly consume: (id: Id.PasswordResetId, now: Date) => Effect.Effect<boolean>
   /** Voids every unconsumed reset of the user. */
   readonly invalidateForUser: (userId: Id.UserId, now: Date) => Effect.Effect<void>
+  /** Deletes the resets that expired before `now`; returns how many. */
+  readonly deleteExpired: (now: Date) => Effect.Effect<number>
 }
 export class PasswordResetStore extends Context.Tag("authsome/PasswordResetStore")<
   PasswordResetStore,

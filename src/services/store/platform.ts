@@ -67,6 +67,17 @@ export interface NotificationStoreShape {
   ) => Effect.Effect<void>
   /** Newest first. */
   readonly listByUser: (userId: Id.UserId) => Effect.Effect<ReadonlyArray<M.Notification>>
+  /**
+   * Removes an address from the app's outbox (account deletion): the notifications to `recipient` or of `userId`
+   * that are still pending are deleted (never sent); the others keep their row, with the recipient replaced by
+   * `placeholder` and the content cleared. Returns how many rows were deleted or changed.
+   */
+  readonly forgetRecipient: (
+    appId: Id.AppId,
+    recipient: string,
+    userId: Id.UserId,
+    placeholder: string,
+  ) => Effect.Effect<number>
 }
 export class NotificationStore extends Context.Tag("authsome/NotificationStore")<
   NotificationStore,
