@@ -292,16 +292,18 @@ describe("social sign-in with an OpenID Connect issuer", () => {
       expect(links.rows[0].n).toBe(0)
     })
 
-    it("a user who never verified the address is not linked either, even to a provider-verified email", async () => {
+    it("a pending sign-up holds no account: the provider-verified address gets its own, the pending password never applies", async () => {
       const login = newLogin()
-      const pending = await new Client(api.base).post("/signup", {
-        email: `${login}@example.com`,
-        password: strongPassword,
-      })
+      const email = `${login}@example.com`
+      const pending = await new Client(api.base).post("/signup", { email, password: strongPassword })
       expect(pending.body.verification_required).toBe(true)
-      const refused = await signIn(new Client(api.base), login)
-      expect(refused.status).toBe(409)
-      expect(refused.body.type).toBe("email_taken")
+      const client = new Client(api.base)
+      const signedIn = await signIn(client, login)
+      expect(signedIn.status).toBe(302)
+      expect((await client.get("/session")).body.user).toMatchObject({ email, email_verified: true })
+      const squatter = await new Client(api.base).post("/signin", { email, password: strongPassword })
+      expect(squatter.status).toBe(401)
+      expect(squatter.body.type).toBe("invalid_credentials")
     })
 
     it("a provider-verified email of a verified user links the account and signs that user in", async () => {

@@ -99,7 +99,9 @@ export const headerEntries = (headers: Headers): Array<[string, string]> => {
 export const stableHeaders = (response: ApiResponse, ignore: ReadonlyArray<string> = []) =>
   headerEntries(response.headers)
     .filter(
-      ([name]) => !["date", "keep-alive", "connection", ...ignore].includes(name) && !name.startsWith("ratelimit"),
+      ([name]) =>
+        !["date", "keep-alive", "connection", "x-request-id", ...ignore].includes(name) &&
+        !name.startsWith("ratelimit"),
     )
     .sort(([a], [b]) => a.localeCompare(b))
 
