@@ -25,6 +25,7 @@ describe("every route while the database is down", () => {
     viaProxy.hostname = "127.0.0.1"
     viaProxy.port = String(port)
     server = await startServer({
+      quiet: true,
       databaseUrl: viaProxy.toString(),
       config: { emailVerification: { required: false }, rateLimit: { enabled: true }, lockout: { enabled: true } },
     })

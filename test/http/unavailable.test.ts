@@ -19,6 +19,7 @@ describe("database unreachable", () => {
     viaProxy.hostname = "127.0.0.1"
     viaProxy.port = String(port)
     server = await startServer({
+      quiet: true,
       databaseUrl: viaProxy.toString(),
       config: { emailVerification: { required: false } },
     })

@@ -58,10 +58,15 @@ const storeOn = (backend: Backend, databaseUrl: string | undefined) =>
       ? PostgresStore.layer.pipe(Layer.provide(Pglite.layer()))
       : PostgresStore.layer.pipe(Layer.provide(Pg.layer(databaseUrl!, { maxConnections: 10, minConnections: 0 })))
 
-const engineOn = (backend: Backend, databaseUrl: string | undefined, config: AuthsomeConfig) =>
+const engineOn = (
+  backend: Backend,
+  databaseUrl: string | undefined,
+  config: AuthsomeConfig,
+  logLevel: LogLevel.LogLevel = LogLevel.Warning,
+) =>
   Authsome.layer({ plugins: [Password.plugin()], ...config }).pipe(
     Layer.provide(storeOn(backend, databaseUrl)),
-    Layer.provide(Logger.minimumLogLevel(LogLevel.Warning)),
+    Layer.provide(Logger.minimumLogLevel(logLevel)),
   )
 
 export const engineLayer = (databaseUrl: string, config: AuthsomeConfig) => engineOn("postgres", databaseUrl, config)
@@ -85,6 +90,8 @@ export interface StartOptions {
   readonly smtp?: TestSmtp
   /** Listen on this port (default: any free one). */
   readonly port?: number
+  /** Tests that cause failures on purpose (the database taken away) keep the logged errors out of the output. */
+  readonly quiet?: boolean
   /** Configure no root secret (the library's default: an ephemeral one). */
   readonly withoutSecret?: boolean
 }
@@ -102,7 +109,9 @@ export const startServer = async (options: StartOptions = {}): Promise<TestServe
     ...options.config,
     mail: { smtpUrl: Redacted.make(smtp.url), dispatcher: fastMail, ...options.config?.mail },
   }
-  const handlers = await makeHandlers(engineOn(backend, databaseUrl, config))
+  const handlers = await makeHandlers(
+    engineOn(backend, databaseUrl, config, options.quiet ? LogLevel.None : LogLevel.Warning),
+  )
   const { server, origin } = await listen(handlers.node, options.port)
   return {
     origin,
