@@ -5,7 +5,7 @@
  * opened only after migrations, graceful shutdown, one-line configuration errors, JSON request logs without secrets).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -16,7 +16,8 @@ import { afterAll, describe, expect, it, type TestContext } from "vitest"
 import { coreMigrations } from "../src/migrations/core.js"
 import { builtInPlugins } from "../src/server/plugins.js"
 import { InvalidSetting, readServerSettings } from "../src/server/settings.js"
-import { createDatabase } from "./support/postgres.js"
+import { variables } from "../src/server/variables.js"
+import { adminUrl, createDatabase } from "./support/postgres.js"
 import { tablesOf as tablesAfter } from "./support/schema.js"
 
 const root = join(import.meta.dirname, "..")
@@ -931,4 +932,176 @@ describe("the built program", () => {
     expect(second.stdout + second.stderr).not.toContain(secret)
     expect((await terminate(second)).code, second.stderr).toBe(0)
   }, 150_000)
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// A newcomer's first hour: every way start-up can fail says why in one line; the CLI explains itself.
+
+describe("the first hour", () => {
+  /** One stderr line, `authsome: ...`, no stack, nothing on stdout but what started before. */
+  const oneLine = (result: { code: number | null; stderr: string }, label: string) => {
+    expect(result.code, label).not.toBe(0)
+    const lines = result.stderr.split("\n").filter((line) => line.trim() !== "")
+    expect(lines, `${label}: ${result.stderr}`).toHaveLength(1)
+    expect(lines[0]!.startsWith("authsome: "), lines[0]).toBe(true)
+    expect(result.stderr, label).not.toMatch(/\n\s+at |ErrnoError|\{"name"/)
+    return lines[0]!
+  }
+
+  it("start-up failures are one line naming the cause", async (context) => {
+    const own = owner(context)
+    const configFile = (content: unknown) => {
+      const path = join(tempDir("config"), "authsome.json")
+      writeFileSync(path, JSON.stringify(content))
+      return path
+    }
+    const missingDatabase = new URL(adminUrl)
+    missingDatabase.pathname = "/authsome_no_such_database"
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", () => resolve()))
+    const takenPort = (taken.address() as { port: number }).port
+    const notADirectory = join(tempDir("file"), "plain-file")
+    writeFileSync(notADirectory, "")
+    const cases: ReadonlyArray<readonly [string, Record<string, string>, RegExp]> = [
+      [
+        "a database that does not exist",
+        { DATABASE_URL: missingDatabase.href },
+        /database "authsome_no_such_database" does not exist/,
+      ],
+      ["a port in use", { PORT: String(takenPort), HOST: "127.0.0.1" }, /EADDRINUSE|in use/],
+      [
+        "a duration that is not one",
+        { AUTHSOME_CONFIG: configFile({ session: { tokenTtl: "banana" } }) },
+        /invalid AUTHSOME_CONFIG: session\.tokenTtl: /,
+      ],
+      [
+        "an unknown key",
+        { AUTHSOME_CONFIG: configFile({ sesion: {} }) },
+        /invalid AUTHSOME_CONFIG: sesion: unknown setting/,
+      ],
+      [
+        "a wrong type",
+        { AUTHSOME_CONFIG: configFile({ password: { minLength: "twelve" } }) },
+        /invalid AUTHSOME_CONFIG: password\.minLength: /,
+      ],
+      [
+        "a data directory that cannot be made",
+        { AUTHSOME_DATA_DIR: "/proc/authsome/data" },
+        /AUTHSOME_DATA_DIR.*\/proc\/authsome\/data: a parent directory does not exist/,
+      ],
+      [
+        "a data directory under a file",
+        { AUTHSOME_DATA_DIR: join(notADirectory, "data") },
+        /AUTHSOME_DATA_DIR.*: a part of the path is not a directory/,
+      ],
+    ]
+    try {
+      for (const [label, env, cause] of cases) {
+        const dataDir = join(tempDir("first"), "data")
+        const result = await run(
+          own,
+          ["serve"],
+          {
+            PORT: String(await freePort()),
+            AUTHSOME_DATA_DIR: dataDir,
+            ...(env.DATABASE_URL ? { AUTHSOME_SECRET: "a test root secret, shared by every instance" } : {}),
+            ...env,
+          },
+          40_000,
+        )
+        expect(oneLine(result, label)).toMatch(cause)
+        expect(result.stderr).not.toContain(new URL(adminUrl).password || "\u0000")
+      }
+    } finally {
+      taken.close()
+    }
+  }, 180_000)
+
+  it("a second server on the same embedded data directory is refused in one line; the first keeps it", async (context) => {
+    const own = owner(context)
+    const dataDir = join(tempDir("locked"), "data")
+    const first = await serve(own, { AUTHSOME_DATA_DIR: dataDir }, 60_000)
+    const second = await run(own, ["serve"], { PORT: String(await freePort()), AUTHSOME_DATA_DIR: dataDir })
+    expect(oneLine(second, "second server")).toMatch(/the data directory .* is in use by process \d+/)
+    expect((await call(first.base, "GET", "/health")).status).toBe(200)
+    expect((await terminate(first)).code, first.stderr).toBe(0)
+    // Stopped cleanly, it leaves the directory free for the next start.
+    const third = await serve(own, { AUTHSOME_DATA_DIR: dataDir }, 60_000)
+    expect((await terminate(third)).code, third.stderr).toBe(0)
+  }, 150_000)
+
+  it("npm start: SIGTERM to npm stops the server gracefully (it is the process npm signals)", async () => {
+    const dataDir = join(tempDir("npm"), "data")
+    const port = await freePort()
+    const npm = spawn("npm", ["start", "--silent"], {
+      cwd: join(import.meta.dirname, ".."),
+      env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", AUTHSOME_DATA_DIR: dataDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    children.add(npm)
+    let output = ""
+    npm.stdout!.on("data", (chunk) => (output += chunk))
+    npm.stderr!.on("data", (chunk) => (output += chunk))
+    const exited = new Promise<number | null>((resolve) => npm.once("exit", (code) => resolve(code)))
+    const deadline = Date.now() + 60_000
+    for (;;) {
+      expect(Date.now(), output).toBeLessThan(deadline)
+      const health = await fetch(`http://127.0.0.1:${port}${basePath}/health`).catch(() => undefined)
+      if (health?.status === 200) break
+      await sleep(200)
+    }
+    npm.kill("SIGTERM")
+    expect(await withTimeout(exited, 15_000, "npm start")).toBe(0)
+    expect(output).toMatch(/shutting down/)
+    // The server is gone: nothing listens, and its lock on the data directory was released.
+    expect(
+      await fetch(`http://127.0.0.1:${port}${basePath}/health`).then(
+        () => "answered",
+        () => "refused",
+      ),
+    ).toBe("refused")
+    expect(() => statSync(join(dataDir, "authsome.lock"))).toThrow()
+    children.delete(npm)
+  }, 90_000)
+
+  it("the CLI: plain --help listing every variable, one line for a mistake, --log-level honoured", async (context) => {
+    const own = owner(context)
+    const help = await run(own, ["--help"], {})
+    expect(help.code).toBe(0)
+    expect(help.stdout).not.toContain(String.fromCharCode(27))
+    expect(help.stdout).toMatch(/^authsome \d+\.\d+\.\d+: /)
+    for (const { name } of variables) expect(help.stdout).toContain(name)
+    expect(help.stdout).not.toMatch(/--wizard|--completions|USAGE \$/)
+
+    const unknown = await run(own, ["frobnicate"], {})
+    expect(unknown.code).toBe(2)
+    expect(oneLine(unknown, "unknown command")).toBe(
+      'authsome: unknown command "frobnicate" (commands: serve, migrate); see authsome --help',
+    )
+    const badOption = await run(own, ["migrate", "--stats"], {})
+    expect(oneLine(badOption, "unknown option")).toMatch(/migrate: unknown argument "--stats"/)
+
+    // --log-level debug shows the engine's debug lines; the default (info) does not.
+    const dataDir = join(tempDir("debug"), "data")
+    const debug = await run(own, ["migrate", "--log-level", "debug"], { AUTHSOME_DATA_DIR: dataDir })
+    expect(debug.code, debug.stderr).toBe(0)
+    const quiet = await run(own, ["migrate", "--status"], { AUTHSOME_DATA_DIR: dataDir })
+    expect(quiet.stdout).toMatch(/^database: embedded, in /)
+    expect(quiet.stdout).not.toMatch(/level=DEBUG/)
+  }, 90_000)
+
+  it("npm start without a build says so in one line", async () => {
+    const copy = tempDir("unbuilt")
+    mkdirSync(join(copy, "bin"))
+    copyFileSync(bin, join(copy, "bin", "authsome.js"))
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(copy, "bin", "authsome.js"), "serve"], {
+        stdio: ["ignore", "ignore", "pipe"],
+      })
+      let stderr = ""
+      child.stderr!.on("data", (chunk) => (stderr += chunk))
+      child.once("close", (code) => resolve({ code, stderr }))
+    })
+    expect(oneLine(result, "unbuilt")).toMatch(/not built .* run `npm run build`/)
+  })
 })

@@ -10,8 +10,9 @@ import { SqlClient, type SqlConnection } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Stream } from "effect"
-import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { join, resolve, sep } from "node:path"
+import { accessSync, constants, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { describeFileError, makeDirectories } from "./directories.js"
 
 export interface PgliteOptions {
   /** Directory holding the data; omitted = in memory (gone when the layer closes). */
@@ -50,39 +51,6 @@ const makeConnection = (db: PGlite): SqlConnection.Connection => {
   }
 }
 
-const reason = (error: unknown) => {
-  const code = (error as { code?: unknown }).code
-  return code === "EACCES" || code === "EPERM"
-    ? "permission denied"
-    : code === "EROFS"
-      ? "read-only file system"
-      : code === "ENOTDIR"
-        ? "a part of the path is not a directory"
-        : code === "ENOENT"
-          ? "a parent directory does not exist and cannot be made"
-          : error instanceof Error
-            ? error.message
-            : String(error)
-}
-
-/**
- * `mkdir -p`, one level at a time: Node's own `recursive` loops forever (and ignores signals) when a parent cannot
- * be made on a special file system such as /proc.
- */
-const makeDirectories = (dir: string) => {
-  const full = resolve(dir)
-  const parts = full.split(sep).filter(Boolean)
-  let current = full.startsWith(sep) ? sep : ""
-  for (const part of parts) {
-    current = join(current, part)
-    try {
-      mkdirSync(current)
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EEXIST") throw error
-    }
-  }
-}
-
 const isRunning = (pid: number) => {
   try {
     process.kill(pid, 0)
@@ -105,7 +73,7 @@ const claimDataDir = (dataDir: string) =>
           makeDirectories(dataDir)
           accessSync(dataDir, constants.W_OK)
         } catch (error) {
-          throw new Error(`cannot use the data directory ${dataDir}: ${reason(error)}`)
+          throw new Error(`cannot use the data directory ${dataDir}: ${describeFileError(error)}`)
         }
         const lockFile = join(dataDir, "authsome.lock")
         for (;;) {
@@ -114,7 +82,7 @@ const claimDataDir = (dataDir: string) =>
             return lockFile
           } catch (error) {
             if ((error as { code?: string }).code !== "EEXIST") {
-              throw new Error(`cannot lock the data directory ${dataDir}: ${reason(error)}`)
+              throw new Error(`cannot lock the data directory ${dataDir}: ${describeFileError(error)}`)
             }
             const holder = Number(readFileSync(lockFile, "utf8").trim())
             if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
@@ -142,7 +110,7 @@ export const makePgliteClient = (options: PgliteOptions = {}) =>
         catch: (cause) =>
           new SqlError({
             cause,
-            message: `cannot open the embedded database${options.dataDir ? ` in ${options.dataDir}` : ""}: ${reason(cause)}`,
+            message: `cannot open the embedded database${options.dataDir ? ` in ${options.dataDir}` : ""}: ${describeFileError(cause)}`,
           }),
       }),
       (db) => Effect.promise(() => db.close()).pipe(Effect.ignore),

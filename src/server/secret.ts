@@ -4,10 +4,11 @@
  * codes and sealed values survive restarts. With `DATABASE_URL` it is required: every instance on that database
  * must use the same one, so none may invent its own.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Redacted } from "effect"
 import { minSecretLength } from "../config.js"
+import { describeFileError, makeDirectories } from "../layers/directories.js"
 import { randomBuffer } from "../domain/random.js"
 import { InvalidSetting, type ServerSettings } from "./settings.js"
 
@@ -21,7 +22,7 @@ const keptSecret = (dataDir: string) =>
   Effect.try({
     try: () => {
       const path = secretFile(dataDir)
-      mkdirSync(dataDir, { recursive: true })
+      makeDirectories(dataDir)
       try {
         writeFileSync(path, `${randomBuffer(48).toString("base64url")}\n`, { mode: 0o600, flag: "wx" })
       } catch (error) {
@@ -33,7 +34,7 @@ const keptSecret = (dataDir: string) =>
     catch: (error) =>
       new InvalidSetting({
         name: "AUTHSOME_DATA_DIR",
-        problem: `cannot keep the generated secret in ${dataDir}: ${(error as Error).message}`,
+        problem: `cannot keep the generated secret in ${dataDir}: ${describeFileError(error)}`,
       }),
   }).pipe(
     Effect.filterOrFail(
