@@ -848,7 +848,12 @@ describe("the built program", () => {
       for (const entry of requests) {
         expect(entry.annotations?.duration_ms).toEqual(expect.any(Number))
         expect(entry.annotations?.duration_ms as number).toBeGreaterThanOrEqual(0)
+        // Each line names its request (the id the response echoed), the client and, once authenticated, the user.
+        expect(entry.annotations?.request_id).toMatch(/^[0-9a-f-]{36}$/)
+        expect(entry.annotations?.ip).toBe("127.0.0.1")
       }
+      const sessionCheck = requests.find((entry) => entry.annotations?.route === `${basePath}/session`)
+      expect(sessionCheck?.annotations?.user_id).toBe(signin.user.id)
 
       const output = server.stdout + server.stderr
       const secrets = {
