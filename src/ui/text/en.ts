@@ -88,6 +88,7 @@ export const en = {
   totpOff: "Add a second step to your sign-in with an authenticator app.",
   totpOn: "Two-step verification is on.",
   totpSetUp: "Set up",
+  totpSetUpTitle: "Set up two-step verification",
   totpScan: "Scan this QR code with your authenticator app, or type the key below into it.",
   totpSecret: "Setup key",
   totpConfirm: "Confirm with a code from the app",
