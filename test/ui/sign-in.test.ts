@@ -235,6 +235,34 @@ describe.skipIf(!hasChromium)("hosted sign-in and account pages in Chromium", ()
     expect(problems).toEqual([])
   })
 
+  it("a magic link: asked for on the sign-in page, opened from the mail, continue → signed in", async () => {
+    const { email } = await existingUser("ui-magic")
+    const { page, problems } = await open()
+    await page.goto(`${server.pages}/sign-in`)
+    await page.getByRole("form", { name: "Email me a sign-in link" }).getByLabel("Email").fill(email)
+    await page.getByRole("button", { name: "Email me a sign-in link" }).click()
+    await expect.poll(() => page.getByRole("status").textContent()).toContain("sign-in link is on its way")
+    const mail = await server.smtp.waitFor(email, /sign.?in|link/i)
+    await page.goto(linkIn(mail.text))
+    await checkPage(page)
+    await page.getByRole("button", { name: "Continue" }).click()
+    await expect.poll(() => page.url()).toBe(`${server.pages}/account`)
+    expect(problems).toEqual([])
+  })
+
+  it("the policy refuses an inline script the page did not make, and the test sees the violation", async () => {
+    const { page, problems } = await open()
+    await page.goto(`${server.pages}/sign-in`)
+    await page.evaluate(() => {
+      const script = document.createElement("script")
+      script.textContent = "document.title = 'injected'"
+      document.body.appendChild(script)
+    })
+    await expect.poll(() => problems.length).toBe(1)
+    expect(problems[0]).toMatch(/Content Security Policy/)
+    expect(await page.title()).not.toBe("injected")
+  })
+
   it("pages refuse a form without its CSRF token, and a redirect_to to another site", async () => {
     const response = await fetch(`${server.pages}/sign-in`, {
       method: "POST",
