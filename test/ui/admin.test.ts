@@ -64,6 +64,7 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
       await page.goto(`${server.pages}${tab}`)
       await expect.poll(() => page.getByRole("heading", { name: "Administration" }).count()).toBe(1)
       await checkPage(page)
+      if (tab === "/admin") await screenshot(page, "admin-stats")
     }
     await page.getByRole("link", { name: "Roles" }).click()
     for (const slug of ["user", "admin", "owner"]) {
