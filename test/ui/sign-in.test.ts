@@ -204,21 +204,23 @@ describe.skipIf(!hasChromium)("hosted sign-in and account pages in Chromium", ()
     expect(problems).toEqual([])
   })
 
-  it("an invitation from its mail: sign in first, then accept; the organization is on the account page", async () => {
+  it("an organization made and an invitation sent on the account page; accepted from its mail after signing in", async () => {
     const owner = await existingUser("ui-owner")
     const { email } = await existingUser("ui-invitee")
-    const org = await owner.client.post(
-      "/orgs",
-      { name: "Acme Rockets", slug: `acme-${Date.now()}` },
-      { token: owner.token, cookies: false },
-    )
-    expect(org.status).toBe(201)
-    const invited = await owner.client.post(
-      `/orgs/${org.body.id}/invitations`,
-      { email, role: "member" },
-      { token: owner.token, cookies: false },
-    )
-    expect(invited.status).toBe(201)
+    const admin = await open()
+    await signIn(admin.page, owner.email)
+    await heading(admin.page, "Your account")
+    const create = admin.page.getByRole("form", { name: "Create an organization" })
+    await create.getByLabel("Name").fill("Acme Rockets")
+    await create.getByLabel("Slug").fill(`acme-${Date.now()}`)
+    await create.getByRole("button", { name: "Create" }).click()
+    await expect.poll(() => admin.page.getByText("Acme Rockets").count()).toBe(1)
+    const invite = admin.page.getByRole("form", { name: "Invite · Acme Rockets" })
+    await invite.getByLabel("Invite (Email)").fill(email)
+    await invite.getByRole("button", { name: "Invite" }).click()
+    await expect.poll(() => admin.page.getByText("Invitation sent.").count()).toBe(1)
+    expect(await admin.page.getByText(email).count()).toBe(1)
+    await checkPage(admin.page)
     const mail = await server.smtp.waitFor(email, /invit/i)
 
     const { page, problems } = await open()
@@ -233,6 +235,7 @@ describe.skipIf(!hasChromium)("hosted sign-in and account pages in Chromium", ()
     await expect.poll(() => page.getByText("You joined the organization.").count()).toBe(1)
     expect(await page.getByText("Acme Rockets").count()).toBe(1)
     expect(problems).toEqual([])
+    expect(admin.problems).toEqual([])
   })
 
   it("a magic link: asked for on the sign-in page, opened from the mail, continue → signed in", async () => {

@@ -151,7 +151,12 @@ ${list<any>(data.devices, "devices").map(
         )
       : ""
 
-    const orgs = data.orgs ? organizations(ctx, list<any>(data.orgs, "organizations"), signedIn) : ""
+    const orgList = data.orgs ? list<any>(data.orgs, "organizations") : []
+    // An organization's invitations are its admins' to see; for its other members the API answers 403.
+    const invitations = yield* Effect.forEach(orgList, (org) => ctx.api("GET", `/orgs/${org.id}/invitations`), {
+      concurrency: 4,
+    })
+    const orgs = data.orgs ? organizations(ctx, orgList, invitations, signedIn) : ""
 
     const keys = section(
       "api-keys",
@@ -199,7 +204,12 @@ const passkeyList = (ctx: PageContext, passkeys: ReadonlyArray<any>) =>
           html`<li>${p.name ?? p.id} <span class="hint">${when(p.created_at)}</span> ${actionButton(ctx, "/account/passkeys/remove", ctx.t.remove, { id: p.id })}</li>`,
       )}</ul>`
 
-const organizations = (ctx: PageContext, orgs: ReadonlyArray<any>, signedIn: SignedIn) => {
+const organizations = (
+  ctx: PageContext,
+  orgs: ReadonlyArray<any>,
+  invitations: ReadonlyArray<ApiResult>,
+  signedIn: SignedIn,
+) => {
   const { t } = ctx
   return section(
     "organizations",
@@ -208,20 +218,14 @@ const organizations = (ctx: PageContext, orgs: ReadonlyArray<any>, signedIn: Sig
       orgs.length === 0
         ? html`<p>${t.noOrganizations}</p>`
         : html`<ul>${orgs.map(
-            (o) =>
+            (o, i) =>
               html`<li><strong>${o.name}</strong> <span class="hint">${o.slug}</span> ${
                 signedIn.session.org_id === o.id
                   ? html`<span class="tag">${t.active}</span>`
                   : actionButton(ctx, "/account/orgs/switch", t.switchTo, { org_id: o.id })
-              } ${actionButton(ctx, "/account/orgs/leave", t.leave, { org_id: o.id })}
-${form(
-  ctx,
-  "/account/orgs/invite",
-  html`<input type="hidden" name="org_id" value="${o.id}"><div class="row"><div>${field({ name: "email", id: `f-invite-${o.id}`, label: `${t.invite} (${t.email})`, type: "email", required: true })}</div>
-<div><label for="f-invite-role-${o.id}">${t.role}</label><select id="f-invite-role-${o.id}" name="role"><option>member</option><option>admin</option></select></div>
-<div><button type="submit" class="secondary">${t.invite}</button></div></div>`,
-  { label: `${t.invite} · ${o.name}` },
-)}</li>`,
+              } ${actionButton(ctx, "/account/orgs/leave", t.leave, { org_id: o.id })}${
+                invitations[i]?.ok ? orgInvitations(ctx, o, list<any>(invitations[i]!, "invitations")) : ""
+              }</li>`,
           )}</ul>`
     }
 ${form(
@@ -231,6 +235,27 @@ ${form(
   { label: t.createOrganization },
 )}`,
   )
+}
+
+/** An admin's view of an organization's open invitations (cancel), and the form to send one. */
+const orgInvitations = (ctx: PageContext, org: any, invitations: ReadonlyArray<any>) => {
+  const { t } = ctx
+  const pending = invitations.filter((invitation) => invitation.status === "pending")
+  return html`${
+    pending.length === 0
+      ? ""
+      : html`<p>${t.invitations}:</p><ul>${pending.map(
+          (invitation) =>
+            html`<li>${invitation.email} <span class="tag">${invitation.role}</span> ${actionButton(ctx, "/account/orgs/cancel-invitation", t.cancel, { org_id: org.id, id: invitation.id })}</li>`,
+        )}</ul>`
+  }${form(
+    ctx,
+    "/account/orgs/invite",
+    html`<input type="hidden" name="org_id" value="${org.id}"><div class="row"><div>${field({ name: "email", id: `f-invite-${org.id}`, label: `${t.invite} (${t.email})`, type: "email", required: true })}</div>
+<div><label for="f-invite-role-${org.id}">${t.role}</label><select id="f-invite-role-${org.id}" name="role"><option>member</option><option>admin</option></select></div>
+<div><button type="submit" class="secondary">${t.invite}</button></div></div>`,
+    { label: `${t.invite} · ${org.name}` },
+  )}`
 }
 
 // --- actions ---------------------------------------------------------------------------------------------------------
@@ -404,6 +429,11 @@ const actions: Record<string, Action> = {
       { email: ctx.form.get("email") ?? "", role: ctx.form.get("role") ?? "member" },
     ],
     "invited",
+    "organizations",
+  ),
+  "orgs/cancel-invitation": simple(
+    (ctx) => ["DELETE", `/orgs/${id(ctx, "org_id")}/invitations/${id(ctx)}`],
+    "revoked",
     "organizations",
   ),
   "keys/create": createKey,

@@ -118,6 +118,7 @@ export const en = {
   invite: "Invite",
   role: "Role",
   invitations: "Invitations",
+  cancel: "Cancel",
   invited: "Invitation sent.",
   apiKeys: "API keys",
   noApiKeys: "No API keys.",
