@@ -186,6 +186,12 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
         )
       })
 
-    return { defaultApp, provisionApp, resolve } as const
+    /** Stops trusting a cached key at once (its app was deleted); other instances drop it within seconds. */
+    const forget = (key: string) =>
+      Effect.sync(() => {
+        byKey.delete(`key:${key}`)
+      })
+
+    return { defaultApp, provisionApp, resolve, forget } as const
   }),
 }) {}
