@@ -261,9 +261,9 @@ export class Admin extends Effect.Service<Admin>()("authsome/Admin", {
      * A session of the user for the administrator (1 hour, `impersonated_by` set, its start audited with the
      * administrator as actor). Not from an impersonation session (no chains), not of a banned user.
      */
-    const impersonate = (actor: Actor, session: M.Session | null, client: ClientContext, id: string) =>
+    const impersonate = (actor: Actor, session: M.Session, client: ClientContext, id: string) =>
       Effect.gen(function* () {
-        if (session?.impersonatedBy) {
+        if (session.impersonatedBy) {
           return yield* new Forbidden({ message: "an impersonation session cannot impersonate" })
         }
         const target = yield* subordinate(actor, client, id, "impersonate")

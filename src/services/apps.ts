@@ -167,7 +167,7 @@ export class Apps extends Effect.Service<Apps>()("authsome/Apps", {
             }),
           ),
         )
-        yield* tenancy.forget(app.publishableKey)
+        yield* tenancy.forget(app)
       })
 
     /** The app's session lifetimes: its overrides, `null` where the server's configuration applies. */
@@ -318,7 +318,7 @@ export class Apps extends Effect.Service<Apps>()("authsome/Apps", {
           return yield* new Conflict({ message: "make another environment the default instead" })
         }
         const { isDefault, ...patch } = changes
-        return yield* store.transaction(
+        const updated = yield* store.transaction(
           Effect.gen(function* () {
             const at = yield* now
             let updated = yield* environments.update(env.id, given(patch), at)
@@ -331,6 +331,9 @@ export class Apps extends Effect.Service<Apps>()("authsome/Apps", {
             return updated
           }),
         )
+        // The app's requests land in its default environment: this instance stops using the old one at once.
+        if (isDefault === true) yield* tenancy.forget(yield* apps.get(env.appId))
+        return updated
       })
 
     /** Deletes the environment and everything in it; the default environment cannot be deleted (409). */

@@ -186,10 +186,14 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
         )
       })
 
-    /** Stops trusting a cached key at once (its app was deleted); other instances drop it within seconds. */
-    const forget = (key: string) =>
+    /**
+     * Stops trusting what is cached for the app at once (it was deleted, or its default environment changed); other
+     * instances re-read it within seconds.
+     */
+    const forget = (app: M.App) =>
       Effect.sync(() => {
-        byKey.delete(`key:${key}`)
+        byKey.delete(`key:${app.publishableKey}`)
+        if (app.slug === config.appId) byKey.delete("default")
       })
 
     return { defaultApp, provisionApp, resolve, forget } as const

@@ -208,6 +208,15 @@ describe("admin over HTTP", () => {
     expect(n).toBe(0)
 
     expectError(await call(owner, "POST", `/admin/users/${user.id}/impersonate`), 403, "user_banned", ["ban_expires"])
+    // A session that slipped in beside the ban (a sign-in racing it) is refused too: the check reads the user.
+    const racer = await person("racer")
+    await server.sql!("UPDATE authsome_users SET banned = true WHERE id = $1", [racer.id])
+    expectError(await onSecond(racer.token, "GET", "/session"), 401, "unauthorized")
+    await server.sql!(
+      "UPDATE authsome_users SET banned = true, ban_expires = now() - interval '1 second' WHERE id = $1",
+      [racer.id],
+    )
+    expect((await onSecond(racer.token, "GET", "/session")).status).toBe(200)
     expectInvalidRequest(
       await call(owner, "POST", `/admin/users/${user.id}/ban`, {
         expires_at: new Date(Date.now() - 1000).toISOString(),
@@ -273,6 +282,13 @@ describe("admin over HTTP", () => {
     expect(audit.body.events[0]).toMatchObject({ user_id: user.id, actor_id: owner.id })
     expect(audit.body.events[0].metadata.session_id).toBe(session.body.session.id)
 
+    // Not with an API key (it would mint sessions without a person behind them).
+    const key = await call(owner, "POST", "/keys", { name: "automation" })
+    expect(key.status).toBe(201)
+    const withKey = await new CheckedClient(server.base).request("POST", `/admin/users/${user.id}/impersonate`, {
+      headers: { "x-api-key": key.body.key },
+    })
+    expectError(withKey, 403, "forbidden")
     // Impersonation cannot chain, and only an impersonation session can be stopped.
     expectError(await call({ token: impersonation }, "POST", `/admin/users/${owner.id}/impersonate`), 403, "forbidden")
     expectError(await call(owner, "POST", "/admin/impersonate/stop"), 403, "forbidden")

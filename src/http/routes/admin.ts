@@ -252,8 +252,10 @@ export const adminRoutes = Effect.gen(function* () {
     description:
       "The tokens are in the body only (no cookies are set, so the caller's own session stays). The session lasts " +
       "one hour and refreshing does not extend it; `POST /admin/impersonate/stop` ends it. A user holding a " +
-      "permission the caller lacks cannot be impersonated (403), nor a banned one, nor from an impersonation session.",
+      "permission the caller lacks cannot be impersonated (403), nor a banned one, nor from an impersonation session " +
+      "or with an API key.",
     requires: "user:*",
+    credentials: "session",
     responses: { 200: { description: "the user's tokens", schema: TokensJson } },
     handler: (request) =>
       Effect.map(
