@@ -4,6 +4,7 @@
  * with clone, organization branding, and an app's deletion leaving no row of it in any table.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Mfa from "../../src/plugins/mfa/index.js"
 import * as Organization from "../../src/plugins/organization/index.js"
 import * as Password from "../../src/plugins/password/index.js"
 import { type ApiResponse, startServer, strongPassword, type TestServer, uniqueEmail } from "../support/http.js"
@@ -27,7 +28,10 @@ describe("apps and environments over HTTP", () => {
 
   beforeAll(async () => {
     server = await startServer({
-      config: { emailVerification: { required: false }, plugins: [Password.plugin(), Organization.plugin()] },
+      config: {
+        emailVerification: { required: false },
+        plugins: [Password.plugin(), Organization.plugin(), Mfa.plugin()],
+      },
     })
     owner = await signUp()
   })
@@ -301,6 +305,7 @@ describe("apps and environments over HTTP", () => {
     expect(org.status).toBe(201)
     expect((await request("POST", "/keys", { token: user.token, key, body: { name: "ci" } })).status).toBe(201)
     await request("POST", "/forgot-password", { key, body: { email: other.email } })
+    expect((await request("POST", "/mfa/enroll", { token: other.token, key, body: {} })).status).toBe(200)
     await asOwner("PUT", `/admin/apps/${app.id}/session-config`, { token_ttl_seconds: 600 })
     await asOwner("PUT", `/admin/apps/${app.id}/forms/signup`, { fields: [{ key: "a", label: "A", type: "text" }] })
     await asOwner("PUT", `/orgs/${org.body.id}/branding`, { company_name: "x" }).then((r) =>
@@ -309,6 +314,14 @@ describe("apps and environments over HTTP", () => {
     )
     await request("PUT", `/orgs/${org.body.id}/branding`, { token: user.token, key, body: { company_name: "Doomed" } })
 
+    // Every table that holds users' data says whose app it is: nothing escapes the count below.
+    const withoutApp = await server.sql!(
+      `SELECT DISTINCT c.table_name FROM information_schema.columns c
+        WHERE c.table_schema = current_schema() AND c.column_name = 'user_id'
+          AND NOT EXISTS (SELECT 1 FROM information_schema.columns a WHERE a.table_schema = c.table_schema
+                            AND a.table_name = c.table_name AND a.column_name = 'app_id')`,
+    )
+    expect(withoutApp).toEqual([])
     const tables: ReadonlyArray<{ table_name: string }> = await server.sql!(
       `SELECT table_name FROM information_schema.columns
         WHERE table_schema = current_schema() AND column_name = 'app_id' ORDER BY table_name`,
@@ -335,6 +348,10 @@ describe("apps and environments over HTTP", () => {
       "authsome_form_configs",
       "authsome_branding_configs",
       "authsome_audit_events",
+      "authsome_password_hashes",
+      "authsome_password_resets",
+      "authsome_notifications",
+      "authsome_mfa_enrollments",
     ]) {
       expect(before[table], table).toBeGreaterThan(0)
     }
