@@ -55,6 +55,8 @@ export interface PageContext {
   readonly form: URLSearchParams
   readonly nonce: string
   readonly csrf: string
+  /** The browser talks HTTPS to us (directly or through a trusted proxy): cookie names and flags. */
+  readonly secure: boolean
   readonly t: Texts
   readonly brand: Brand
   /** The API's base path (for the script's passkey calls). */

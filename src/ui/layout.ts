@@ -43,6 +43,11 @@ ${
 }
 </header>
 <main id="main" tabindex="-1"${spec.wide ? html` class="wide"` : ""}>
+${
+  spec.signedIn?.session.impersonated_by
+    ? html`<div class="notice" role="status"><form method="post" action="${ctx.url("/admin/impersonate/stop")}" class="inline">${csrfField(ctx)}${t.impersonating} <strong>${spec.signedIn.user.email}</strong>. <button type="submit" class="small">${t.stopImpersonating}</button></form></div>`
+    : ""
+}
 ${spec.body}
 </main>
 <script nonce="${ctx.nonce}" src="${ctx.url(`/ui-assets/${assets.script.file}`)}" defer></script>

@@ -179,6 +179,7 @@ export const makePages = (deps: PagesDeps) => {
         form,
         nonce,
         csrf,
+        secure: address.secure,
         t: en,
         // An organization's branding applies to its members' pages (the session's active organization).
         brand: yield* deps.brand((yield* signedIn)?.session.org_id ?? null),

@@ -64,7 +64,6 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
       await page.goto(`${server.pages}${tab}`)
       await expect.poll(() => page.getByRole("heading", { name: "Administration" }).count()).toBe(1)
       await checkPage(page)
-      if (tab === "/admin") await screenshot(page, "admin-stats")
     }
     await page.getByRole("link", { name: "Roles" }).click()
     for (const slug of ["user", "admin", "owner"]) {
@@ -91,6 +90,81 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
       )
       .toBe(1)
     await screenshot(page, "admin-roles")
+    expect(problems).toEqual([])
+  })
+
+  it("an admin bans a user: the user's open page loses its session on its next request", async () => {
+    const email = uniqueEmail("ui-banned")
+    await signUpAndSignIn(server, new Client(server.base), email)
+    const user = await signedInPage(email)
+    const admin = await signedInPage(owner)
+    await admin.page.getByRole("link", { name: "Admin" }).click()
+    await admin.page.getByRole("link", { name: "Users" }).click()
+    await admin.page.getByRole("searchbox", { name: "Email" }).fill(email)
+    await admin.page.getByRole("button", { name: "Search" }).click()
+    await expect.poll(() => admin.page.getByRole("row").count()).toBe(2)
+    await checkPage(admin.page)
+    await screenshot(admin.page, "admin-users")
+    await admin.page.getByRole("textbox", { name: `Reason (${email})` }).fill("spam")
+    await admin.page.getByRole("button", { name: `Ban ${email}` }).click()
+    await expect.poll(() => admin.page.getByText("banned", { exact: true }).count()).toBe(1)
+
+    await user.page.reload()
+    expect(user.page.url()).toBe(`${server.pages}/sign-in?redirect_to=${encodeURIComponent("/account")}`)
+    await user.page.getByRole("form", { name: "Sign in" }).getByLabel("Email").fill(email)
+    await user.page.getByLabel("Password").fill(strongPassword)
+    await user.page.getByRole("button", { name: "Sign in", exact: true }).click()
+    await expect.poll(() => user.page.getByRole("alert").first().textContent()).toBe("This account is suspended.")
+    expect(user.problems).toEqual([])
+    expect(admin.problems).toEqual([])
+  })
+
+  it("impersonation: the admin acts as the user with a banner, then stops and is the admin again", async () => {
+    const email = uniqueEmail("ui-acted")
+    await signUpAndSignIn(server, new Client(server.base), email)
+    const { page, problems } = await signedInPage(owner)
+    await page.goto(`${server.pages}/admin/users?email=${encodeURIComponent(email)}`)
+    await page.getByRole("button", { name: "Impersonate" }).click()
+    await expect.poll(() => page.url()).toBe(`${server.pages}/account`)
+    expect(await page.getByRole("status").filter({ hasText: "You are acting as" }).textContent()).toContain(email)
+    await checkPage(page)
+    await page.getByRole("button", { name: "Stop impersonating" }).click()
+    await expect.poll(() => page.url()).toBe(`${server.pages}/admin/users`)
+    await page.goto(`${server.pages}/account`)
+    expect(await page.getByText(owner).count()).toBeGreaterThan(0)
+    expect(await page.getByText("You are acting as").count()).toBe(0)
+    expect(problems).toEqual([])
+  })
+
+  it("the statistics: real counts, and the hour's sign-ins and failures in the chart", async () => {
+    const failing = await browser.newContext()
+    contexts.push(failing)
+    const { page: other } = await openPage(failing)
+    await other.goto(`${server.pages}/sign-in`)
+    await other.getByRole("form", { name: "Sign in" }).getByLabel("Email").fill(owner)
+    await other.getByLabel("Password").fill("a wrong password")
+    await other.getByRole("button", { name: "Sign in", exact: true }).click()
+    await expect.poll(() => other.getByRole("alert").count()).toBeGreaterThan(0)
+
+    const { page, problems } = await signedInPage(owner)
+    await page.goto(`${server.pages}/admin`)
+    const stats = await new Client(server.base).get("/admin/stats", {
+      token: (await new Client(server.base).post("/signin", { email: owner, password: strongPassword })).body
+        .session_token,
+    })
+    const figure = (label: string) => page.locator("dl div").filter({ hasText: label }).locator("dd").textContent()
+    expect(Number(await figure("Users"))).toBe(stats.body.users)
+    const bars = async (kind: string) =>
+      Number(
+        await page
+          .locator(`rect.${kind}`)
+          .last()
+          .evaluate((rect) => rect.querySelector("title")?.textContent?.split(": ")[1]),
+      )
+    expect(await bars("signin")).toBeGreaterThan(0)
+    expect(await bars("failure")).toBeGreaterThanOrEqual(1)
+    await checkPage(page)
+    await screenshot(page, "admin-stats")
     expect(problems).toEqual([])
   })
 

@@ -5,6 +5,8 @@
  * what the API refuses them (403) the console cannot show either; a tab whose API this server lacks says so.
  */
 import { Effect } from "effect"
+import { cookieNames } from "../../http/cookies.js"
+import { type Cookie, withCookies } from "../../http/message.js"
 import {
   actionButton,
   type ApiResult,
@@ -216,11 +218,38 @@ const userAction =
     )
   }
 
+/** While acting as a user the browser keeps the admin's own session token aside, to return to it. */
+const adminSessionCookie = (secure: boolean) => (secure ? "__Host-authsome_admin_session" : "authsome_admin_session")
+
+const sessionCookie = (ctx: PageContext, name: string, value: string, maxAge: number): Cookie => ({
+  name,
+  value,
+  options: { path: "/", secure: ctx.secure, httpOnly: true, sameSite: "lax", maxAge },
+})
+
+/** The impersonation's tokens come in the body only: the page makes its session the browser's, for its hour. */
 const impersonate = (ctx: PageContext) =>
-  Effect.flatMap(
-    ctx.api("POST", `/admin/users/${encodeURIComponent(ctx.form.get("id") ?? "")}/impersonate`),
-    (result) => Effect.succeed(redirect(result.ok ? ctx.url("/account") : `${ctx.url("/admin/users")}?done=failed`)),
-  )
+  Effect.map(ctx.api("POST", `/admin/users/${encodeURIComponent(ctx.form.get("id") ?? "")}/impersonate`), (result) => {
+    if (!result.ok) return redirect(`${ctx.url("/admin/users")}?done=failed`)
+    const names = cookieNames(ctx.secure)
+    const own = ctx.request.cookies[names.session] ?? ""
+    const seconds = Math.max(0, Math.floor((Date.parse(result.body.expires_at) - Date.now()) / 1000))
+    return withCookies(redirect(ctx.url("/account")), [
+      sessionCookie(ctx, names.session, result.body.session_token, seconds),
+      sessionCookie(ctx, adminSessionCookie(ctx.secure), own, seconds),
+    ])
+  })
+
+/** Ends the impersonation (revoked by the API) and gives the browser its admin session back. */
+const stopImpersonation = (ctx: PageContext) =>
+  Effect.map(ctx.api("POST", "/admin/impersonate/stop"), () => {
+    const names = cookieNames(ctx.secure)
+    const own = ctx.request.cookies[adminSessionCookie(ctx.secure)]
+    return withCookies(redirect(ctx.url(own ? "/admin/users" : "/sign-in")), [
+      sessionCookie(ctx, names.session, own ?? "", own ? 60 * 60 : 0),
+      sessionCookie(ctx, adminSessionCookie(ctx.secure), "", 0),
+    ])
+  })
 
 // --- organizations, roles, webhooks, audit, apps -------------------------------------------------------------------
 
@@ -468,6 +497,7 @@ export const adminPages = {
     ),
   ),
   "POST /admin/users/impersonate": admin((ctx) => impersonate(ctx)),
+  "POST /admin/impersonate/stop": admin((ctx) => stopImpersonation(ctx)),
   "GET /admin/organizations": admin(organizations),
   "GET /admin/roles": admin(withDone(roles)),
   "POST /admin/roles/create": admin(

@@ -138,6 +138,8 @@ export const en = {
   banned: "banned",
   reason: "Reason",
   impersonate: "Impersonate",
+  impersonating: "You are acting as",
+  stopImpersonating: "Stop impersonating",
   revokeSessions: "Revoke sessions",
   roles: "Roles",
   permissions: "Permissions",
