@@ -44,7 +44,7 @@ code,.mono{font-family:ui-monospace,monospace;word-break:break-all}
 .tag.bad{background:#fdecec;color:var(--error)}
 [hidden]{display:none!important}
 nav.tabs{display:flex;gap:.25rem;flex-wrap:wrap;margin-bottom:1rem}nav.tabs a{padding:.35rem .7rem;border-radius:6px;text-decoration:none}nav.tabs a[aria-current=page]{background:var(--brand);color:var(--brand-text)}
-.chart svg{width:100%;height:auto}.chart .signin{fill:#3b4cca}.chart .failure{fill:#c2410c}.chart text{font-size:10px;fill:var(--muted)}
+.chart svg{width:100%;height:auto}.chart .key-signin{color:#3b4cca}.chart .key-failure{color:#c2410c}dd{margin:0}.chart .signin{fill:#3b4cca}.chart .failure{fill:#c2410c}.chart text{font-size:10px;fill:var(--muted)}
 `
 
 const script = `

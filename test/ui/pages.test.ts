@@ -6,6 +6,8 @@ import { ConfigProvider, Effect, Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { resolveConfigSync } from "../../src/config.js"
 import { readServerSettings } from "../../src/server/settings.js"
+import * as Password from "../../src/plugins/password/index.js"
+import * as Social from "../../src/plugins/social/index.js"
 import { startServer, type TestServer } from "../support/http.js"
 import { startUiServer, type UiServer } from "./browser.js"
 
@@ -126,5 +128,40 @@ describe("the hosted pages", () => {
   it("the API is unchanged beside the pages", async () => {
     const health = await fetch(`${server.base}/health`)
     expect(await health.json()).toEqual({ status: "healthy" })
+  })
+})
+
+describe("social providers on the sign-in page", () => {
+  it("each configured provider has its button; it starts the provider's authorization with state and PKCE", async () => {
+    const server = await startUiServer({
+      plugins: [
+        Password.plugin(),
+        Social.plugin({
+          providers: {
+            github: {
+              clientId: "ui-client",
+              clientSecret: "ui-secret",
+              authorizationEndpoint: "https://github.example.test/login/oauth/authorize",
+            },
+          },
+        }),
+      ],
+    })
+    try {
+      const page = await (await fetch(`${server.pages}/sign-in?redirect_to=%2Faccount%3Ftab%3D1`)).text()
+      const href = /href="([^"]*\/sign-in\/social\?provider=github[^"]*)"/.exec(page)?.[1]
+      expect(page).toContain("Continue with GitHub")
+      expect(href).toBeDefined()
+      const started = await fetch(`${server.pages}${href!.replaceAll("&amp;", "&")}`, { redirect: "manual" })
+      expect(started.status).toBe(303)
+      const location = new URL(started.headers.get("location")!)
+      expect(location.origin + location.pathname).toBe("https://github.example.test/login/oauth/authorize")
+      expect(location.searchParams.get("client_id")).toBe("ui-client")
+      expect(location.searchParams.get("state")).toBeTruthy()
+      expect(location.searchParams.get("code_challenge_method")).toBe("S256")
+      expect(location.searchParams.get("redirect_uri")).toBe(`${server.pages}/v1/auth/social/github/callback`)
+    } finally {
+      await server.close()
+    }
   })
 })

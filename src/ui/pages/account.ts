@@ -114,7 +114,7 @@ ${form(
     const sessions = section(
       "sessions",
       t.sessions,
-      html`<table><caption class="skip">${t.sessions}</caption><thead><tr><th scope="col">${t.type}</th><th scope="col">IP</th><th scope="col">${t.since}</th><th scope="col"><span class="skip">${t.revoke}</span></th></tr></thead><tbody>
+      html`<table><caption class="skip">${t.sessions}</caption><thead><tr><th scope="col">${t.device}</th><th scope="col">IP</th><th scope="col">${t.since}</th><th scope="col"><span class="skip">${t.revoke}</span></th></tr></thead><tbody>
 ${list<any>(data.sessions, "sessions").map(
   (s) =>
     html`<tr><td>${s.user_agent ?? ""}</td><td>${s.ip_address ?? ""}</td><td>${when(s.created_at)}</td><td>${

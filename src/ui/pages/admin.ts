@@ -129,7 +129,7 @@ export const hourlyChart = (
         i % 6 === 0 ? html`<text x="${x}" y="${height - 5}">${label}</text>` : ""
       }`
     },
-  )}</svg><figcaption>${summary}. <span class="tag">■ ${ctx.t.signIns}</span> <span class="tag bad">■ ${ctx.t.failures}</span></figcaption></figure>`
+  )}</svg><figcaption>${summary}. <span class="key-signin" aria-hidden="true">■</span> ${ctx.t.signIns} <span class="key-failure" aria-hidden="true">■</span> ${ctx.t.failures}</figcaption></figure>`
 }
 
 const stats = (ctx: PageContext, signedIn: SignedIn) =>

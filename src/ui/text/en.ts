@@ -78,6 +78,7 @@ export const en = {
   revoke: "Revoke",
   revoked: "Revoked.",
   devices: "Devices",
+  device: "Device",
   noDevices: "No devices yet.",
   remove: "Remove",
   linkedAccounts: "Linked accounts",
