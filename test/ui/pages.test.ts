@@ -8,7 +8,10 @@ import { resolveConfigSync } from "../../src/config.js"
 import { readServerSettings } from "../../src/server/settings.js"
 import * as Password from "../../src/plugins/password/index.js"
 import * as Social from "../../src/plugins/social/index.js"
-import { startServer, type TestServer } from "../support/http.js"
+import express from "express"
+import { makeHandlers } from "../../src/http/mount.js"
+import { createDatabase } from "../support/postgres.js"
+import { engineLayer, listen, startServer, type TestServer } from "../support/http.js"
 import { startUiServer, type UiServer } from "./browser.js"
 
 const settingsWith = (env: Record<string, string>) =>
@@ -162,6 +165,37 @@ describe("social providers on the sign-in page", () => {
       expect(location.searchParams.get("redirect_uri")).toBe(`${server.pages}/v1/auth/social/github/callback`)
     } finally {
       await server.close()
+    }
+  })
+})
+
+describe("the pages in a host's Express app", () => {
+  it("with ui on, the Node handler serves the pages and the API, and passes the host's own paths on", async () => {
+    const database = await createDatabase("uiexpress")
+    const handlers = await makeHandlers(
+      engineLayer(database.url, {
+        ui: { enabled: true },
+        publicUrl: "http://localhost:1",
+        rateLimit: { enabled: false },
+      }),
+    )
+    const app = express()
+    app.use(handlers.node)
+    app.get("/dashboard", (_request, response) => {
+      response.json({ host: true })
+    })
+    const { server, origin } = await listen(app)
+    try {
+      const page = await fetch(`${origin}/sign-in`)
+      expect(page.status).toBe(200)
+      expect(page.headers.get("content-type")).toContain("text/html")
+      expect(await (await fetch(`${origin}/dashboard`)).json()).toEqual({ host: true })
+      expect(await (await fetch(`${origin}/v1/auth/health`)).json()).toEqual({ status: "healthy" })
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await handlers.dispose()
+      await database.drop()
     }
   })
 })
