@@ -279,6 +279,9 @@ const uiPages = (
   options: Pick<AuthsomeOptions, "requestLog">,
 ) =>
   Effect.gen(function* () {
+    if (config.publicUrl === undefined) {
+      yield* Effect.logWarning("the hosted pages need publicUrl: its origin is the one their forms are accepted from")
+    }
     const defaultApp = yield* (yield* Tenancy).defaultApp
     const branding = yield* BrandingStore
     const appBrand = { name: config.mail.appName ?? defaultApp.name, logoUrl: null, primaryColor: null }

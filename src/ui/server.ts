@@ -4,7 +4,7 @@
  * server's own files), the security headers of the API, and a CSRF token: each form carries the token of its
  * `authsome_csrf` cookie, and each POST must bring both, equal, from the server's own (or a trusted) origin.
  */
-import { randomBytes } from "node:crypto"
+import { randomBytes, randomUUID } from "node:crypto"
 import { Effect } from "effect"
 import type { ResolvedConfig } from "../config.js"
 import type { RequestLogEntry } from "../http/app.js"
@@ -117,6 +117,9 @@ export const makePages = (deps: PagesDeps) => {
     const csrf =
       existingCsrf && /^[A-Za-z0-9_-]{43}$/.test(existingCsrf) ? existingCsrf : randomBytes(32).toString("base64url")
     const nonce = randomBytes(18).toString("base64")
+    let userId: string | null = null
+    const given = request.headers["x-request-id"]
+    const requestId = given !== undefined && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID()
     const queryAt = request.url.indexOf("?")
     const query = new URLSearchParams(queryAt === -1 ? "" : request.url.slice(queryAt + 1))
 
@@ -167,7 +170,11 @@ export const makePages = (deps: PagesDeps) => {
       }
 
       const signedIn = yield* Effect.cached(
-        Effect.map(api<SignedIn>("GET", "/session"), (result) => (result.ok ? result.body : undefined)),
+        Effect.map(api<SignedIn>("GET", "/session"), (result) => {
+          if (!result.ok) return undefined
+          userId = result.body.user.id
+          return result.body
+        }),
       )
       const clientConfig = yield* Effect.cached(
         Effect.map(api<ClientConfig>("GET", "/client-config"), (result) => result.body),
@@ -235,6 +242,7 @@ export const makePages = (deps: PagesDeps) => {
         body: request.method === "HEAD" ? undefined : response.body,
         headers: {
           ...securityHeaders,
+          "x-request-id": requestId,
           ...(isPage ? { "cache-control": "no-store", "content-security-policy": policy(nonce) } : {}),
           ...response.headers,
         },
@@ -242,13 +250,13 @@ export const makePages = (deps: PagesDeps) => {
       }
       return Effect.as(
         log({
-          request_id: randomBytes(8).toString("hex"),
+          request_id: requestId,
           method: request.method,
           route: `${base}${path}`,
           status: finished.status,
           duration_ms: Math.round(performance.now() - started),
           ip: address.ip,
-          user_id: null,
+          user_id: userId,
         }),
         finished,
       )

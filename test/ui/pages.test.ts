@@ -11,7 +11,15 @@ import * as Social from "../../src/plugins/social/index.js"
 import express from "express"
 import { makeHandlers } from "../../src/http/mount.js"
 import { createDatabase } from "../support/postgres.js"
-import { engineLayer, listen, startServer, type TestServer } from "../support/http.js"
+import {
+  Client,
+  engineLayer,
+  listen,
+  signUpAndSignIn,
+  startServer,
+  type TestServer,
+  uniqueEmail,
+} from "../support/http.js"
 import { startUiServer, type UiServer } from "./browser.js"
 
 const settingsWith = (env: Record<string, string>) =>
@@ -126,6 +134,28 @@ describe("the hosted pages", () => {
     const response = await fetch(`${server.pages}/account`, { redirect: "manual" })
     expect(response.status).toBe(303)
     expect(response.headers.get("location")).toBe(`/sign-in?redirect_to=${encodeURIComponent("/account")}`)
+  })
+
+  it("an organization's branding (name, logo, colour) on its members' pages, escaped", async () => {
+    const client = new Client(server.base)
+    const { session_token: token } = await signUpAndSignIn(server, client, uniqueEmail("ui-brand"))
+    const bearer = { token, cookies: false }
+    const org = await client.post("/orgs", { name: "Brand Co", slug: `brand-${Date.now()}` }, bearer)
+    const branding = await client.request("PUT", `/orgs/${org.body.id}/branding`, {
+      ...bearer,
+      body: { company_name: "Rocket <Co>", logo_url: "https://cdn.example.test/logo.png", primary_color: "#ff6600" },
+    })
+    expect(branding.status).toBe(200)
+    expect((await client.post("/me/switch-org", { org_id: org.body.id }, bearer)).status).toBe(200)
+    const page = await (
+      await fetch(`${server.pages}/account`, { headers: { cookie: `authsome_session_token=${token}` } })
+    ).text()
+    expect(page).toContain("Rocket &lt;Co&gt;")
+    expect(page).not.toContain("Rocket <Co>")
+    expect(page).toContain('<img src="https://cdn.example.test/logo.png" alt="">')
+    expect(page).toMatch(/<style nonce="[^"]+">:root\{--brand:#ff6600\}<\/style>/)
+    const signedOut = await (await fetch(`${server.pages}/sign-in`)).text()
+    expect(signedOut).not.toContain("Rocket")
   })
 
   it("the API is unchanged beside the pages", async () => {
