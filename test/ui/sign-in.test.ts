@@ -238,6 +238,46 @@ describe.skipIf(!hasChromium)("hosted sign-in and account pages in Chromium", ()
     expect(admin.problems).toEqual([])
   })
 
+  it("the account page's forms: profile, API key shown once then revoked, other sessions, password, deletion", async () => {
+    const { email } = await existingUser("ui-account")
+    const { page, problems } = await open()
+    await signIn(page, email)
+    await heading(page, "Your account")
+    const profile = page.getByRole("region", { name: "Profile" })
+    await profile.getByLabel("First name").fill("Grace")
+    await profile.getByRole("button", { name: "Save" }).click()
+    await expect.poll(() => page.getByRole("status").first().textContent()).toBe("Saved.")
+    expect(await page.getByRole("region", { name: "Profile" }).getByLabel("First name").inputValue()).toBe("Grace")
+
+    await page.getByRole("form", { name: "New API key" }).getByLabel("Name").fill("ci")
+    await page.getByRole("button", { name: "New API key" }).click()
+    const key = (await page.locator("#new-key").textContent())!
+    expect(key).toMatch(/^sk_/)
+    const asKey = await new Client(server.base).get("/me", { headers: { "x-api-key": key }, cookies: false })
+    expect(asKey.body.email).toBe(email)
+    await page.getByRole("region", { name: "API keys" }).getByRole("button", { name: "Revoke" }).click()
+    await expect.poll(() => page.getByText("No API keys.").count()).toBe(1)
+    expect((await new Client(server.base).get("/me", { headers: { "x-api-key": key }, cookies: false })).status).toBe(
+      401,
+    )
+
+    await page.getByRole("button", { name: "Sign out my other sessions" }).click()
+    await expect.poll(() => page.getByRole("region", { name: "Sessions" }).getByRole("row").count()).toBe(2)
+
+    const password = page.getByRole("region", { name: "Change password" })
+    await password.getByLabel("Current password").fill(strongPassword)
+    await password.getByLabel("New password").fill("another long passphrase here")
+    await password.getByRole("button", { name: "Change password" }).click()
+    await expect.poll(() => page.getByRole("status").first().textContent()).toContain("Your password was changed")
+
+    await page.getByRole("textbox", { name: "Type DELETE to confirm" }).fill("DELETE")
+    await page.getByRole("button", { name: "Delete account" }).click()
+    await expect.poll(() => page.url()).toBe(`${server.pages}/sign-in`)
+    await signIn(page, email, "another long passphrase here")
+    await expect.poll(() => page.getByRole("alert").first().textContent()).toBe("Wrong email or password.")
+    expect(problems).toEqual([])
+  })
+
   it("a magic link: asked for on the sign-in page, opened from the mail, continue → signed in", async () => {
     const { email } = await existingUser("ui-magic")
     const { page, problems } = await open()
