@@ -2,91 +2,11 @@
 // process, measures a baseline in the same run for every scenario, prints one table and appends the results (with
 // machine info) to bench/results/.
 import { execFileSync, fork, spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { mkdirSync, writeFileSync } from "node:fs"
 import os from "node:os"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import pg from "pg"
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const adminUrl = process.env.AUTHSOME_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-const seconds = Number(process.env.BENCH_SECONDS ?? 10)
-const password = "correct horse battery staple"
-
-const log = (message) => process.stderr.write(`bench: ${message}\n`)
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const withAdmin = async (f) => {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    return await f(client)
-  } finally {
-    await client.end()
-  }
-}
-
-const createDatabase = async () => {
-  const name = `authsome_bench_${randomBytes(4).toString("hex")}`
-  await withAdmin((c) => c.query(`CREATE DATABASE ${name}`))
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  return { url: url.toString(), drop: () => withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)) }
-}
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address()
-      probe.close(() => resolve(port))
-    })
-  })
-
-/** Spawns the built server and resolves once `/health` answers 200, with the time that took. */
-const startAuthsome = async (databaseUrl, port) => {
-  const started = performance.now()
-  // Started like `npm start` does, so the shebang's V8 flags apply.
-  const child = spawn(join(root, "bin/authsome.js"), ["serve"], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      AUTHSOME_REQUIRE_EMAIL_VERIFICATION: "false",
-      AUTHSOME_RATE_LIMIT: "off",
-      AUTHSOME_LOCKOUT: "off",
-      AUTHSOME_LOG_FORMAT: "json",
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  })
-  const exited = new Promise((resolve) => child.once("exit", resolve))
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`)
-    try {
-      const response = await fetch(`http://127.0.0.1:${port}/v1/auth/health`)
-      if (response.status === 200) break
-    } catch {}
-    await sleep(5)
-  }
-  const startupMs = performance.now() - started
-  return {
-    child,
-    startupMs,
-    stop: async () => {
-      child.kill("SIGTERM")
-      await exited
-    },
-  }
-}
-
-/** Peak resident set size (VmHWM) of a live process, in MB. */
-const peakRssMb = (pid) => {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
-  return match ? Number(match[1]) / 1024 : Number.NaN
-}
+import { createDatabase, freePort, log, password, peakRssMb, post, root, seconds, startAuthsome } from "./lib.mjs"
 
 /** Runs autocannon in its own process and returns requests/s, p50/p99 latency and the non-2xx count. */
 const load = ({ url, connections, method = "GET", headers = {}, body, duration = seconds }) =>
@@ -113,15 +33,6 @@ const load = ({ url, connections, method = "GET", headers = {}, body, duration =
       })
     })
   })
-
-const post = async (url, body, headers = {}) => {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  })
-  return { status: response.status, body: await response.json() }
-}
 
 /**
  * Through the API, as the first user (the owner): roles base ← middle ← top, `doc:read` granted to base only, and a
@@ -196,6 +107,7 @@ const machine = () => ({
 const main = async () => {
   log("building")
   execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+  if (process.argv.includes("--soak")) return void (await import("./soak.mjs"))
   const db = await createDatabase()
   const results = { date: new Date().toISOString(), machine: machine(), seconds, scenarios: {} }
   const servers = []
