@@ -528,7 +528,12 @@ const refreshSuccessors = ddl(7, "add_refresh_token_successor", [
   `ALTER TABLE authsome_refresh_tokens ADD COLUMN successor_hash text`,
 ])
 
+/** The delivery log shows how long each webhook's last attempt took. */
+const deliveryDurations = ddl(8, "add_webhook_delivery_duration", [
+  `ALTER TABLE authsome_webhook_deliveries ADD COLUMN last_duration_ms integer`,
+])
+
 export const coreMigrations: MigrationGroup = {
   name: "authsome",
-  migrations: [tenancy, identity, organizations, access, outbox, pendingSignUps, refreshSuccessors],
+  migrations: [tenancy, identity, organizations, access, outbox, pendingSignUps, refreshSuccessors, deliveryDurations],
 }

@@ -26,6 +26,7 @@ import type { Sessions } from "../services/sessions.js"
 import type { SignIn } from "../services/sign-in.js"
 import type { StoreServices } from "../services/store/index.js"
 import type { Tenancy } from "../services/tenancy.js"
+import type { Webhooks } from "../services/webhooks/service.js"
 import type { ErrorDeclaration } from "./errors.js"
 import type { HttpKit } from "./kit.js"
 import type { Route } from "./route.js"
@@ -53,6 +54,7 @@ export type EngineServices =
   | PluginRegistry
   | SecretBox
   | HttpKit
+  | Webhooks
 
 /** Everything a plugin can build on: the stores, the backend they run on, and the engine's services. */
 export type CoreServices = StoreServices | StoreBackend | EngineServices

@@ -9,6 +9,7 @@ import type * as M from "../domain/models.js"
 import { Audit, type AuditInput } from "./audit.js"
 import type { ClientContext } from "./context.js"
 import { WebhookDeliveryStore, WebhookStore } from "./store/index.js"
+import { WebhookWakeUp } from "./webhooks/wake-up.js"
 
 /** The event types of http-api.md §5 that webhooks receive. */
 export const webhookEventTypes = [
@@ -52,6 +53,7 @@ export class Events extends Effect.Service<Events>()("authsome/Events", {
     const audit = yield* Audit
     const webhooks = yield* WebhookStore
     const deliveries = yield* WebhookDeliveryStore
+    const wakeUp = yield* WebhookWakeUp
 
     /** The deliveries of one event for every webhook of its app and environment subscribed to its type. */
     const fanOut = (event: M.AuditEvent, data: Readonly<Record<string, unknown>>) =>
@@ -80,6 +82,7 @@ export class Events extends Effect.Service<Events>()("authsome/Events", {
               attempts: 0,
               nextAttemptAt: event.createdAt,
               lastStatusCode: null,
+              lastDurationMs: null,
               lastError: null,
               deliveredAt: null,
               createdAt: event.createdAt,
@@ -87,6 +90,7 @@ export class Events extends Effect.Service<Events>()("authsome/Events", {
             }),
           ),
         )
+        yield* wakeUp.signal
       })
 
     const dataOf = (input: EventInput) => input.data ?? { ...input.metadata, user_id: input.userId ?? null }
@@ -106,4 +110,5 @@ export class Events extends Effect.Service<Events>()("authsome/Events", {
 
     return { emit, deliveriesFor } as const
   }),
+  dependencies: [WebhookWakeUp.Default],
 }) {}

@@ -165,19 +165,29 @@ export const platformSuite = (h: Harness) => {
         const now = outcomes(MINUTE)
         yield* deliveries.claimDue(now, 10, outcomes(2 * MINUTE))
         const retryAt = outcomes(10 * MINUTE)
-        yield* deliveries.markDelivered(delivered.id, 204, now)
+        yield* deliveries.markDelivered(delivered.id, { statusCode: 204, durationMs: 12 }, now)
         yield* deliveries.markAttemptFailed(
           retried.id,
-          { statusCode: 500, error: "HTTP 500", nextAttemptAt: retryAt },
+          { statusCode: 500, durationMs: 40, error: "HTTP 500", nextAttemptAt: retryAt },
           now,
         )
-        yield* deliveries.markAttemptFailed(failed.id, { statusCode: null, error: "timeout", nextAttemptAt: null }, now)
+        yield* deliveries.markAttemptFailed(
+          failed.id,
+          { statusCode: null, durationMs: null, error: "timeout", nextAttemptAt: null },
+          now,
+        )
 
         const stored = yield* deliveriesOf(webhook)
-        expect(stored.get(delivered.id)).toMatchObject({ status: "delivered", lastStatusCode: 204, deliveredAt: now })
+        expect(stored.get(delivered.id)).toMatchObject({
+          status: "delivered",
+          lastStatusCode: 204,
+          lastDurationMs: 12,
+          deliveredAt: now,
+        })
         expect(stored.get(retried.id)).toMatchObject({
           status: "pending",
           lastStatusCode: 500,
+          lastDurationMs: 40,
           lastError: "HTTP 500",
           nextAttemptAt: retryAt,
           deliveredAt: null,

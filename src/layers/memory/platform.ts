@@ -88,13 +88,14 @@ export const makeWebhookDeliveryStore = ({ run }: Engine): WebhookDeliveryStoreS
       for (const delivery of deliveries) db.insert("webhookDeliveries", delivery)
     }),
   claimDue: (now, limit, leaseUntil) => run((db) => claimDue(db, "webhookDeliveries", now, limit, leaseUntil)),
-  markDelivered: (id, statusCode, now) =>
+  markDelivered: (id, success, now) =>
     run((db) => {
       const delivery = db.find("webhookDeliveries", id)
       if (delivery === undefined) return
       db.update("webhookDeliveries", delivery, {
         status: "delivered",
-        lastStatusCode: statusCode,
+        lastStatusCode: success.statusCode,
+        lastDurationMs: success.durationMs,
         deliveredAt: now,
         updatedAt: now,
       })
@@ -106,6 +107,7 @@ export const makeWebhookDeliveryStore = ({ run }: Engine): WebhookDeliveryStoreS
       db.update("webhookDeliveries", delivery, {
         ...retryOrGiveUp(failure.nextAttemptAt),
         lastStatusCode: failure.statusCode,
+        lastDurationMs: failure.durationMs,
         lastError: failure.error,
         updatedAt: now,
       })

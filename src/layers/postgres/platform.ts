@@ -81,13 +81,15 @@ const makeWebhookDeliveryStore = Effect.gen(function* () {
     enqueue: (deliveries) =>
       deliveries.length === 0 ? Effect.void : sql`${Sql.insertInto(sql, WebhookDeliveries, deliveries)}`.pipe(Sql.exec),
     claimDue: (now, limit, leaseUntil) => claimDue(sql, WebhookDeliveries, now, limit, leaseUntil),
-    markDelivered: (id, statusCode, now) =>
+    markDelivered: (id, success, now) =>
       sql`UPDATE authsome_webhook_deliveries
-          SET status = 'delivered', last_status_code = ${statusCode}, delivered_at = ${now}, updated_at = ${now}
+          SET status = 'delivered', last_status_code = ${success.statusCode},
+              last_duration_ms = ${success.durationMs}, delivered_at = ${now}, updated_at = ${now}
           WHERE id = ${id}`.pipe(Sql.exec),
     markAttemptFailed: (id, failure, now) =>
       sql`UPDATE authsome_webhook_deliveries
-          SET last_status_code = ${failure.statusCode}, last_error = ${failure.error}, updated_at = ${now},
+          SET last_status_code = ${failure.statusCode}, last_duration_ms = ${failure.durationMs},
+              last_error = ${failure.error}, updated_at = ${now},
               ${nextAttemptOrFailed(sql, failure.nextAttemptAt)}
           WHERE id = ${id}`.pipe(Sql.exec),
     listByWebhook: (webhookId, page) => Sql.listPage(sql, WebhookDeliveries, [sql`webhook_id = ${webhookId}`], page),
