@@ -285,7 +285,10 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           yield* events.emit(client, {
             type: "user.updated",
             userId: user.id,
-            metadata: { fields: Object.keys(patch) },
+            // the wire's names (the webhook payload shows them)
+            metadata: {
+              fields: Object.keys(patch).map((field) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)),
+            },
           })
           return updated
         }),
