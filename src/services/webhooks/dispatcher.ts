@@ -17,7 +17,7 @@ import { SecretBox } from "../secrets.js"
 import { WebhookDeliveryStore, WebhookStore } from "../store/index.js"
 import { webhookSecretPurpose } from "./service.js"
 import { signedHeaders } from "./signing.js"
-import { checkTarget, parseTargetUrl } from "./targets.js"
+import { checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
 import { postSigned } from "./transport.js"
 import { WebhookWakeUp } from "./wake-up.js"
 
@@ -59,7 +59,14 @@ const makeDeliverer = (settings: WebhooksSettings) =>
         if (!webhook.active) return { statusCode: null, durationMs: null, error: "the webhook is disabled" }
         const url = parseTargetUrl(webhook.url)
         if (typeof url === "string") return { statusCode: null, durationMs: null, error: `target URL ${url}` }
-        const target = yield* Effect.either(checkTarget(url, settings.allowPrivateTargets))
+        const target = yield* Effect.either(
+          checkTarget(url, settings.allowPrivateTargets).pipe(
+            Effect.timeoutFail({
+              duration: settings.timeout,
+              onTimeout: () => new TargetRefused({ message: `${url.hostname} did not resolve in time` }),
+            }),
+          ),
+        )
         if (target._tag === "Left") {
           return { statusCode: null, durationMs: null, error: `target refused: ${target.left.message}` }
         }
@@ -119,8 +126,8 @@ export const WebhookDispatcher = {
       const deliver = yield* makeDeliverer(settings)
       const wakeUp = yield* WebhookWakeUp
       const running = yield* FiberSet.make<void, never>()
-      // A lease longer than any attempt (resolution, the POST's deadline, recording the outcome).
-      const lease = Duration.toMillis(settings.timeout) + 60_000
+      // A lease longer than any attempt: resolution and the POST have a deadline each, then the outcome is recorded.
+      const lease = 2 * Duration.toMillis(settings.timeout) + 5_000
       const slotFreed = yield* Queue.dropping<void>(1)
 
       const waitForWork = wakeUp.await.pipe(
