@@ -5,11 +5,14 @@
  * `failed`, a slow receiver not delaying another, the delivery log's pages, and the SSRF guard at creation and at
  * delivery (its own server with private targets refused).
  */
+import { Effect } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import type { AuthsomeOptions } from "../../src/authsome.js"
-import { refusalOf } from "../../src/services/webhooks/targets.js"
+import { newId } from "../../src/domain/ids.js"
+import { SecretBox } from "../../src/services/secrets.js"
+import { EnvironmentStore, WebhookStore } from "../../src/services/store/index.js"
+import { newWebhookSecret, refusalOf, webhookSecretPurpose } from "../../src/services/webhooks/index.js"
 import { Client, startServer, strongPassword, type TestServer, uniqueEmail } from "../support/http.js"
-import { createDatabase } from "../support/postgres.js"
 import { type Receiver, startReceiver } from "../support/webhooks.js"
 
 const fast = {
@@ -76,10 +79,15 @@ describe("webhooks over HTTP", () => {
     const listed = await owner.client.get("/webhooks", { token: owner.token })
     expect(listed.body.webhooks.map((w: { id: string }) => w.id)).toContain(id)
     expect(JSON.stringify(listed.body)).not.toContain(secret.slice(6))
-    const [row] = await server.sql!("SELECT secret FROM authsome_webhooks WHERE id = $1", [id])
-    expect(row.secret).toMatch(/^v1\./)
-    expect(row.secret).not.toContain(secret.slice(6, 20))
-    expect(row.secret).not.toContain("whsec_")
+    // sealed at rest: the stored value (the database column on PostgreSQL) is not the secret, and opens to it
+    const stored = server.sql
+      ? (await server.sql("SELECT secret FROM authsome_webhooks WHERE id = $1", [id]))[0].secret
+      : (await server.handlers.run(Effect.flatMap(WebhookStore, (store) => store.get(id)))).secret
+    expect(stored).toMatch(/^v1\./)
+    expect(stored).not.toContain(secret.slice(6, 20))
+    expect(stored).not.toContain("whsec_")
+    const opened = await server.handlers.run(Effect.map(SecretBox, (box) => box.open(webhookSecretPurpose, stored)))
+    expect(opened).toBe(secret)
 
     const patched = await owner.client.patch(
       `/webhooks/${id}`,
@@ -272,30 +280,24 @@ describe("the SSRF guard", () => {
   })
 
   describe("on a server that refuses private targets", () => {
-    const database = createDatabase("webhooks_ssrf")
-    let allowing: TestServer | undefined
-    let refusing: TestServer | undefined
+    let server: TestServer
     let owner: Awaited<ReturnType<typeof signUp>>
     let receiver: Receiver
 
     beforeAll(async () => {
-      allowing = await startServer({ config, databaseUrl: (await database).url })
-      owner = await signUp(allowing)
+      server = await startServer({
+        config: { ...config, webhooks: { ...fast, allowPrivateTargets: false } },
+        quiet: true,
+      })
+      owner = await signUp(server)
       receiver = await startReceiver()
     })
     afterAll(async () => {
       await receiver?.close()
-      await allowing?.close()
-      await refusing?.close()
-      await (await database).drop()
+      await server?.close()
     })
 
     it("refuses loopback, private, link-local, mapped and localhost targets at creation (400)", async () => {
-      refusing = await startServer({
-        config: { ...config, webhooks: { ...fast, allowPrivateTargets: false } },
-        databaseUrl: (await database).url,
-      })
-      const client = new Client(refusing.base)
       const port = receiver.port
       for (const host of [
         "127.0.0.1",
@@ -307,7 +309,7 @@ describe("the SSRF guard", () => {
         "192.168.0.10",
         "[fd00::1]",
       ]) {
-        const response = await client.post(
+        const response = await owner.client.post(
           "/webhooks",
           { url: `http://${host}:${port}/hook`, events: ["user.created"] },
           { token: owner.token },
@@ -318,44 +320,50 @@ describe("the SSRF guard", () => {
           details: [{ path: "url", message: expect.stringContaining("not a public address") }],
         })
       }
-      const unresolvable = await client.post(
+      const unresolvable = await owner.client.post(
         "/webhooks",
         { url: "https://no-such-host.invalid/hook", events: ["user.created"] },
         { token: owner.token },
       )
       expect(unresolvable.status).toBe(400)
-      await refusing.close()
-      refusing = undefined
+      const listed = await owner.client.get("/webhooks", { token: owner.token })
+      expect(listed.body.webhooks).toEqual([])
     })
 
     it("refuses at delivery a target that has become private: the delivery fails, the receiver gets nothing", async () => {
-      // Made while private targets were allowed; delivered by an instance that refuses them (as a host name whose
-      // address changed to a private one after the check would be).
-      const created = await owner.client.post(
-        "/webhooks",
-        { url: receiver.url, events: ["user.created"] },
-        { token: owner.token },
+      // A webhook whose host passed the guard when it was set and resolves to loopback now (as after DNS rebinding).
+      const app = server.handlers.authsome.defaultApp
+      const id = await server.handlers.run(
+        Effect.gen(function* () {
+          const env = yield* (yield* EnvironmentStore).getDefault(app.id)
+          const box = yield* SecretBox
+          const at = new Date()
+          const webhook = yield* (yield* WebhookStore).create({
+            id: newId.webhook(),
+            appId: app.id,
+            envId: env.id,
+            url: receiver.url,
+            events: ["user.created"],
+            secret: box.seal(webhookSecretPurpose, newWebhookSecret()),
+            active: true,
+            createdAt: at,
+            updatedAt: at,
+          })
+          return webhook.id
+        }),
       )
-      expect(created.status).toBe(201)
-      await allowing?.close()
-      allowing = undefined
-      refusing = await startServer({
-        config: { ...config, webhooks: { ...fast, allowPrivateTargets: false } },
-        databaseUrl: (await database).url,
-        quiet: true,
-      })
-      await signUp(refusing)
-      const client = new Client(refusing.base)
+      await signUp(server)
       const deadline = Date.now() + 10_000
       let delivery: any
       while (Date.now() < deadline) {
-        const log = await client.get(`/webhooks/${created.body.id}/deliveries`, { token: owner.token })
+        const log = await owner.client.get(`/webhooks/${id}/deliveries`, { token: owner.token })
         delivery = log.body.deliveries?.[0]
         if (delivery?.status === "failed") break
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
       expect(delivery).toMatchObject({
         status: "failed",
+        attempts: 3,
         last_error: expect.stringMatching(/^target refused: 127\.0\.0\.1 is not a public address/),
       })
       expect(receiver.calls).toEqual([])
