@@ -161,7 +161,12 @@ describe("webhooks over HTTP", () => {
       expect(second!.id).toBe(first!.id)
       expect(second!.payload).toEqual(first!.payload)
       expect(first!.payload?.type).toBe("user.created")
-      const log = await owner.client.get(`/webhooks/${hook.id}/deliveries`, { token: owner.token })
+      // the outcome is recorded a moment after the receiver's answer
+      let log = await owner.client.get(`/webhooks/${hook.id}/deliveries`, { token: owner.token })
+      for (let i = 0; i < 50 && log.body.deliveries[0]?.status !== "delivered"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        log = await owner.client.get(`/webhooks/${hook.id}/deliveries`, { token: owner.token })
+      }
       expect(log.status).toBe(200)
       const [delivery] = log.body.deliveries
       expect(delivery).toMatchObject({

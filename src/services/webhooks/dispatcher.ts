@@ -15,6 +15,7 @@ import type { WebhooksSettings } from "../../config.js"
 import { AuthConfig } from "../config.js"
 import { SecretBox } from "../secrets.js"
 import { WebhookDeliveryStore, WebhookStore } from "../store/index.js"
+import type { DeliveryAttemptSuccess } from "../store/platform.js"
 import { webhookSecretPurpose } from "./service.js"
 import { signedHeaders } from "./signing.js"
 import { checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
@@ -23,6 +24,10 @@ import { WebhookWakeUp } from "./wake-up.js"
 
 /** Rows claimed per statement at most (fewer when fewer slots are free). */
 const maxClaim = 100
+
+/** Successes recorded in one statement at most, and the longest a success waits to be recorded. */
+const flushBatch = 50
+const flushDelay = Duration.millis(20)
 
 /** Pause after a wake-up signal: `Events` signals inside the caller's transaction, which commits a moment later. */
 const wakeUpDelay = Duration.millis(20)
@@ -43,19 +48,19 @@ interface AttemptResult {
   readonly error: string | null
 }
 
-const makeDeliverer = (settings: WebhooksSettings) =>
+const makeDeliverer = (
+  settings: WebhooksSettings,
+  recordSuccess: (success: DeliveryAttemptSuccess) => Effect.Effect<void>,
+) =>
   Effect.gen(function* () {
-    const webhooks = yield* WebhookStore
     const deliveries = yield* WebhookDeliveryStore
     const box = yield* SecretBox
     const timeoutMs = Duration.toMillis(settings.timeout)
 
     /** One attempt: the webhook's current target and secret, the SSRF guard, the signed POST. */
-    const attempt = (delivery: M.WebhookDelivery): Effect.Effect<AttemptResult> =>
+    const attempt = (delivery: M.WebhookDelivery, webhook: M.Webhook | undefined): Effect.Effect<AttemptResult> =>
       Effect.gen(function* () {
-        const found = yield* Effect.option(webhooks.get(delivery.webhookId))
-        if (Option.isNone(found)) return { statusCode: null, durationMs: null, error: "the webhook no longer exists" }
-        const webhook = found.value
+        if (webhook === undefined) return { statusCode: null, durationMs: null, error: "the webhook no longer exists" }
         if (!webhook.active) return { statusCode: null, durationMs: null, error: "the webhook is disabled" }
         const url = parseTargetUrl(webhook.url)
         if (typeof url === "string") return { statusCode: null, durationMs: null, error: `target URL ${url}` }
@@ -77,18 +82,17 @@ const makeDeliverer = (settings: WebhooksSettings) =>
         return yield* postSigned(target.right, headers, body, timeoutMs)
       })
 
-    /** Delivers one claimed row and records the outcome (`claimDue` already counted the attempt). */
-    return (delivery: M.WebhookDelivery): Effect.Effect<void> =>
+    /**
+     * Delivers one claimed row to its webhook as read at the claim, and records the outcome (`claimDue` already
+     * counted the attempt).
+     */
+    return (delivery: M.WebhookDelivery, webhook: M.Webhook | undefined): Effect.Effect<void> =>
       Effect.gen(function* () {
-        const result = yield* attempt(delivery)
+        const result = yield* attempt(delivery, webhook)
         const now = new Date(yield* Clock.currentTimeMillis)
         const annotations = { deliveryId: delivery.id, webhookId: delivery.webhookId, attempts: delivery.attempts }
         if (result.error === null && result.statusCode !== null) {
-          yield* deliveries.markDelivered(
-            delivery.id,
-            { statusCode: result.statusCode, durationMs: result.durationMs ?? 0 },
-            now,
-          )
+          yield* recordSuccess({ id: delivery.id, statusCode: result.statusCode, durationMs: result.durationMs ?? 0 })
           return
         }
         const error = result.error ?? "no answer"
@@ -123,30 +127,76 @@ export const WebhookDispatcher = {
     Effect.gen(function* () {
       const settings = (yield* AuthConfig).webhooks
       const deliveries = yield* WebhookDeliveryStore
-      const deliver = yield* makeDeliverer(settings)
+      const webhooks = yield* WebhookStore
       const wakeUp = yield* WebhookWakeUp
       const running = yield* FiberSet.make<void, never>()
+
+      // Successes are recorded in batches (one UPDATE for many rows): when `flushBatch` have gathered, or
+      // `flushDelay` after the first. A crash before the write only means those are delivered again.
+      const succeeded: Array<DeliveryAttemptSuccess> = []
+      let flushScheduled = false
+      const flush = Effect.suspend(() => {
+        flushScheduled = false
+        const batch = succeeded.splice(0)
+        return batch.length === 0
+          ? Effect.void
+          : Effect.flatMap(Clock.currentTimeMillis, (now) => deliveries.markDelivered(batch, new Date(now)))
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.logError("recording webhook deliveries failed", cause),
+        ),
+      )
+      const flushes = yield* FiberSet.make<void, never>()
+      yield* Effect.addFinalizer(() => flush)
+      const recordSuccess = (success: DeliveryAttemptSuccess) =>
+        Effect.suspend(() => {
+          succeeded.push(success)
+          if (succeeded.length >= flushBatch) return flush
+          if (flushScheduled) return Effect.void
+          flushScheduled = true
+          return Effect.asVoid(FiberSet.run(flushes, Effect.delay(flush, flushDelay)))
+        })
+      const deliver = yield* makeDeliverer(settings, recordSuccess)
       // A lease longer than any attempt: resolution and the POST have a deadline each, then the outcome is recorded.
       const lease = 2 * Duration.toMillis(settings.timeout) + 5_000
       const slotFreed = yield* Queue.dropping<void>(1)
+      const minBatch = Math.max(1, Math.floor(settings.concurrency / 4))
 
       const waitForWork = wakeUp.await.pipe(
         Effect.timeoutOption(settings.pollInterval),
         Effect.flatMap((signalled) => (Option.isSome(signalled) ? Effect.sleep(wakeUpDelay) : Effect.void)),
       )
 
-      /** Claims what fits in the free slots and starts each delivery; returns whether the claim was full. */
+      /**
+       * Claims what fits in the free slots (once a quarter of them are free, so that claims come in batches), reads
+       * each webhook of the batch once, and starts each delivery; returns whether the claim was full.
+       */
       const claimRound = Effect.gen(function* () {
-        const free = settings.concurrency - (yield* FiberSet.size(running))
-        if (free <= 0) {
+        const inFlight = yield* FiberSet.size(running)
+        const free = settings.concurrency - inFlight
+        if (free <= 0 || (inFlight > 0 && free < minBatch)) {
           yield* Queue.take(slotFreed)
           return true
         }
         const want = Math.min(free, maxClaim)
         const now = yield* Clock.currentTimeMillis
         const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease))
+        const targets = new Map<string, M.Webhook | undefined>()
+        yield* Effect.forEach(
+          new Set(due.map((delivery) => delivery.webhookId)),
+          (id) =>
+            Effect.map(Effect.option(webhooks.get(id)), (found) => {
+              targets.set(id, Option.getOrUndefined(found))
+            }),
+          { concurrency: 4, discard: true },
+        )
         for (const delivery of due) {
-          yield* FiberSet.run(running, deliver(delivery).pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))))
+          yield* FiberSet.run(
+            running,
+            deliver(delivery, targets.get(delivery.webhookId)).pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))),
+          )
         }
         return due.length === want
       }).pipe(
