@@ -9,6 +9,7 @@ import os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
+import { reportRows as webhookRows, webhooksBench } from "./webhooks.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const adminUrl = process.env.AUTHSOME_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -59,6 +60,7 @@ const startAuthsome = async (databaseUrl, port) => {
       AUTHSOME_RATE_LIMIT: "off",
       AUTHSOME_LOCKOUT: "off",
       AUTHSOME_LOG_FORMAT: "json",
+      AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS: "on", // the webhook scenario's receivers are local
     },
     stdio: ["ignore", "ignore", "inherit"],
   })
@@ -292,6 +294,8 @@ const main = async () => {
     const [isolated, flood] = await Promise.all([load(steadyLoad), load(signinLoad)])
     results.scenarios.isolation = { sessionAlone: steady, session: isolated, signIn: flood }
 
+    results.scenarios.webhooks = await webhooksBench({ base, token, databaseUrl: db.url, load, seconds, log })
+
     log("deep pages: seeding 100,000 users")
     const appId = await seedUsers(db.url, 100_000)
     results.scenarios.deepPages = await deepPages(db.url, appId, 100_000)
@@ -368,6 +372,7 @@ const report = (results) => {
       "<= 2 x first page",
       s.deepPages.deepMs <= 2 * s.deepPages.firstMs,
     ],
+    ...webhookRows(s.webhooks),
     ["peak RSS MB", fmt(s.memory.peakRssMb, 0), "", "", "<= 300 MB", s.memory.peakRssMb <= 300],
   ]
   const errors = [
@@ -379,6 +384,8 @@ const report = (results) => {
     s.isolation.sessionAlone,
     s.isolation.session,
     s.isolation.signIn,
+    s.webhooks.sessionAlone,
+    s.webhooks.sessionDuring,
   ].reduce((sum, run) => sum + run.non2xx, 0)
   results.targets = Object.fromEntries(rows.map((r) => [r[0], r[5]]))
   results.non2xx = errors
