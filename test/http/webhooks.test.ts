@@ -12,6 +12,7 @@ import { newId } from "../../src/domain/ids.js"
 import { SecretBox } from "../../src/services/secrets.js"
 import { EnvironmentStore, WebhookStore } from "../../src/services/store/index.js"
 import { newWebhookSecret, refusalOf, webhookSecretPurpose } from "../../src/services/webhooks/index.js"
+import { postSigned } from "../../src/services/webhooks/transport.js"
 import { Client, startServer, strongPassword, type TestServer, uniqueEmail } from "../support/http.js"
 import { type Receiver, startReceiver } from "../support/webhooks.js"
 
@@ -256,6 +257,23 @@ describe("webhooks over HTTP", () => {
 })
 
 describe("the SSRF guard", () => {
+  it("connects to the checked address, never resolving the host again (DNS rebinding), and follows no redirect", async () => {
+    const receiver = await startReceiver()
+    try {
+      receiver.respond = () => 302
+      // A host name that does not resolve at all: reaching the receiver proves the checked address was used.
+      const url = new URL(`http://rebinding.invalid:${receiver.port}/hook`)
+      const outcome = await Effect.runPromise(
+        postSigned({ url, address: "127.0.0.1", family: 4 }, { "content-type": "application/json" }, "{}", 2_000),
+      )
+      expect(outcome).toMatchObject({ statusCode: 302, error: "HTTP 302 (redirects are not followed)" })
+      expect(receiver.calls).toHaveLength(1)
+      expect(receiver.calls[0]!.host).toBe(`rebinding.invalid:${receiver.port}`)
+    } finally {
+      await receiver.close()
+    }
+  })
+
   it("classifies addresses: loopback, private, CGNAT, link-local, unique-local, multicast, mapped are refused", () => {
     for (const address of [
       "127.0.0.1",

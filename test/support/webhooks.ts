@@ -7,6 +7,7 @@ import { Webhook } from "standardwebhooks"
 
 export interface ReceivedCall {
   readonly id: string
+  readonly host: string | undefined
   readonly timestamp: string
   readonly eventHeader: string | undefined
   readonly body: string
@@ -79,6 +80,7 @@ export const startReceiver = async (path = "/hook"): Promise<Receiver> => {
     const status = await receiver.respond({ id, count })
     receiver.calls.push({
       id,
+      host: headers["host"],
       timestamp: headers["webhook-timestamp"] ?? "",
       eventHeader: headers["x-authsome-event"],
       body,
