@@ -11,7 +11,8 @@ import type { AuthsomeOptions } from "../../src/authsome.js"
 import { newId } from "../../src/domain/ids.js"
 import { SecretBox } from "../../src/services/secrets.js"
 import { EnvironmentStore, WebhookStore } from "../../src/services/store/index.js"
-import { newWebhookSecret, refusalOf, webhookSecretPurpose } from "../../src/services/webhooks/index.js"
+import { resolveConfigSync } from "../../src/config.js"
+import { newWebhookSecret, nextRetryDelay, refusalOf, webhookSecretPurpose } from "../../src/services/webhooks/index.js"
 import { postSigned } from "../../src/services/webhooks/transport.js"
 import { Client, startServer, strongPassword, type TestServer, uniqueEmail } from "../support/http.js"
 import { type Receiver, startReceiver } from "../support/webhooks.js"
@@ -253,6 +254,19 @@ describe("webhooks over HTTP", () => {
     } finally {
       await target.close()
     }
+  })
+})
+
+describe("the retry schedule", () => {
+  it("is Svix's by default: 8 tries over about a day, each wait up to 20 % later", () => {
+    const { retrySchedule } = resolveConfigSync().webhooks
+    const waits = (random: number) => Array.from({ length: 8 }, (_, i) => nextRetryDelay(i + 1, retrySchedule, random))
+    const minutes = (ms: number | undefined) => (ms === undefined ? undefined : ms / 60_000)
+    expect(waits(0).map(minutes)).toEqual([5 / 60, 5, 30, 120, 300, 600, 600, undefined])
+    expect(waits(1).map(minutes)).toEqual([6 / 60, 6, 36, 144, 360, 720, 720, undefined])
+    const total = waits(0).reduce((sum: number, ms) => sum + (ms ?? 0), 0)
+    expect(total / 3_600_000).toBeCloseTo(27.6, 1)
+    expect(resolveConfigSync({ webhooks: { retrySchedule: ["1 second"] } }).webhooks.retrySchedule).toHaveLength(1)
   })
 })
 
