@@ -4,7 +4,7 @@
  * event exists exactly when its change committed. The webhook dispatcher delivers the queued rows.
  */
 import { Clock, Effect } from "effect"
-import { newId } from "../domain/ids.js"
+import { newId, type UserId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import { Audit, type AuditInput } from "./audit.js"
 import type { ClientContext } from "./context.js"
@@ -114,10 +114,11 @@ export class Events extends Effect.Service<Events>()("authsome/Events", {
       )
 
     /** `user.created`, emitted by every way of making an account (in its transaction); `method` says which. */
-    const userCreated = (client: ClientContext, user: M.User, method: string) =>
+    const userCreated = (client: ClientContext, user: M.User, method: string, actorId?: UserId) =>
       emit(client, {
         type: "user.created",
         userId: user.id,
+        actorId: actorId ?? user.id,
         metadata: { method },
         data: { user_id: user.id, email: user.email, email_verified: user.emailVerified, method },
       })

@@ -83,6 +83,9 @@ const makeUserStore = Effect.gen(function* () {
           sql`deleted_at IS NULL`,
           query.envId === undefined ? undefined : sql`env_id = ${query.envId}`,
           query.email === undefined ? undefined : sql`email ILIKE ${`%${Sql.escapeLike(query.email)}%`} ESCAPE '\\'`,
+          query.emailPrefix === undefined
+            ? undefined
+            : sql`email LIKE ${`${Sql.escapeLike(query.emailPrefix.toLowerCase())}%`} ESCAPE '\\'`,
         ],
         query,
       ),
