@@ -60,6 +60,8 @@ export const startAuthsome = async (databaseUrl, port, extraEnv = {}) => {
       AUTHSOME_LOCKOUT: "off",
       AUTHSOME_LOG_FORMAT: "json",
       AUTHSOME_SECRET: secret,
+      // The webhook scenarios' receivers are local.
+      AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS: "on",
       ...extraEnv,
     },
     stdio: ["ignore", "ignore", "inherit"],

@@ -7,6 +7,7 @@ import os from "node:os"
 import { join } from "node:path"
 import pg from "pg"
 import { createDatabase, freePort, log, password, peakRssMb, post, root, seconds, startAuthsome } from "./lib.mjs"
+import { reportRows as webhookRows, webhooksBench } from "./webhooks.mjs"
 
 /** Runs autocannon in its own process and returns requests/s, p50/p99 latency and the non-2xx count. */
 const load = ({ url, connections, method = "GET", headers = {}, body, duration = seconds }) =>
@@ -204,6 +205,8 @@ const main = async () => {
     const [isolated, flood] = await Promise.all([load(steadyLoad), load(signinLoad)])
     results.scenarios.isolation = { sessionAlone: steady, session: isolated, signIn: flood }
 
+    results.scenarios.webhooks = await webhooksBench({ base, token, databaseUrl: db.url, load, seconds, log })
+
     log("deep pages: seeding 100,000 users")
     const appId = await seedUsers(db.url, 100_000)
     results.scenarios.deepPages = await deepPages(db.url, appId, 100_000)
@@ -280,6 +283,7 @@ const report = (results) => {
       "<= 2 x first page",
       s.deepPages.deepMs <= 2 * s.deepPages.firstMs,
     ],
+    ...webhookRows(s.webhooks),
     ["peak RSS MB", fmt(s.memory.peakRssMb, 0), "", "", "<= 300 MB", s.memory.peakRssMb <= 300],
   ]
   const errors = [
@@ -291,6 +295,8 @@ const report = (results) => {
     s.isolation.sessionAlone,
     s.isolation.session,
     s.isolation.signIn,
+    s.webhooks.sessionAlone,
+    s.webhooks.sessionDuring,
   ].reduce((sum, run) => sum + run.non2xx, 0)
   results.targets = Object.fromEntries(rows.map((r) => [r[0], r[5]]))
   results.non2xx = errors

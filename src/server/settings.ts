@@ -94,6 +94,11 @@ const engineVariables: ReadonlyArray<{
   { name: "AUTHSOME_REQUIRE_EMAIL_VERIFICATION", path: ["emailVerification", "required"], parse: booleanFrom },
   { name: "AUTHSOME_RATE_LIMIT", path: ["rateLimit", "enabled"], parse: booleanFrom },
   { name: "AUTHSOME_LOCKOUT", path: ["lockout", "enabled"], parse: booleanFrom },
+  {
+    name: "AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+    path: ["webhooks", "allowPrivateTargets"],
+    parse: booleanFrom,
+  },
   { name: "AUTHSOME_TOKEN_TTL", path: ["session", "tokenTtl"], parse: (_, raw) => Effect.succeed(raw) },
   { name: "AUTHSOME_REFRESH_TOKEN_TTL", path: ["session", "refreshTokenTtl"], parse: (_, raw) => Effect.succeed(raw) },
 ]

@@ -11,7 +11,6 @@ import { Conflict, InvalidCode, InvalidCredentials, NotFound } from "../../domai
 import type { UserId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import type { ClientContext } from "../../plugin/index.js"
-import { Audit } from "../../services/audit.js"
 import { Events } from "../../services/events.js"
 import { SecretBox } from "../../services/secrets.js"
 import { SignIn } from "../../services/sign-in.js"
@@ -49,7 +48,6 @@ export class PasskeyAuth extends Effect.Service<PasskeyAuth>()("authsome/Passkey
     const box = yield* SecretBox
     const signIn = yield* SignIn
     const events = yield* Events
-    const audit = yield* Audit
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const decoyKey = box.keyFor("passkey-decoy")
     const requireUserVerification = settings.userVerification === "required"
@@ -215,7 +213,7 @@ export class PasskeyAuth extends Effect.Service<PasskeyAuth>()("authsome/Passkey
     /** Audits a refused passkey sign-in; every refusal looks alike to the client. */
     const refuse = (client: ClientContext, reason: string, userId: UserId | null = null) =>
       Effect.zipRight(
-        audit.record(client, {
+        events.emit(client, {
           type: "auth.signin.failed",
           outcome: "failure",
           userId,
@@ -282,7 +280,7 @@ export class PasskeyAuth extends Effect.Service<PasskeyAuth>()("authsome/Passkey
         const { newCounter, userVerified } = verification.value.authenticationInfo
         const increased = newCounter > passkey.counter || (newCounter === 0 && passkey.counter === 0)
         if (!increased || !(yield* passkeys.updateCounter(passkey.id, passkey.counter, newCounter, at))) {
-          yield* audit.record(client, {
+          yield* events.emit(client, {
             type: "auth.passkey.clone_suspected",
             outcome: "failure",
             userId: passkey.userId,
@@ -320,7 +318,7 @@ export class PasskeyAuth extends Effect.Service<PasskeyAuth>()("authsome/Passkey
         store.transaction(
           Effect.zipRight(
             passkeys.delete(passkey.id),
-            audit.record(client, {
+            events.emit(client, {
               type: "auth.passkey.deleted",
               userId: user.id,
               metadata: { passkey_id: passkey.id },
