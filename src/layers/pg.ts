@@ -5,6 +5,11 @@
  *
  * The layer owns the `pg` pool and shares it as `PgPool` next to the `SqlClient`, so the store can run its hottest
  * read (session by token) as a prepared statement straight on the pool.
+ *
+ * Behind a pooler in transaction mode (PgBouncer before 1.21, RDS Proxy, Supabase's and Neon's poolers), a named
+ * prepared statement lives on one server connection while the next query may get another: `poolMode: "transaction"`
+ * turns them off (the fast path then sends the same query unnamed, parsed per call). Nothing else here holds session
+ * state: advisory locks are `pg_advisory_xact_lock`, no `SET` runs outside a transaction, and nothing `LISTEN`s.
  */
 import { SqlError } from "@effect/sql/SqlError"
 import type { SqlClient } from "@effect/sql"
@@ -18,7 +23,14 @@ export interface PoolOptions {
   readonly minConnections?: number
   readonly connectionLifetime?: Duration.DurationInput
   readonly connectTimeout?: Duration.DurationInput
+  /**
+   * `"session"` (the default: a direct connection, or a pooler in session mode) or `"transaction"` (a pooler that
+   * may hand each transaction another server connection): no named prepared statements.
+   */
+  readonly poolMode?: PoolMode
 }
+
+export type PoolMode = "session" | "transaction"
 
 export const defaultPool = {
   maxConnections: 25,
@@ -29,6 +41,9 @@ export const defaultPool = {
 
 /** The `pg` pool behind the `SqlClient` of `layer`. */
 export class PgPool extends Context.Tag("authsome/PgPool")<PgPool, pg.Pool>() {}
+
+/** How the connections of `PgPool` are pooled beyond this process (see `PoolOptions.poolMode`). */
+export class PgPoolMode extends Context.Tag("authsome/PgPoolMode")<PgPoolMode, PoolMode>() {}
 
 const makePool = (url: Redacted.Redacted<string>, options: PoolOptions) => {
   const max = options.maxConnections ?? defaultPool.maxConnections
@@ -65,8 +80,11 @@ const makePool = (url: Redacted.Redacted<string>, options: PoolOptions) => {
 export const layer = (
   url: string | Redacted.Redacted<string>,
   options: PoolOptions = {},
-): Layer.Layer<PgPool | PgClient.PgClient | SqlClient.SqlClient, SqlError> => {
-  const pool = Layer.scoped(PgPool, makePool(typeof url === "string" ? Redacted.make(url) : url, options))
+): Layer.Layer<PgPool | PgPoolMode | PgClient.PgClient | SqlClient.SqlClient, SqlError> => {
+  const pool = Layer.merge(
+    Layer.scoped(PgPool, makePool(typeof url === "string" ? Redacted.make(url) : url, options)),
+    Layer.succeed(PgPoolMode, options.poolMode ?? "session"),
+  )
   const client = Layer.unwrapEffect(
     Effect.map(PgPool, (shared) =>
       PgClient.layerFromPool({ acquire: Effect.succeed(shared), applicationName: "authsome" }),
@@ -85,13 +103,15 @@ export const layerConfig = (
     readonly url: Redacted.Redacted<string>
     readonly maxConnections?: number | undefined
     readonly minConnections?: number | undefined
+    readonly poolMode?: PoolMode | undefined
   }>,
-): Layer.Layer<PgPool | PgClient.PgClient | SqlClient.SqlClient, SqlError | ConfigError.ConfigError> =>
+): Layer.Layer<PgPool | PgPoolMode | PgClient.PgClient | SqlClient.SqlClient, SqlError | ConfigError.ConfigError> =>
   Layer.unwrapEffect(
-    Effect.map(Config.unwrap(config), ({ url, maxConnections, minConnections }) =>
+    Effect.map(Config.unwrap(config), ({ url, maxConnections, minConnections, poolMode }) =>
       layer(url, {
         ...(maxConnections === undefined ? {} : { maxConnections }),
         ...(minConnections === undefined ? {} : { minConnections }),
+        ...(poolMode === undefined ? {} : { poolMode }),
       }),
     ),
   )

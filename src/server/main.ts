@@ -20,7 +20,7 @@ const shutdownGrace = Duration.seconds(10)
 
 export const databaseLayer = (settings: ServerSettings) =>
   settings.databaseUrl
-    ? Pg.layer(settings.databaseUrl, { maxConnections: settings.maxConnections })
+    ? Pg.layer(settings.databaseUrl, { maxConnections: settings.maxConnections, poolMode: settings.poolMode })
     : Pglite.layer({ dataDir: settings.dataDir })
 
 export const engineLayer = (settings: ServerSettings, requestLog?: (entry: RequestLogEntry) => void) =>

@@ -18,6 +18,8 @@ export interface ServerSettings {
   readonly databaseUrl: Redacted.Redacted<string> | undefined
   readonly dataDir: string
   readonly maxConnections: number
+  /** `transaction` behind a transaction-mode pooler (`AUTHSOME_DB_POOL_MODE`): no named prepared statements. */
+  readonly poolMode: "session" | "transaction"
   readonly logLevel: LogLevelName
   readonly logFormat: LogFormat
   /** The engine's configuration, decoded (every default applied). */
@@ -199,6 +201,7 @@ export const readServerSettings: Effect.Effect<ServerSettings, InvalidSetting> =
     return yield* fail("DATABASE_URL", "expected postgres://user:password@host:5432/db")
   }
   const maxConnections = yield* variable("AUTHSOME_DB_MAX_CONNECTIONS")
+  const poolMode = yield* variable("AUTHSOME_DB_POOL_MODE")
   const logLevel = yield* variable("AUTHSOME_LOG_LEVEL")
   const logFormat = yield* variable("AUTHSOME_LOG_FORMAT")
   return {
@@ -209,6 +212,9 @@ export const readServerSettings: Effect.Effect<ServerSettings, InvalidSetting> =
     maxConnections: Option.isSome(maxConnections)
       ? yield* integerFrom("AUTHSOME_DB_MAX_CONNECTIONS", maxConnections.value, 1, 1000)
       : 25,
+    poolMode: Option.isSome(poolMode)
+      ? yield* oneOf("AUTHSOME_DB_POOL_MODE", poolMode.value, ["session", "transaction"] as const)
+      : "session",
     logLevel: Option.isSome(logLevel)
       ? yield* oneOf("AUTHSOME_LOG_LEVEL", logLevel.value, ["debug", "info", "warn", "error"] as const)
       : "info",

@@ -46,6 +46,11 @@ export const variables: ReadonlyArray<Variable> = [
   },
   { name: "AUTHSOME_CONFIG", default: "none", description: "JSON file with the rest (plugins, policies)" },
   { name: "AUTHSOME_DB_MAX_CONNECTIONS", default: "25", description: "PostgreSQL pool size" },
+  {
+    name: "AUTHSOME_DB_POOL_MODE",
+    default: "session",
+    description: "transaction behind a transaction-mode pooler (PgBouncer): no named prepared statements",
+  },
   { name: "AUTHSOME_LOG_LEVEL", default: "info", description: "debug, info, warn or error" },
   { name: "AUTHSOME_LOG_FORMAT", default: "logfmt", description: "logfmt, json or pretty" },
 ]

@@ -14,7 +14,7 @@ import { type Fragment, type Statement, unsafeFragment } from "@effect/sql/State
 import { Effect, Option, Predicate, type Schema, SchemaAST as AST, String as Str } from "effect"
 import { Conflict, NotFound, SlugTaken, StoreUnavailable } from "../../domain/errors.js"
 import { type Page, type PageRequest, toPage } from "../../services/store/common.js"
-import { PgPool } from "../pg.js"
+import { PgPool, PgPoolMode } from "../pg.js"
 import type pg from "pg"
 
 export type { Fragment, Row }
@@ -27,18 +27,23 @@ export const client = Effect.map(SqlClient.SqlClient, (sql) => sql.withoutTransf
 /**
  * A statement for the hottest reads: prepared (parsed and planned once per connection) and run straight on the `pg`
  * pool when `Pg.layer` shares one and the caller is not inside a transaction; otherwise `fallback` runs through the
- * `SqlClient` as usual (another pool, PGlite, or a transaction's connection).
+ * `SqlClient` as usual (another pool, PGlite, or a transaction's connection). Behind a transaction-mode pooler
+ * (`PgPoolMode` "transaction") it stays on the pool but unnamed: a named statement would be prepared on one server
+ * connection and looked for on another.
  */
 export const preparedRead = <Args extends ReadonlyArray<unknown>>(
   name: string,
   statement: (...args: Args) => Statement<Row>,
   placeholders: Args,
 ) =>
-  Effect.map(Effect.serviceOption(PgPool), (pool) => {
+  Effect.gen(function* () {
+    const pool = yield* Effect.serviceOption(PgPool)
+    const named = Option.getOrElse(yield* Effect.serviceOption(PgPoolMode), () => "session") === "session"
     const [text] = statement(...placeholders).compile()
     const viaPool = (shared: pg.Pool, values: Args) =>
       Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
-        shared.query({ name, text, values: [...values] }, (error, result) =>
+        const query = named ? { name, text, values: [...values] } : { text, values: [...values] }
+        shared.query(query, (error, result) =>
           resume(
             error
               ? Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
