@@ -72,14 +72,25 @@ export const useBackend = (backend: Backend) => {
   currentBackend = backend
 }
 
-const storeOn = (backend: Backend, databaseUrl: string | undefined, pool: Pg.PoolOptions = {}) =>
-  backend === "memory"
-    ? MemoryStore.layer
-    : backend === "pglite"
-      ? PostgresStore.layer.pipe(Layer.provide(Pglite.layer()))
-      : PostgresStore.layer.pipe(
-          Layer.provide(Pg.layer(databaseUrl!, { maxConnections: 10, minConnections: 0, ...pool })),
-        )
+/** A read replica for `startServer`: its URL and options. */
+export interface TestReplica extends Pg.ReplicaOptions {
+  readonly url: string
+}
+
+const storeOn = (
+  backend: Backend,
+  databaseUrl: string | undefined,
+  pool: Pg.PoolOptions = {},
+  replica?: TestReplica,
+) => {
+  if (backend === "memory") return MemoryStore.layer
+  if (backend === "pglite") return PostgresStore.layer.pipe(Layer.provide(Pglite.layer()))
+  const primary = Pg.layer(databaseUrl!, { maxConnections: 10, minConnections: 0, ...pool })
+  const database = replica
+    ? Layer.merge(primary, Pg.replicaLayer(replica.url, { maxConnections: 5, minConnections: 0, ...replica }))
+    : primary
+  return PostgresStore.layer.pipe(Layer.provideMerge(database))
+}
 
 const engineOn = (
   backend: Backend,
@@ -87,9 +98,10 @@ const engineOn = (
   config: AuthsomeConfig,
   logLevel: LogLevel.LogLevel = LogLevel.Warning,
   pool?: Pg.PoolOptions,
+  replica?: TestReplica,
 ) =>
   Authsome.layer({ plugins: [Password.plugin()], ...config }).pipe(
-    Layer.provide(storeOn(backend, databaseUrl, pool)),
+    Layer.provide(storeOn(backend, databaseUrl, pool, replica)),
     Layer.provide(Logger.minimumLogLevel(logLevel)),
   )
 
@@ -120,6 +132,8 @@ export interface StartOptions {
   readonly withoutSecret?: boolean
   /** Pool options of the PostgreSQL backend (`poolMode: "transaction"` behind PgBouncer). */
   readonly pool?: Pg.PoolOptions
+  /** A read replica of `databaseUrl` (`Pg.replicaLayer`). */
+  readonly replica?: TestReplica
 }
 
 /** Starts an engine + server. Rate limits are off unless the test's config turns them on. */
@@ -149,7 +163,14 @@ export const startServer = async (options: StartOptions = {}): Promise<TestServe
             ...options.pool,
           },
         )
-      : engineOn(backend, databaseUrl, config, options.quiet ? LogLevel.None : LogLevel.Warning, options.pool),
+      : engineOn(
+          backend,
+          databaseUrl,
+          config,
+          options.quiet ? LogLevel.None : LogLevel.Warning,
+          options.pool,
+          options.replica,
+        ),
   )
   const { server, origin } = await listen(handlers.node, options.port)
   return {

@@ -35,6 +35,7 @@ const userTaken = (constraint: string) =>
 
 const makeUserStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const onReplica = yield* Sql.replicaReads
   // Every read and write sees live users only.
   const findUser = (condition: Sql.Fragment) =>
     sql`SELECT ${Users.select} FROM authsome_users WHERE ${condition} AND deleted_at IS NULL`.pipe(
@@ -74,17 +75,20 @@ const makeUserStore = Effect.gen(function* () {
             deleted_at = ${now}, updated_at = ${now}, email = 'deleted+' || id || '@deleted.invalid',
             first_name = NULL, last_name = NULL, image = NULL, username = NULL, phone = NULL, metadata = NULL
           WHERE id = ${id} AND deleted_at IS NULL RETURNING 1`.pipe(Sql.found("user")),
+    // Lists and searches tolerate lag: they run on the read replica when there is one.
     list: (appId, query) =>
-      Sql.listPage(
-        sql,
-        Users,
-        [
-          sql`app_id = ${appId}`,
-          sql`deleted_at IS NULL`,
-          query.envId === undefined ? undefined : sql`env_id = ${query.envId}`,
-          query.email === undefined ? undefined : sql`email ILIKE ${`%${Sql.escapeLike(query.email)}%`} ESCAPE '\\'`,
-        ],
-        query,
+      onReplica((sql) =>
+        Sql.listPage(
+          sql,
+          Users,
+          [
+            sql`app_id = ${appId}`,
+            sql`deleted_at IS NULL`,
+            query.envId === undefined ? undefined : sql`env_id = ${query.envId}`,
+            query.email === undefined ? undefined : sql`email ILIKE ${`%${Sql.escapeLike(query.email)}%`} ESCAPE '\\'`,
+          ],
+          query,
+        ),
       ),
     count: (appId) =>
       sql`SELECT count(*) AS count FROM authsome_users WHERE app_id = ${appId} AND deleted_at IS NULL`.pipe(Sql.count),

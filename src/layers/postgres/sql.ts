@@ -14,7 +14,7 @@ import { type Fragment, type Statement, unsafeFragment } from "@effect/sql/State
 import { Effect, Option, Predicate, type Schema, SchemaAST as AST, String as Str } from "effect"
 import { Conflict, NotFound, SlugTaken, StoreUnavailable } from "../../domain/errors.js"
 import { type Page, type PageRequest, toPage } from "../../services/store/common.js"
-import { PgPool, PgPoolMode } from "../pg.js"
+import { PgPool, PgPoolMode, PgReplica } from "../pg.js"
 import type pg from "pg"
 
 export type { Fragment, Row }
@@ -58,6 +58,35 @@ export const preparedRead = <Args extends ReadonlyArray<unknown>>(
             Option.isSome(transaction) ? statement(...args) : viaPool(pool.value, args),
           )
   })
+
+/**
+ * The runner of lag-tolerant reads (lists, searches, audit queries, stats, exports):
+ * `onReplica((sql) => sql\`SELECT ...\`.pipe(Sql.all(Table)))` runs on the read replica when `Pg.replicaLayer` provides
+ * one that is streaming within its allowed lag and the caller is not inside a transaction; otherwise on the primary.
+ * A read that fails on the replica (connection lost, a query cancelled by recovery) runs again on the primary, and
+ * reads stay there until the replica's next check finds it healthy. Never for session validation, a read that follows
+ * a write of the same request, rate limits or lockout: those read the primary (the plain `sql`).
+ */
+export const replicaReads = Effect.gen(function* () {
+  const primary = yield* client
+  const replica = yield* Effect.serviceOption(PgReplica)
+  return <A, E, R>(read: (sql: Client) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    if (Option.isNone(replica)) return read(primary)
+    const { sql: replicaSql, usable, failed } = replica.value
+    const onReplica = replicaSql.withoutTransforms()
+    return Effect.gen(function* () {
+      const transaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
+      if (Option.isSome(transaction) || !(yield* usable)) return yield* read(primary)
+      return yield* read(onReplica).pipe(
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof StoreUnavailable || defect instanceof SqlError
+            ? Option.some(Effect.zipRight(failed("a read failed"), read(primary)))
+            : Option.none(),
+        ),
+      )
+    })
+  }
+})
 
 // --- tables ------------------------------------------------------------------------------------------------------
 
@@ -229,7 +258,9 @@ const isConnectionFailure = (error: SqlError): boolean => {
     /^ERR_(SSL|TLS)_/.test(code) ||
     code.startsWith("08") ||
     code.startsWith("57P") ||
-    code === "53300"
+    code === "53300" ||
+    // read_only_sql_transaction: the address reaches a standby not yet promoted (a failover in progress).
+    code === "25006"
   )
 }
 
