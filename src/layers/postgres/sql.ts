@@ -398,15 +398,16 @@ class BodyFailure<E> {
 /**
  * `sql.withTransaction` without `SqlError` in the signature: the body's failures (and defects) roll back and pass
  * through unchanged; BEGIN/connection failures are defects. Nested calls become savepoints of the outer transaction.
+ * A failed COMMIT or ROLLBACK (`@effect/sql` makes them raw `SqlError` defects) is classified like any other: the
+ * connection lost at COMMIT (a failover) is `StoreUnavailable`, so the caller answers 503, not 500.
  */
 export const transaction =
   (sql: Client) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    sql
-      .withTransaction(Effect.mapError(effect, (error) => new BodyFailure(error)))
-      .pipe(
-        Effect.catchAll((error) => (error instanceof BodyFailure ? Effect.fail(error.error as E) : sqlDefect(error))),
-      )
+    sql.withTransaction(Effect.mapError(effect, (error) => new BodyFailure(error))).pipe(
+      Effect.catchAll((error) => (error instanceof BodyFailure ? Effect.fail(error.error as E) : sqlDefect(error))),
+      Effect.catchSomeDefect((defect) => (defect instanceof SqlError ? Option.some(sqlDefect(defect)) : Option.none())),
+    )
 
 // --- tables from the row schemas ------------------------------------------------------------------------------------
 
