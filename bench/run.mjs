@@ -9,6 +9,7 @@ import os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
+import { pgbouncerRow, pgbouncerScenario } from "./pgbouncer.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const adminUrl = process.env.AUTHSOME_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
@@ -46,7 +47,7 @@ const freePort = () =>
   })
 
 /** Spawns the built server and resolves once `/health` answers 200, with the time that took. */
-const startAuthsome = async (databaseUrl, port) => {
+const startAuthsome = async (databaseUrl, port, extraEnv = {}) => {
   const started = performance.now()
   // Started like `npm start` does, so the shebang's V8 flags apply.
   const child = spawn(join(root, "bin/authsome.js"), ["serve"], {
@@ -59,6 +60,9 @@ const startAuthsome = async (databaseUrl, port) => {
       AUTHSOME_RATE_LIMIT: "off",
       AUTHSOME_LOCKOUT: "off",
       AUTHSOME_LOG_FORMAT: "json",
+      // Required with DATABASE_URL since the server stopped making one up; every bench server shares it.
+      AUTHSOME_SECRET: process.env.AUTHSOME_SECRET ?? "the root secret of the bench, at least 32 characters",
+      ...extraEnv,
     },
     stdio: ["ignore", "ignore", "inherit"],
   })
@@ -226,6 +230,8 @@ const main = async () => {
     const sessionBaseline = await load({ ...sessionLoad, url: `http://127.0.0.1:${baselinePort}/` })
     baseline.kill("SIGTERM")
     results.scenarios.sessionCheck = { authsome: session, baseline: sessionBaseline }
+    const pooler = { databaseUrl: db.url, sessionLoad, startAuthsome, load, freePort, log }
+    results.scenarios.pgbouncer = await pgbouncerScenario(pooler)
 
     // Both compared with the session check on the same server, interleaved over two rounds and averaged: on a
     // small shared machine one 10 s run can be off by a third either way.
@@ -358,6 +364,7 @@ const report = (results) => {
       ">= 0.80 x session check",
       ratio(s.authorize.rps, s.authorize.sessionRps) >= 0.8,
     ],
+    pgbouncerRow(s.pgbouncer),
     ["start-up, migrated db ms", fmt(s.startup.migratedMs, 0), "", "", "<= 1500 ms", s.startup.migratedMs <= 1500],
     ["start-up, empty db ms", fmt(s.startup.emptyMs, 0), "", "", "<= 3000 ms", s.startup.emptyMs <= 3000],
     [
@@ -375,6 +382,8 @@ const report = (results) => {
     ...s.apiKey.sessionRuns,
     ...s.apiKey.runs,
     ...s.authorize.runs,
+    ...s.pgbouncer.pooled,
+    ...s.pgbouncer.direct,
     ...s.signIn.authsome.runs,
     s.isolation.sessionAlone,
     s.isolation.session,
