@@ -19,7 +19,9 @@ import { coreErrors, makeErrorResponder } from "./http/errors.js"
 import type { ApiRequest, ApiResponse } from "./http/message.js"
 import { makeOpenApi } from "./http/openapi.js"
 import { accountRoutes } from "./http/routes/account.js"
+import { adminRoutes } from "./http/routes/admin.js"
 import { apiKeyRoutes } from "./http/routes/api-keys.js"
+import { appRoutes } from "./http/routes/apps.js"
 import { deviceRoutes } from "./http/routes/devices.js"
 import { introspectionRoutes } from "./http/routes/introspection.js"
 import { metaRoutes } from "./http/routes/meta.js"
@@ -33,6 +35,8 @@ import { HttpKit } from "./plugin/kit.js"
 import type { AnyPlugin, CoreServices, EngineServices, PluginErrors, PluginServices } from "./plugin/plugin.js"
 import type { Route } from "./plugin/route.js"
 import { Accounts } from "./services/accounts.js"
+import { Admin } from "./services/admin.js"
+import { Apps } from "./services/apps.js"
 import { ApiKeys } from "./services/api-keys.js"
 import { Audit } from "./services/audit.js"
 import { Authorization } from "./services/authorization.js"
@@ -49,6 +53,7 @@ import { Roles } from "./services/roles.js"
 import { SecretBox } from "./services/secrets.js"
 import { Sessions } from "./services/sessions.js"
 import { SignIn } from "./services/sign-in.js"
+import { SignUpForms } from "./services/signup-form.js"
 import type { StoreServices } from "./services/store/index.js"
 import { Tenancy } from "./services/tenancy.js"
 import { version } from "./version.js"
@@ -83,14 +88,17 @@ export const migrationGroups = (plugins: ReadonlyArray<AnyPlugin>): ReadonlyArra
 
 // --- services ------------------------------------------------------------------------------------------------------
 
-const coreServices = Layer.mergeAll(
-  SignIn.Default,
-  Accounts.Default,
-  Introspection.Default,
-  HttpKit.Default,
-  Roles.Default,
-  Housekeeping.Default,
-).pipe(
+const coreServices = Layer.merge(Admin.Default, Apps.Default).pipe(
+  Layer.provideMerge(
+    Layer.mergeAll(
+      SignIn.Default,
+      Accounts.Default,
+      Introspection.Default,
+      HttpKit.Default,
+      Roles.Default,
+      Housekeeping.Default,
+    ),
+  ),
   Layer.provideMerge(ApiKeys.Default),
   Layer.provideMerge(Layer.merge(Sessions.Default, Events.Default)),
   Layer.provideMerge(
@@ -103,6 +111,7 @@ const coreServices = Layer.mergeAll(
       Tenancy.Default,
       MailQueue.Default,
       PluginRegistry.Default,
+      SignUpForms.Default,
     ),
   ),
   Layer.provideMerge(SecretBox.Default),
@@ -214,6 +223,8 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
           ...(yield* introspectionRoutes),
           ...(yield* rbacRoutes),
           ...(yield* apiKeyRoutes),
+          ...(yield* adminRoutes),
+          ...(yield* appRoutes),
         ]
         for (const plugin of plugins) if (plugin.routes) routes.push(...(yield* plugin.routes))
         const errors = makeErrorResponder([...coreErrors, ...plugins.flatMap((plugin) => plugin.errors ?? [])])

@@ -33,6 +33,7 @@ export * as Models from "./domain/models.js"
 export * as Permissions from "./domain/permissions.js"
 
 export { Accounts, type VerifyEmailInput } from "./services/accounts.js"
+export { Admin, type Ban, type NewUser, type Stats, type UserChanges } from "./services/admin.js"
 export {
   apiKeyRateLimits,
   ApiKeys,
@@ -40,6 +41,15 @@ export {
   isApiKeyToken,
   type NewApiKey,
 } from "./services/api-keys.js"
+export {
+  type AppChanges,
+  Apps,
+  type Branding,
+  type EnvironmentChanges,
+  type NewApp,
+  type NewEnvironment,
+  type SessionLifetimes,
+} from "./services/apps.js"
 export { Audit, type AuditInput } from "./services/audit.js"
 export { Authorization, type CheckInput, type Decision } from "./services/authorization.js"
 export { Background } from "./services/background.js"
@@ -65,6 +75,7 @@ export { type Actor, type HeldRole, type NewRole, type RoleChanges, Roles } from
 export { SecretBox } from "./services/secrets.js"
 export { type IssuedTokens, Sessions } from "./services/sessions.js"
 export { SignIn } from "./services/sign-in.js"
+export { type FormField, type SignUpForm, SignUpForms } from "./services/signup-form.js"
 export { type Tenant, Tenancy } from "./services/tenancy.js"
 export {
   ApiKeyStore,

@@ -528,7 +528,19 @@ const refreshSuccessors = ddl(7, "add_refresh_token_successor", [
   `ALTER TABLE authsome_refresh_tokens ADD COLUMN successor_hash text`,
 ])
 
+/**
+ * Administration reads stay index-only on large apps: the email-prefix search (`LIKE 'prefix%'` needs the pattern
+ * operator class) and the count of active sessions. (Version 12: numbers in between are left to parallel work.)
+ */
+const adminIndexes = ddl(12, "add_admin_indexes", [
+  `CREATE INDEX authsome_users_email_prefix_idx ON authsome_users (app_id, email text_pattern_ops)
+    WHERE deleted_at IS NULL`,
+  `CREATE INDEX authsome_sessions_app_active_idx ON authsome_sessions (app_id, refresh_token_expires_at)`,
+  // The new index leads with app_id, so it serves what this one did (one index less to write per sign-in).
+  `DROP INDEX authsome_sessions_app_id_idx`,
+])
+
 export const coreMigrations: MigrationGroup = {
   name: "authsome",
-  migrations: [tenancy, identity, organizations, access, outbox, pendingSignUps, refreshSuccessors],
+  migrations: [tenancy, identity, organizations, access, outbox, pendingSignUps, refreshSuccessors, adminIndexes],
 }

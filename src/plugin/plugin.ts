@@ -8,6 +8,8 @@ import type { Effect, Layer } from "effect"
 import type { StoreBackend } from "../layers/backend.js"
 import type { MigrationGroup } from "../migrations/types.js"
 import type { Accounts } from "../services/accounts.js"
+import type { Admin } from "../services/admin.js"
+import type { Apps } from "../services/apps.js"
 import type { ApiKeys } from "../services/api-keys.js"
 import type { Audit } from "../services/audit.js"
 import type { Authorization } from "../services/authorization.js"
@@ -24,6 +26,7 @@ import type { Roles } from "../services/roles.js"
 import type { SecretBox } from "../services/secrets.js"
 import type { Sessions } from "../services/sessions.js"
 import type { SignIn } from "../services/sign-in.js"
+import type { SignUpForms } from "../services/signup-form.js"
 import type { StoreServices } from "../services/store/index.js"
 import type { Tenancy } from "../services/tenancy.js"
 import type { ErrorDeclaration } from "./errors.js"
@@ -53,6 +56,9 @@ export type EngineServices =
   | PluginRegistry
   | SecretBox
   | HttpKit
+  | Admin
+  | Apps
+  | SignUpForms
 
 /** Everything a plugin can build on: the stores, the backend they run on, and the engine's services. */
 export type CoreServices = StoreServices | StoreBackend | EngineServices

@@ -293,9 +293,10 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
 
     /**
      * Soft delete with anonymisation; every session goes with it, and the address leaves the verifications and the
-     * outbox (pending mail is dropped, sent mail keeps a placeholder recipient).
+     * outbox (pending mail is dropped, sent mail keeps a placeholder recipient). `actorId`: the administrator doing it
+     * (default: the user).
      */
-    const deleteAccount = (user: M.User, client: ClientContext) =>
+    const deleteAccount = (user: M.User, client: ClientContext, actorId: M.User["id"] = user.id) =>
       store.transaction(
         Effect.gen(function* () {
           const revoked = yield* sessions.deleteByUser(user.id)
@@ -305,6 +306,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           yield* audit.record(client, {
             type: "user.deleted",
             userId: user.id,
+            actorId,
             metadata: { sessions_revoked: revoked },
           })
         }),

@@ -48,6 +48,15 @@ export interface PluginHooks {
     signup: M.PendingSignUp & { readonly email: string },
     client: ClientContext,
   ) => Effect.Effect<M.User, { readonly _tag: string }>
+  /**
+   * For an administrator making an account with a password (`POST /admin/users`): checks the password against the
+   * policy and hashes it (slow: before any transaction), and returns the write that stores it for the new user, to
+   * run in the account's transaction.
+   */
+  readonly preparePassword?: (
+    email: string,
+    password: string,
+  ) => Effect.Effect<(user: M.User) => Effect.Effect<void>, { readonly _tag: string }>
   /** Adds this plugin's data about the user to `GET /me/export`. */
   readonly exportUserData?: (user: M.User) => Effect.Effect<Record<string, unknown>>
   /** Adds this plugin's part to `GET /client-config` (e.g. `{ password: { enabled: true } }`). */

@@ -81,6 +81,12 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         )
       })
 
+    /** Drops the cached lifetimes of an app whose overrides just changed (other instances re-read within seconds). */
+    const forgetLifetimes = (appId: M.App["id"]) =>
+      Effect.sync(() => {
+        lifetimesByApp.delete(appId)
+      })
+
     const later = (from: Date, ttl: Duration.Duration) => new Date(from.getTime() + Duration.toMillis(ttl))
 
     /**
@@ -142,13 +148,20 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
           if (Option.isNone(found) || found.value.session.appId !== tenant.app.id) {
             return Effect.fail(new Unauthorized({ message: "invalid session" }))
           }
-          return Effect.flatMap(Clock.currentTimeMillis, (at) => {
-            const { session } = found.value
-            if (session.expiresAt.getTime() <= at) return Effect.fail(new SessionExpired())
-            return at - session.lastActivityAt.getTime() >= activityResolution
-              ? Effect.as(sessions.touch(session.id, new Date(at)), found.value)
-              : Effect.succeed(found.value)
-          })
+          return Effect.flatMap(
+            Clock.currentTimeMillis,
+            (at): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> => {
+              const { session, user } = found.value
+              if (session.expiresAt.getTime() <= at) return Effect.fail(new SessionExpired())
+              // A ban deletes the user's sessions; this also refuses one a sign-in racing the ban slipped in.
+              if (user.banned && (user.banExpires === null || user.banExpires.getTime() > at)) {
+                return Effect.fail(new Unauthorized({ message: "invalid session" }))
+              }
+              return at - session.lastActivityAt.getTime() >= activityResolution
+                ? Effect.as(sessions.touch(session.id, new Date(at)), found.value)
+                : Effect.succeed(found.value)
+            },
+          )
         },
       )
     }
@@ -213,8 +226,13 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
           expectedRefreshTokenHash: hash,
           tokenHash: sha256Hex(sessionToken),
           refreshTokenHash: sha256Hex(nextRefreshToken),
-          expiresAt: later(at, session.impersonatedBy ? Duration.min(ttl.tokenTtl, Duration.hours(1)) : ttl.tokenTtl),
-          refreshTokenExpiresAt: later(at, ttl.refreshTokenTtl),
+          // An impersonation session never outlives the hour it was given: refreshing does not extend it.
+          expiresAt: session.impersonatedBy
+            ? new Date(Math.min(later(at, ttl.tokenTtl).getTime(), session.refreshTokenExpiresAt.getTime()))
+            : later(at, ttl.tokenTtl),
+          refreshTokenExpiresAt: session.impersonatedBy
+            ? session.refreshTokenExpiresAt
+            : later(at, ttl.refreshTokenTtl),
           now: at,
         })
         if (Option.isNone(rotated)) return yield* new InvalidCredentials()
@@ -266,6 +284,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
     return {
       issue,
       validate,
+      forgetLifetimes,
       refresh,
       revoke,
       revokeAllForUser,

@@ -186,6 +186,16 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
         )
       })
 
-    return { defaultApp, provisionApp, resolve } as const
+    /**
+     * Stops trusting what is cached for the app at once (it was deleted, or its default environment changed); other
+     * instances re-read it within seconds.
+     */
+    const forget = (app: M.App) =>
+      Effect.sync(() => {
+        byKey.delete(`key:${app.publishableKey}`)
+        if (app.slug === config.appId) byKey.delete("default")
+      })
+
+    return { defaultApp, provisionApp, resolve, forget } as const
   }),
 }) {}

@@ -218,6 +218,34 @@ export const usersSuite = (h: Harness) =>
     )
 
     h.test(
+      "list's emailPrefix filter matches the start of the email only, case-insensitively and literally, with cursors",
+      Effect.gen(function* () {
+        const users = yield* UserStore
+        const tenant = yield* seedTenant()
+        const emails = ["ann@example.com", "anna@example.com", "a_n@example.com", "joanne@example.com"]
+        yield* Effect.forEach(emails, (email) => seedUser(tenant, { email }), { discard: true })
+        yield* seedUser(yield* seedTenant(), { email: "annex@example.com" })
+        const prefixed = (emailPrefix: string) =>
+          Effect.map(users.list(tenant.app.id, { emailPrefix, limit: 50 }), (page) =>
+            page.items.map((u) => u.email).sort(),
+          )
+        expect(yield* prefixed("ANN")).toEqual(["ann@example.com", "anna@example.com"])
+        expect(yield* prefixed("a_")).toEqual(["a_n@example.com"])
+        expect(yield* prefixed("%")).toEqual([])
+        expect(yield* prefixed("example")).toEqual([])
+        const first = yield* users.list(tenant.app.id, { emailPrefix: "a", limit: 2 })
+        expect(first.items).toHaveLength(2)
+        const second = yield* users.list(tenant.app.id, { emailPrefix: "a", limit: 2, cursor: first.nextCursor })
+        expect(second.nextCursor).toBeUndefined()
+        expect([...first.items, ...second.items].map((u) => u.email).sort()).toEqual([
+          "a_n@example.com",
+          "ann@example.com",
+          "anna@example.com",
+        ])
+      }),
+    )
+
+    h.test(
       "count counts the app's live users only",
       Effect.gen(function* () {
         const users = yield* UserStore

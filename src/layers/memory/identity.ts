@@ -65,17 +65,19 @@ export const makeUserStore = ({ run }: Engine): UserStoreShape => ({
         metadata: null,
       })
     }, "NotFound"),
-  list: (appId, { envId, email, ...page }) =>
+  list: (appId, { envId, email, emailPrefix, ...page }) =>
     run((db) => {
       // ILIKE '%' || escaped || '%': a case-insensitive, literal substring match.
       const needle = email?.toLowerCase()
+      const prefix = emailPrefix?.toLowerCase()
       const users = db.select(
         "users",
         (user) =>
           user.appId === appId &&
           isLive(user) &&
           (envId === undefined || user.envId === envId) &&
-          (needle === undefined || user.email.toLowerCase().includes(needle)),
+          (needle === undefined || user.email.toLowerCase().includes(needle)) &&
+          (prefix === undefined || user.email.startsWith(prefix)),
       )
       return paged(users, page)
     }),

@@ -56,7 +56,11 @@ const makeOrganizationStore = Effect.gen(function* () {
       sql`SELECT ${Organizations.selectAs("o", "")}
           FROM authsome_organizations o JOIN authsome_members m ON m.org_id = o.id
           WHERE m.user_id = ${userId} ORDER BY o.id DESC`.pipe(Sql.all(Organizations)),
-    count: (appId) => sql`SELECT count(*) AS count FROM authsome_organizations WHERE app_id = ${appId}`.pipe(Sql.count),
+    // A statistic: lag-tolerant (the read replica when there is one).
+    count: (appId) =>
+      onReplica((sql) =>
+        sql`SELECT count(*) AS count FROM authsome_organizations WHERE app_id = ${appId}`.pipe(Sql.count),
+      ),
   })
 })
 

@@ -57,6 +57,7 @@ export const plugin = (options: PasswordOptionsInput = {}) =>
     hooks: Effect.map(Effect.all([PasswordAuth, PasswordHashStore]), ([passwords, hashes]) => ({
       clientConfig: { password: { enabled: true } },
       completeSignUp: passwords.completeSignUp,
+      preparePassword: passwords.preparePassword,
       userHasSignInMethod: (user) => Effect.map(hashes.get(user.id), Option.isSome),
       revokeUnprovenCredentials: (user) => hashes.delete(user.id),
     })),

@@ -17,6 +17,7 @@ import { MailQueue, passwordResetEmail } from "../../services/mail/index.js"
 import { type LockoutSubject, RateLimiter } from "../../services/rate-limit.js"
 import { Sessions } from "../../services/sessions.js"
 import { SignIn } from "../../services/sign-in.js"
+import { SignUpForms } from "../../services/signup-form.js"
 import { PasswordResetStore, Store, UserStore, VerificationStore } from "../../services/store/index.js"
 import { PasswordHasher } from "./hasher.js"
 import { PasswordSettings } from "./options.js"
@@ -74,6 +75,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
     const audit = yield* Audit
     const mail = yield* MailQueue
     const background = yield* Background
+    const signUpForms = yield* SignUpForms
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     const storeHash = (user: M.User, hash: string, at: Date) =>
@@ -127,6 +129,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
     const signUp = (input: SignUpInput, client: ClientContext) =>
       Effect.gen(function* () {
         if (!config.signupEnabled) return yield* new Forbidden({ message: "sign-up is disabled" })
+        yield* signUpForms.validate(client.app.id, input.metadata)
         const password = secret(input.password)
         yield* checkPassword(password, settings.policy, { email: input.email })
         // The username first, on every branch: whether it is taken never depends on the email.
@@ -389,6 +392,26 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
         yield* limiter.unlock(client.app.id, subject)
       })
 
-    return { signUp, completeSignUp, signInWithPassword, forgotPassword, resetPassword, changePassword } as const
+    /**
+     * The `preparePassword` hook (an administrator making an account with a password): the policy check and the hash
+     * now, the write of the hash later, in the account's transaction.
+     */
+    const preparePassword = (email: string, plain: string) =>
+      Effect.gen(function* () {
+        const password = secret(plain)
+        yield* checkPassword(password, settings.policy, { email })
+        const hash = yield* hasher.hash(password)
+        return (user: M.User) => Effect.flatMap(now, (at) => storeHash(user, hash, at))
+      })
+
+    return {
+      signUp,
+      completeSignUp,
+      preparePassword,
+      signInWithPassword,
+      forgotPassword,
+      resetPassword,
+      changePassword,
+    } as const
   }),
 }) {}

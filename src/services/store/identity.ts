@@ -25,6 +25,11 @@ export interface UserListQuery extends PageRequest {
   readonly envId?: Id.EnvironmentId | undefined
   /** Case-insensitive substring of the email; LIKE metacharacters match literally. */
   readonly email?: string | undefined
+  /**
+   * Case-insensitive prefix of the email (emails are stored lower-cased); LIKE metacharacters match literally. Served
+   * by an index, so a search stays fast on large apps.
+   */
+  readonly emailPrefix?: string | undefined
 }
 
 /**
