@@ -8,6 +8,7 @@ import { join } from "node:path"
 import pg from "pg"
 import { createDatabase, freePort, log, password, peakRssMb, post, root, seconds, startAuthsome } from "./lib.mjs"
 import { reportRows as webhookRows, webhooksBench } from "./webhooks.mjs"
+import { pgbouncerRow, pgbouncerScenario } from "./pgbouncer.mjs"
 
 /** Runs autocannon in its own process and returns requests/s, p50/p99 latency and the non-2xx count. */
 const load = ({ url, connections, method = "GET", headers = {}, body, duration = seconds }) =>
@@ -139,6 +140,8 @@ const main = async () => {
     const sessionBaseline = await load({ ...sessionLoad, url: `http://127.0.0.1:${baselinePort}/` })
     baseline.kill("SIGTERM")
     results.scenarios.sessionCheck = { authsome: session, baseline: sessionBaseline }
+    const pooler = { databaseUrl: db.url, sessionLoad, startAuthsome, load, freePort, log }
+    results.scenarios.pgbouncer = await pgbouncerScenario(pooler)
 
     // Both compared with the session check on the same server, interleaved over two rounds and averaged: on a
     // small shared machine one 10 s run can be off by a third either way.
@@ -273,6 +276,7 @@ const report = (results) => {
       ">= 0.80 x session check",
       ratio(s.authorize.rps, s.authorize.sessionRps) >= 0.8,
     ],
+    pgbouncerRow(s.pgbouncer),
     ["start-up, migrated db ms", fmt(s.startup.migratedMs, 0), "", "", "<= 1500 ms", s.startup.migratedMs <= 1500],
     ["start-up, empty db ms", fmt(s.startup.emptyMs, 0), "", "", "<= 3000 ms", s.startup.emptyMs <= 3000],
     [
@@ -291,6 +295,8 @@ const report = (results) => {
     ...s.apiKey.sessionRuns,
     ...s.apiKey.runs,
     ...s.authorize.runs,
+    ...s.pgbouncer.pooled,
+    ...s.pgbouncer.direct,
     ...s.signIn.authsome.runs,
     s.isolation.sessionAlone,
     s.isolation.session,
