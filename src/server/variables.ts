@@ -37,6 +37,11 @@ export const variables: ReadonlyArray<Variable> = [
     default: "loopback",
     description: "CIDRs whose X-Forwarded-For/-Proto are believed",
   },
+  {
+    name: "AUTHSOME_UI",
+    default: "on",
+    description: "the hosted sign-in, account and admin pages under AUTHSOME_PUBLIC_URL (off: the JSON API only)",
+  },
   { name: "AUTHSOME_SMTP_URL", default: "mail to the log", description: "smtp://user:pass@host:port" },
   { name: "AUTHSOME_MAIL_FROM", default: "Authsome <no-reply@localhost>", description: "sender of mails" },
   { name: "AUTHSOME_REQUIRE_EMAIL_VERIFICATION", default: "on", description: "sign-up needs the mailed code" },
