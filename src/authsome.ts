@@ -27,6 +27,7 @@ import { introspectionRoutes } from "./http/routes/introspection.js"
 import { metaRoutes } from "./http/routes/meta.js"
 import { rbacRoutes } from "./http/routes/rbac.js"
 import { sessionRoutes } from "./http/routes/sessions.js"
+import { webhookRoutes } from "./http/routes/webhooks.js"
 import type { StoreBackend } from "./layers/backend.js"
 import { InvalidMigrationGroups } from "./migrations/runner.js"
 import { type MigrationError, Migrator } from "./migrations/migrator.js"
@@ -56,6 +57,7 @@ import { SignIn } from "./services/sign-in.js"
 import { SignUpForms } from "./services/signup-form.js"
 import { BrandingStore, type StoreServices } from "./services/store/index.js"
 import { Tenancy } from "./services/tenancy.js"
+import { WebhookDispatcher, Webhooks, WebhookWakeUp } from "./services/webhooks/index.js"
 import type { OrganizationId } from "./domain/ids.js"
 import { makePages } from "./ui/server.js"
 import { version } from "./version.js"
@@ -99,10 +101,12 @@ const coreServices = Layer.merge(Admin.Default, Apps.Default).pipe(
       HttpKit.Default,
       Roles.Default,
       Housekeeping.Default,
+      Webhooks.Default,
     ),
   ),
   Layer.provideMerge(ApiKeys.Default),
-  Layer.provideMerge(Layer.merge(Sessions.Default, Events.Default)),
+  Layer.provideMerge(Sessions.Default),
+  Layer.provideMerge(Events.Default),
   Layer.provideMerge(
     Layer.mergeAll(
       Audit.Default,
@@ -131,6 +135,9 @@ const dispatcherLayer = (hostMailer: Layer.Layer<Mailer> | undefined) =>
   Layer.unwrapEffect(Effect.map(AuthConfig, (config) => MailDispatcher.layer(config.mail.dispatcher))).pipe(
     Layer.provide(mailerLayer(hostMailer)),
   )
+
+/** Webhook deliveries, in the background (sharing `Events`' wake-up signal). */
+const webhookDispatcherLayer = WebhookDispatcher.layer.pipe(Layer.provide(WebhookWakeUp.Default))
 
 /** The pruning of expired rows, in the background. */
 const housekeepingLayer = Layer.unwrapEffect(
@@ -188,7 +195,7 @@ export const AuthsomeServices = {
     let withPlugins = Layer.empty as unknown as Layer.Layer<any, any, CoreServices>
     for (const plugin of plugins) withPlugins = Layer.merge(withPlugins, pluginLayer(plugin))
     return Layer.merge(withPlugins, startup.pipe(Layer.provide(withPlugins))).pipe(
-      Layer.provideMerge(Layer.merge(dispatcherLayer(options.mailer), housekeepingLayer)),
+      Layer.provideMerge(Layer.mergeAll(dispatcherLayer(options.mailer), webhookDispatcherLayer, housekeepingLayer)),
       Layer.provideMerge(coreServices),
       Layer.provideMerge(AuthConfig.layer(configOf(options))),
       Layer.provideMerge(requireMigrated(plugins)),
@@ -230,6 +237,7 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
           ...(yield* introspectionRoutes),
           ...(yield* rbacRoutes),
           ...(yield* apiKeyRoutes),
+          ...(yield* webhookRoutes),
           ...(yield* adminRoutes),
           ...(yield* appRoutes),
         ]

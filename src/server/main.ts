@@ -18,10 +18,12 @@ import type { ServerSettings } from "./settings.js"
 
 const shutdownGrace = Duration.seconds(10)
 
-export const databaseLayer = (settings: ServerSettings) =>
-  settings.databaseUrl
-    ? Pg.layer(settings.databaseUrl, { maxConnections: settings.maxConnections })
-    : Pglite.layer({ dataDir: settings.dataDir })
+export const databaseLayer = (settings: ServerSettings) => {
+  if (!settings.databaseUrl) return Pglite.layer({ dataDir: settings.dataDir })
+  const pool = { maxConnections: settings.maxConnections, poolMode: settings.poolMode }
+  const primary = Pg.layer(settings.databaseUrl, pool)
+  return settings.replicaUrl ? Layer.merge(primary, Pg.replicaLayer(settings.replicaUrl, pool)) : primary
+}
 
 export const engineLayer = (settings: ServerSettings, requestLog?: (entry: RequestLogEntry) => void) =>
   Authsome.layer({

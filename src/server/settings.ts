@@ -16,8 +16,12 @@ export interface ServerSettings {
   readonly port: number
   readonly host: string
   readonly databaseUrl: Redacted.Redacted<string> | undefined
+  /** A streaming replica for lag-tolerant reads (`AUTHSOME_DATABASE_REPLICA_URL`). */
+  readonly replicaUrl: Redacted.Redacted<string> | undefined
   readonly dataDir: string
   readonly maxConnections: number
+  /** `transaction` behind a transaction-mode pooler (`AUTHSOME_DB_POOL_MODE`): no named prepared statements. */
+  readonly poolMode: "session" | "transaction"
   readonly logLevel: LogLevelName
   readonly logFormat: LogFormat
   /** The engine's configuration, decoded (every default applied). */
@@ -95,6 +99,11 @@ const engineVariables: ReadonlyArray<{
   { name: "AUTHSOME_REQUIRE_EMAIL_VERIFICATION", path: ["emailVerification", "required"], parse: booleanFrom },
   { name: "AUTHSOME_RATE_LIMIT", path: ["rateLimit", "enabled"], parse: booleanFrom },
   { name: "AUTHSOME_LOCKOUT", path: ["lockout", "enabled"], parse: booleanFrom },
+  {
+    name: "AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+    path: ["webhooks", "allowPrivateTargets"],
+    parse: booleanFrom,
+  },
   { name: "AUTHSOME_TOKEN_TTL", path: ["session", "tokenTtl"], parse: (_, raw) => Effect.succeed(raw) },
   { name: "AUTHSOME_REFRESH_TOKEN_TTL", path: ["session", "refreshTokenTtl"], parse: (_, raw) => Effect.succeed(raw) },
 ]
@@ -201,17 +210,29 @@ export const readServerSettings: Effect.Effect<ServerSettings, InvalidSetting> =
   if (Option.isSome(databaseUrl) && !/^postgres(ql)?:\/\/[^/]/.test(databaseUrl.value)) {
     return yield* fail("DATABASE_URL", "expected postgres://user:password@host:5432/db")
   }
+  const replicaUrl = yield* variable("AUTHSOME_DATABASE_REPLICA_URL")
+  if (Option.isSome(replicaUrl) && !/^postgres(ql)?:\/\/[^/]/.test(replicaUrl.value)) {
+    return yield* fail("AUTHSOME_DATABASE_REPLICA_URL", "expected postgres://user:password@host:5432/db")
+  }
+  if (Option.isSome(replicaUrl) && Option.isNone(databaseUrl)) {
+    return yield* fail("AUTHSOME_DATABASE_REPLICA_URL", "a read replica needs DATABASE_URL (its primary)")
+  }
   const maxConnections = yield* variable("AUTHSOME_DB_MAX_CONNECTIONS")
+  const poolMode = yield* variable("AUTHSOME_DB_POOL_MODE")
   const logLevel = yield* variable("AUTHSOME_LOG_LEVEL")
   const logFormat = yield* variable("AUTHSOME_LOG_FORMAT")
   return {
     port,
     host: Option.getOrElse(yield* variable("HOST"), () => "0.0.0.0"),
     databaseUrl: Option.getOrUndefined(Option.map(databaseUrl, Redacted.make)),
+    replicaUrl: Option.getOrUndefined(Option.map(replicaUrl, Redacted.make)),
     dataDir: Option.getOrElse(yield* variable("AUTHSOME_DATA_DIR"), () => "./.authsome/data"),
     maxConnections: Option.isSome(maxConnections)
       ? yield* integerFrom("AUTHSOME_DB_MAX_CONNECTIONS", maxConnections.value, 1, 1000)
       : 25,
+    poolMode: Option.isSome(poolMode)
+      ? yield* oneOf("AUTHSOME_DB_POOL_MODE", poolMode.value, ["session", "transaction"] as const)
+      : "session",
     logLevel: Option.isSome(logLevel)
       ? yield* oneOf("AUTHSOME_LOG_LEVEL", logLevel.value, ["debug", "info", "warn", "error"] as const)
       : "info",

@@ -11,6 +11,11 @@ export const variables: ReadonlyArray<Variable> = [
     default: "embedded database",
     description: "PostgreSQL, postgres://user:password@host:5432/db (sslmode, sslrootcert, sslcert, sslkey as libpq)",
   },
+  {
+    name: "AUTHSOME_DATABASE_REPLICA_URL",
+    default: "none",
+    description: "a streaming replica for lag-tolerant reads (lists, searches, audit, exports); /health shows its lag",
+  },
   { name: "AUTHSOME_DATA_DIR", default: "./.authsome/data", description: "the embedded database's directory" },
   { name: "PORT", default: "8080", description: "port to listen on" },
   { name: "HOST", default: "0.0.0.0", description: "address to listen on" },
@@ -42,6 +47,11 @@ export const variables: ReadonlyArray<Variable> = [
   { name: "AUTHSOME_REQUIRE_EMAIL_VERIFICATION", default: "on", description: "sign-up needs the mailed code" },
   { name: "AUTHSOME_RATE_LIMIT", default: "on", description: "rate limits" },
   { name: "AUTHSOME_LOCKOUT", default: "on", description: "lock an account after failed sign-ins" },
+  {
+    name: "AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+    default: "off",
+    description: "let webhooks reach loopback and private addresses (development only)",
+  },
   { name: "AUTHSOME_TOKEN_TTL", default: "1 hour", description: "session token lifetime (seconds or '1 hour')" },
   { name: "AUTHSOME_REFRESH_TOKEN_TTL", default: "30 days", description: "refresh token lifetime" },
   {
@@ -51,6 +61,11 @@ export const variables: ReadonlyArray<Variable> = [
   },
   { name: "AUTHSOME_CONFIG", default: "none", description: "JSON file with the rest (plugins, policies)" },
   { name: "AUTHSOME_DB_MAX_CONNECTIONS", default: "25", description: "PostgreSQL pool size" },
+  {
+    name: "AUTHSOME_DB_POOL_MODE",
+    default: "session",
+    description: "transaction behind a transaction-mode pooler (PgBouncer): no named prepared statements",
+  },
   { name: "AUTHSOME_LOG_LEVEL", default: "info", description: "debug, info, warn or error" },
   { name: "AUTHSOME_LOG_FORMAT", default: "logfmt", description: "logfmt, json or pretty" },
 ]

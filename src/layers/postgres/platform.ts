@@ -77,20 +77,29 @@ const makeWebhookStore = Effect.gen(function* () {
 
 const makeWebhookDeliveryStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const onReplica = yield* Sql.replicaReads
   return WebhookDeliveryStore.of({
     enqueue: (deliveries) =>
       deliveries.length === 0 ? Effect.void : sql`${Sql.insertInto(sql, WebhookDeliveries, deliveries)}`.pipe(Sql.exec),
     claimDue: (now, limit, leaseUntil) => claimDue(sql, WebhookDeliveries, now, limit, leaseUntil),
-    markDelivered: (id, statusCode, now) =>
-      sql`UPDATE authsome_webhook_deliveries
-          SET status = 'delivered', last_status_code = ${statusCode}, delivered_at = ${now}, updated_at = ${now}
-          WHERE id = ${id}`.pipe(Sql.exec),
+    markDelivered: (successes, now) =>
+      successes.length === 0
+        ? Effect.void
+        : sql`UPDATE authsome_webhook_deliveries AS d
+              SET status = 'delivered', last_status_code = o.code, last_duration_ms = o.ms,
+                  delivered_at = ${now}, updated_at = ${now}
+              FROM (VALUES ${sql.csv(
+                successes.map((s) => sql`(${s.id}, ${s.statusCode}::integer, ${Math.round(s.durationMs)}::integer)`),
+              )}) AS o (id, code, ms)
+              WHERE d.id = o.id`.pipe(Sql.exec),
     markAttemptFailed: (id, failure, now) =>
       sql`UPDATE authsome_webhook_deliveries
-          SET last_status_code = ${failure.statusCode}, last_error = ${failure.error}, updated_at = ${now},
+          SET last_status_code = ${failure.statusCode}, last_duration_ms = ${failure.durationMs},
+              last_error = ${failure.error}, updated_at = ${now},
               ${nextAttemptOrFailed(sql, failure.nextAttemptAt)}
           WHERE id = ${id}`.pipe(Sql.exec),
-    listByWebhook: (webhookId, page) => Sql.listPage(sql, WebhookDeliveries, [sql`webhook_id = ${webhookId}`], page),
+    listByWebhook: (webhookId, page) =>
+      onReplica((sql) => Sql.listPage(sql, WebhookDeliveries, [sql`webhook_id = ${webhookId}`], page)),
   })
 })
 
@@ -306,20 +315,24 @@ const makeRbacStore = Effect.gen(function* () {
 
 const makeAuditStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const onReplica = yield* Sql.replicaReads
   return AuditStore.of({
     record: (event) => sql`${Sql.insertInto(sql, AuditEvents, [event])}`.pipe(Sql.exec),
+    // Audit queries and the data export tolerate lag: on the read replica when there is one.
     list: (appId, query) =>
-      Sql.listPage(
-        sql,
-        AuditEvents,
-        [
-          sql`app_id = ${appId}`,
-          query.userId === undefined ? undefined : sql`user_id = ${query.userId}`,
-          query.type === undefined ? undefined : sql`type = ${query.type}`,
-          query.since === undefined ? undefined : sql`created_at >= ${query.since}`,
-          query.until === undefined ? undefined : sql`created_at < ${query.until}`,
-        ],
-        query,
+      onReplica((sql) =>
+        Sql.listPage(
+          sql,
+          AuditEvents,
+          [
+            sql`app_id = ${appId}`,
+            query.userId === undefined ? undefined : sql`user_id = ${query.userId}`,
+            query.type === undefined ? undefined : sql`type = ${query.type}`,
+            query.since === undefined ? undefined : sql`created_at >= ${query.since}`,
+            query.until === undefined ? undefined : sql`created_at < ${query.until}`,
+          ],
+          query,
+        ),
       ),
   })
 })
