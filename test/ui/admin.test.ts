@@ -4,6 +4,7 @@
  */
 import type { Browser, BrowserContext, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startReceiver } from "../support/webhooks.js"
 import { Client, signUpAndSignIn, strongPassword, uniqueEmail } from "../support/http.js"
 import {
   accessibilityProblems,
@@ -23,7 +24,12 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
   let owner: string
 
   beforeAll(async () => {
-    ;[server, browser] = await Promise.all([startUiServer(), launch()])
+    ;[server, browser] = await Promise.all([
+      startUiServer({
+        webhooks: { allowPrivateTargets: true, retrySchedule: ["100 millis"], pollInterval: "100 millis" },
+      }),
+      launch(),
+    ])
     owner = uniqueEmail("ui-owner")
     await signUpAndSignIn(server, new Client(server.base), owner)
   }, 60_000)
@@ -166,6 +172,51 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
     await checkPage(page)
     await screenshot(page, "admin-stats")
     expect(problems).toEqual([])
+  })
+
+  it("webhooks: made on the console (secret shown once), a failed delivery in the log, retried once the target works", async () => {
+    const receiver = await startReceiver()
+    try {
+      receiver.respond = () => 500
+      const { page, problems } = await signedInPage(owner)
+      await page.goto(`${server.pages}/admin/webhooks`)
+      const create = page.getByRole("form", { name: "New webhook" })
+      await create.getByLabel("URL").fill(receiver.url)
+      await create.getByLabel("Events").fill("user.created, user.deleted")
+      await create.getByRole("button", { name: "Create" }).click()
+      const secret = /whsec_[A-Za-z0-9+/=]+/.exec((await page.getByRole("status").first().textContent()) ?? "")?.[0]
+      expect(secret).toBeDefined()
+      receiver.secret = secret
+      await page.getByRole("button", { name: "Send a test event" }).click()
+      await receiver.waitFor((calls) => calls.length >= 2)
+      await expect
+        .poll(
+          async () => {
+            await page.reload()
+            return page.getByRole("button", { name: "Retry" }).count()
+          },
+          { timeout: 10_000 },
+        )
+        .toBe(1)
+      await checkPage(page)
+      await screenshot(page, "admin-webhooks")
+      receiver.respond = () => 204
+      await page.getByRole("button", { name: "Retry" }).click()
+      await receiver.waitFor((calls) =>
+        calls.some((call) => call.answered === 204 && call.payload?.type === "webhook.test"),
+      )
+      await expect
+        .poll(async () => {
+          await page.reload()
+          return page.getByText("delivered", { exact: true }).count()
+        })
+        .toBe(1)
+      const delivered = receiver.calls.filter((call) => call.payload?.type === "webhook.test")
+      expect(new Set(delivered.map((call) => call.payload!.id)).size).toBe(1)
+      expect(problems).toEqual([])
+    } finally {
+      await receiver.close()
+    }
   })
 
   it("a user without the permissions reads no admin data", async () => {

@@ -223,5 +223,20 @@ export const webhookRoutes = Effect.gen(function* () {
       ),
   })
 
-  return [create, list, get, update, remove, deliveries, test]
+  const retry = sessionRoute({
+    method: "POST",
+    path: "/webhooks/:id/deliveries/:deliveryId/retry",
+    tag: "Webhooks",
+    summary: "Send a failed delivery again, as a new delivery of the same event (same body); see the delivery log",
+    description: "Only a `failed` delivery among the webhook's newest 1,000 (409 for one that is not failed).",
+    requires: "webhook:*",
+    responses: { 202: { description: "the queued delivery", schema: DeliveryJson } },
+    handler: (request) =>
+      Effect.map(
+        webhooks.retry(request.client, idParam(request.params), request.params["deliveryId"] ?? ""),
+        (delivery) => json(202, deliveryJson(delivery)),
+      ),
+  })
+
+  return [create, list, get, update, remove, deliveries, test, retry]
 })

@@ -4,7 +4,7 @@
  * guard when they are set, and again at every delivery (the dispatcher).
  */
 import { Clock, Effect, Option } from "effect"
-import { InvalidRequest, NotFound } from "../../domain/errors.js"
+import { Conflict, InvalidRequest, NotFound } from "../../domain/errors.js"
 import { isId, newId, type WebhookId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import { AuthConfig } from "../config.js"
@@ -167,7 +167,47 @@ export class Webhooks extends Effect.Service<Webhooks>()("authsome/Webhooks", {
         return delivery
       })
 
-    return { create, list, get: find, update, remove, deliveryLog, sendTest } as const
+    /** How far back in a webhook's log a failed delivery can be found to be sent again. */
+    const retryWindow = 1_000
+
+    /**
+     * Sends a failed delivery again: a new delivery of the same event (same payload, so a receiver that deduplicates
+     * by the body's `id` sees one event), made by the dispatcher with a fresh schedule; returns it. Only a `failed`
+     * delivery among the webhook's newest 1,000 can be retried; any other is `NotFound` or a `Conflict`.
+     */
+    const retry = (client: ClientContext, id: string, deliveryId: string) =>
+      Effect.gen(function* () {
+        const webhook = yield* find(client, id)
+        let cursor: string | undefined
+        let failed: M.WebhookDelivery | undefined
+        for (let seen = 0; seen < retryWindow && failed === undefined; seen += 100) {
+          const page = yield* deliveries.listByWebhook(webhook.id, { limit: 100, cursor })
+          failed = page.items.find((delivery) => delivery.id === deliveryId)
+          cursor = page.nextCursor
+          if (cursor === undefined) break
+        }
+        if (failed === undefined) return yield* new NotFound({ entity: "delivery" })
+        if (failed.status !== "failed") return yield* new Conflict({ message: "only a failed delivery is retried" })
+        const at = yield* now
+        const again: M.WebhookDelivery = {
+          ...failed,
+          id: newId.webhookDelivery(),
+          status: "pending",
+          attempts: 0,
+          nextAttemptAt: at,
+          lastStatusCode: null,
+          lastDurationMs: null,
+          lastError: null,
+          deliveredAt: null,
+          createdAt: at,
+          updatedAt: at,
+        }
+        yield* deliveries.enqueue([again])
+        yield* wakeUp.signal
+        return again
+      })
+
+    return { create, list, get: find, update, remove, deliveryLog, sendTest, retry } as const
   }),
   dependencies: [WebhookWakeUp.Default],
 }) {}
