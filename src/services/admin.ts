@@ -16,6 +16,7 @@ import type { ClientContext } from "./context.js"
 import { Events } from "./events.js"
 import { PluginRegistry } from "./plugin-registry.js"
 import type { Actor } from "./roles.js"
+import type { PageRequest } from "./store/common.js"
 import { Sessions } from "./sessions.js"
 import {
   AuditStore,
@@ -309,7 +310,11 @@ export class Admin extends Effect.Service<Admin>()("authsome/Admin", {
         ),
       ) satisfies Effect.Effect<Stats>
 
+    /** One page of the app's organizations, newest first (the admin console's list). */
+    const listOrganizations = (client: ClientContext, page: PageRequest) => organizations.listByApp(client.app.id, page)
+
     return {
+      listOrganizations,
       listUsers,
       getUser,
       createUser,

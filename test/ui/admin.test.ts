@@ -31,7 +31,10 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
       launch(),
     ])
     owner = uniqueEmail("ui-owner")
-    await signUpAndSignIn(server, new Client(server.base), owner)
+    const client = new Client(server.base)
+    const { session_token: token } = await signUpAndSignIn(server, client, owner)
+    const org = await client.post("/orgs", { name: "Console Org", slug: "console-org" }, { token, cookies: false })
+    expect(org.status).toBe(201)
   }, 60_000)
 
   afterAll(async () => {
@@ -70,6 +73,9 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
       await page.goto(`${server.pages}${tab}`)
       await expect.poll(() => page.getByRole("heading", { name: "Administration" }).count()).toBe(1)
       await checkPage(page)
+      if (tab === "/admin/organizations") {
+        expect(await page.getByRole("cell", { name: "console-org", exact: true }).count()).toBe(1)
+      }
     }
     await page.getByRole("link", { name: "Roles" }).click()
     for (const slug of ["user", "admin", "owner"]) {

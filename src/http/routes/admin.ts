@@ -69,8 +69,51 @@ const StatsJson = Schema.Struct({
   organizations: Schema.Int,
 }).annotations({ identifier: "AdminStats" })
 
+const AdminOrganizationJson = Schema.Struct({
+  id: Schema.String,
+  app_id: Schema.String,
+  name: Schema.String,
+  slug: Schema.String,
+  logo: Schema.NullOr(Schema.String),
+  created_by: Schema.String,
+  created_at: Schema.String.annotations({ format: "date-time" }),
+}).annotations({ identifier: "AdminOrganization" })
+const organizationsPage = Schema.Struct({
+  organizations: Schema.Array(AdminOrganizationJson),
+  next_cursor: Schema.optional(Schema.String),
+})
+
 export const adminRoutes = Effect.gen(function* () {
   const admin = yield* Admin
+
+  const listOrganizations = sessionRoute({
+    method: "GET",
+    path: "/admin/organizations",
+    tag: "Admin",
+    summary: "The app's organizations, newest first, a page at a time",
+    requires: "org:*",
+    query: [
+      { name: "cursor", description: "the `next_cursor` of the previous page" },
+      { name: "limit", description: "page size, 1 to 100 (default 20)" },
+    ],
+    responses: { 200: { description: "one page of organizations", schema: organizationsPage } },
+    handler: (request) =>
+      Effect.gen(function* () {
+        const found = yield* admin.listOrganizations(request.client, yield* pageOf(request.query))
+        return json(200, {
+          organizations: found.items.map((org) => ({
+            id: org.id,
+            app_id: org.appId,
+            name: org.name,
+            slug: org.slug,
+            logo: org.logo,
+            created_by: org.createdBy,
+            created_at: org.createdAt.toISOString(),
+          })),
+          ...(found.nextCursor === undefined ? {} : { next_cursor: found.nextCursor }),
+        })
+      }),
+  })
 
   const listUsers = sessionRoute({
     method: "GET",
@@ -331,6 +374,7 @@ export const adminRoutes = Effect.gen(function* () {
   })
 
   return [
+    listOrganizations,
     listUsers,
     createUser,
     getUser,
