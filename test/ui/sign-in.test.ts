@@ -93,6 +93,28 @@ describe.skipIf(!hasChromium)("hosted sign-in and account pages in Chromium", ()
     expect(problems).toEqual([])
   })
 
+  it("sign-up verified with the 6-digit code typed into the page", async () => {
+    const { page, problems } = await open()
+    const email = uniqueEmail("ui-code")
+    await page.goto(`${server.pages}/sign-up`)
+    await page.getByLabel("Email").fill(email)
+    await page.getByLabel("Password").fill(strongPassword)
+    await page.getByRole("button", { name: "Create an account" }).click()
+    await heading(page, "Verify your email")
+    const mail = await server.smtp.waitFor(email, /verif/i)
+    const code = /\b(\d{6})\b/.exec(mail.text)![1]!
+    await page.getByRole("textbox", { name: "Code" }).fill(code === "000000" ? "111111" : "000000")
+    await page.getByRole("button", { name: "Verify" }).click()
+    await expect
+      .poll(() => page.getByRole("alert").first().textContent())
+      .toBe("That code or link is wrong, used or expired.")
+    await checkPage(page)
+    await page.getByRole("textbox", { name: "Code" }).fill(code)
+    await page.getByRole("button", { name: "Verify" }).click()
+    await heading(page, "Your account")
+    expect(problems).toEqual([])
+  })
+
   it("a wrong password is announced; keyboard only: Tab to each field, Enter signs in", async () => {
     const { email } = await existingUser("ui-keys")
     const { page, problems } = await open()
@@ -157,7 +179,8 @@ describe.skipIf(!hasChromium)("hosted sign-in and account pages in Chromium", ()
     await page.getByRole("textbox", { name: "Confirm with a code from the app" }).fill(totp.generate())
     await page.getByRole("button", { name: "Verify" }).click()
     await heading(page, "Recovery codes")
-    expect(await page.locator("#recovery-codes li").count()).toBe(10)
+    const recovery = await page.locator("#recovery-codes li").allTextContents()
+    expect(recovery).toHaveLength(10)
     await checkPage(page)
 
     await page.getByRole("button", { name: "Sign out", exact: true }).click()
@@ -169,6 +192,14 @@ describe.skipIf(!hasChromium)("hosted sign-in and account pages in Chromium", ()
     await page
       .getByRole("textbox", { name: "Authentication or recovery code" })
       .fill(totp.generate({ timestamp: Date.now() + 30_000 }))
+    await page.getByRole("button", { name: "Verify" }).click()
+    await heading(page, "Your account")
+
+    // A recovery code instead (each works once).
+    await page.getByRole("button", { name: "Sign out", exact: true }).click()
+    await signIn(page, email)
+    await heading(page, "Two-step verification")
+    await page.getByRole("textbox", { name: "Authentication or recovery code" }).fill(recovery[0]!)
     await page.getByRole("button", { name: "Verify" }).click()
     await heading(page, "Your account")
     expect(problems).toEqual([])
