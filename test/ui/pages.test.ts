@@ -5,6 +5,8 @@
 import { ConfigProvider, Effect, Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { resolveConfigSync } from "../../src/config.js"
+import type { PageContext } from "../../src/ui/context.js"
+import { safeRedirect } from "../../src/ui/pages/auth.js"
 import { readServerSettings } from "../../src/server/settings.js"
 import * as Password from "../../src/plugins/password/index.js"
 import * as Social from "../../src/plugins/social/index.js"
@@ -227,5 +229,29 @@ describe("the pages in a host's Express app", () => {
       await handlers.dispose()
       await database.drop()
     }
+  })
+})
+
+describe("redirect_to after sign-in", () => {
+  const ctx = {
+    config: resolveConfigSync({ publicUrl: "https://auth.example.test", trustedOrigins: ["https://app.example.test"] }),
+    url: (path: string) => path,
+  } as unknown as PageContext
+
+  it("a path of this server or a URL of our own or a trusted origin; anything else is the account page", () => {
+    const accepted = ["/account?x=1", "https://app.example.test/after", "https://auth.example.test/account"]
+    for (const target of accepted) expect(safeRedirect(ctx, target)).toBe(target)
+    const refused = [
+      "//evil.example/x",
+      "/\\evil.example/x",
+      "/\t/evil.example/x",
+      "/\n/evil.example",
+      "https://evil.example/x",
+      "https://app.example.test.evil.example/",
+      "javascript:alert(1)",
+      "data:text/html,x",
+      "",
+    ]
+    for (const target of refused) expect(safeRedirect(ctx, target), JSON.stringify(target)).toBe("/account")
   })
 })

@@ -28,7 +28,9 @@ const defaultNext = "/account"
 export const safeRedirect = (ctx: PageContext, target: string | null | undefined) => {
   const fallback = ctx.url(defaultNext)
   if (!target) return fallback
-  if (target.startsWith("/")) return /^\/[/\\]/.test(target) ? fallback : target
+  // Browsers drop tabs and newlines inside URLs and read `\` as `/`: `/\t/host` would be `//host`.
+  if (/[\s\\\u0000-\u001f\u007f]/.test(target)) return fallback
+  if (target.startsWith("/")) return target.startsWith("//") ? fallback : target
   try {
     const url = new URL(target)
     const own = ctx.config.publicUrl ? new URL(ctx.config.publicUrl).origin : undefined
