@@ -29,7 +29,9 @@ export const safeRedirect = (ctx: PageContext, target: string | null | undefined
   const fallback = ctx.url(defaultNext)
   if (!target) return fallback
   // Browsers drop tabs and newlines inside URLs and read `\` as `/`: `/\t/host` would be `//host`.
-  if (/[\s\\\u0000-\u001f\u007f]/.test(target)) return fallback
+  if (/[\s\\]/.test(target) || [...target].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+    return fallback
+  }
   if (target.startsWith("/")) return target.startsWith("//") ? fallback : target
   try {
     const url = new URL(target)
