@@ -177,6 +177,14 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
     expect(await bars("failure")).toBeGreaterThanOrEqual(1)
     await checkPage(page)
     await screenshot(page, "admin-stats")
+
+    await page.getByRole("link", { name: "Audit log" }).click()
+    await page.getByRole("textbox", { name: "Type" }).fill("auth.signin.failed")
+    await page.getByRole("button", { name: "Filter" }).click()
+    const types = await page.locator("tbody tr td:nth-child(2)").allTextContents()
+    expect(types.length).toBeGreaterThan(0)
+    expect(new Set(types)).toEqual(new Set(["auth.signin.failed"]))
+    await checkPage(page)
     expect(problems).toEqual([])
   })
 

@@ -255,3 +255,23 @@ describe("redirect_to after sign-in", () => {
     for (const target of refused) expect(safeRedirect(ctx, target), JSON.stringify(target)).toBe("/account")
   })
 })
+
+describe("pages under a path of publicUrl", () => {
+  it("are served under that path (assets and forms too), and nowhere else", async () => {
+    const server = await startServer({ config: { publicUrl: "http://localhost:1/id", ui: { enabled: true } } })
+    try {
+      const page = await fetch(`${server.origin}/id/sign-in`)
+      expect(page.status).toBe(200)
+      const body = await page.text()
+      expect(body).toContain('action="/id/sign-in"')
+      const style = /href="(\/id\/ui-assets\/[^"]+\.css)"/.exec(body)?.[1]
+      expect(style).toBeDefined()
+      expect((await fetch(`${server.origin}${style}`)).status).toBe(200)
+      expect((await fetch(`${server.origin}/sign-in`)).status).toBe(404)
+      const root = await fetch(`${server.origin}/id`, { redirect: "manual" })
+      expect(root.headers.get("location")).toBe("/id/sign-in")
+    } finally {
+      await server.close()
+    }
+  })
+})
