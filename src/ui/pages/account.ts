@@ -309,7 +309,7 @@ const totpSetup = (ctx: PageContext, signedIn: SignedIn, secret: string, qr: str
     {
       error,
       extra: html`<section class="card" aria-labelledby="totp-title"><h2 id="totp-title">${t.totpSetUpTitle}</h2><p>${t.totpScan}</p>
-<div class="qr" role="img" aria-label="QR code">${trusted(qr)}</div>
+<div class="qr" role="img" aria-label="${t.qrCode}">${trusted(qr)}</div>
 <p>${t.totpSecret}: <code id="totp-secret">${secret}</code> <button type="button" class="secondary small" hidden data-copy="totp-secret" data-copied="${t.copied}">${t.copy}</button></p>
 ${form(
   ctx,

@@ -386,7 +386,7 @@ const audit = (ctx: PageContext, signedIn: SignedIn) =>
     const value = (name: string) => ctx.query.get(name) ?? ""
     const filterForm = html`<form method="get" action="${ctx.url("/admin/audit")}" class="row" aria-label="${t.filter}">
 <div>${field({ name: "type", id: "f-audit-type", label: t.type, value: value("type") })}</div>
-<div>${field({ name: "user_id", id: "f-audit-user", label: "User ID", value: value("user_id") })}</div>
+<div>${field({ name: "user_id", id: "f-audit-user", label: t.userId, value: value("user_id") })}</div>
 <div>${field({ name: "since", id: "f-audit-since", label: t.since, type: "datetime-local", value: value("since") })}</div>
 <div>${field({ name: "until", id: "f-audit-until", label: t.until, type: "datetime-local", value: value("until") })}</div>
 <div><button type="submit">${t.filter}</button></div></form>`
@@ -407,7 +407,7 @@ const audit = (ctx: PageContext, signedIn: SignedIn) =>
       "/admin/audit",
       card(
         t.auditLog,
-        html`${filterForm}<table><thead><tr><th scope="col">${t.since}</th><th scope="col">${t.type}</th><th scope="col">User</th><th scope="col">IP</th></tr></thead><tbody>${events.map(
+        html`${filterForm}<table><thead><tr><th scope="col">${t.since}</th><th scope="col">${t.type}</th><th scope="col">${t.user}</th><th scope="col">IP</th></tr></thead><tbody>${events.map(
           (e) =>
             html`<tr><td>${when(e.created_at)}</td><td>${e.type}</td><td><code>${e.user_id ?? ""}</code></td><td>${e.ip_address ?? ""}</td></tr>`,
         )}</tbody></table>${events.length === 0 ? html`<p>${t.none}</p>` : ""}${next}`,
@@ -448,7 +448,7 @@ const apps = (ctx: PageContext, signedIn: SignedIn, flash: Flash = {}, status = 
             "environments",
           ).map(
             (e) =>
-              html`<tr><td>${e.name} ${e.is_default ? html`<span class="tag">default</span>` : ""}</td><td>${e.slug}</td><td>${e.type}</td></tr>`,
+              html`<tr><td>${e.name} ${e.is_default ? html`<span class="tag">${t.defaultEnvironment}</span>` : ""}</td><td>${e.slug}</td><td>${e.type}</td></tr>`,
           )}</tbody></table>`,
         )
       : unavailable(ctx, environments)

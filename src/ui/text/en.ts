@@ -92,6 +92,7 @@ export const en = {
   totpSetUpTitle: "Set up two-step verification",
   totpScan: "Scan this QR code with your authenticator app, or type the key below into it.",
   totpSecret: "Setup key",
+  qrCode: "QR code of the setup key",
   totpConfirm: "Confirm with a code from the app",
   totpEnabled:
     "Two-step verification is on. Keep these recovery codes somewhere safe: each works once, and they are shown only now.",
@@ -133,6 +134,9 @@ export const en = {
   admin: "Admin",
   adminTitle: "Administration",
   users: "Users",
+  user: "User",
+  userId: "User ID",
+  defaultEnvironment: "default",
   search: "Search",
   ban: "Ban",
   unban: "Unban",
