@@ -22,7 +22,7 @@ h1{font-size:1.5rem;margin:0 0 1rem}
 h2{font-size:1.15rem;margin:0 0 .75rem}
 label{display:block;font-weight:600;margin:.75rem 0 .25rem}
 .hint{color:var(--muted);font-size:.875rem;margin:.25rem 0 0}
-input[type=email],input[type=password],input[type=text],input[type=search],input[type=datetime-local],select{width:100%;padding:.6rem .7rem;border:1px solid #8a90a3;border-radius:6px;font:inherit;background:#fff;color:var(--fg)}
+input[type=email],input[type=password],input[type=text],input[type=search],input[type=url],input[type=datetime-local],select{width:100%;padding:.6rem .7rem;border:1px solid #8a90a3;border-radius:6px;font:inherit;background:#fff;color:var(--fg)}
 input:focus-visible,button:focus-visible,a:focus-visible,select:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
 button,.button{display:inline-block;margin-top:1rem;padding:.6rem 1rem;border:0;border-radius:6px;background:var(--brand);color:var(--brand-text);font:inherit;font-weight:600;cursor:pointer;text-decoration:none}
 button.secondary,.button.secondary{background:#fff;color:var(--brand);border:1px solid var(--brand)}
