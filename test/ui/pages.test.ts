@@ -8,6 +8,8 @@ import { resolveConfigSync } from "../../src/config.js"
 import type { PageContext } from "../../src/ui/context.js"
 import { safeRedirect } from "../../src/ui/pages/auth.js"
 import { readServerSettings } from "../../src/server/settings.js"
+import * as OTPAuth from "otpauth"
+import * as Mfa from "../../src/plugins/mfa/index.js"
 import * as Password from "../../src/plugins/password/index.js"
 import * as Social from "../../src/plugins/social/index.js"
 import express from "express"
@@ -19,6 +21,7 @@ import {
   listen,
   signUpAndSignIn,
   startServer,
+  strongPassword,
   type TestServer,
   uniqueEmail,
 } from "../support/http.js"
@@ -270,6 +273,49 @@ describe("pages under a path of publicUrl", () => {
       expect((await fetch(`${server.origin}/sign-in`)).status).toBe(404)
       const root = await fetch(`${server.origin}/id`, { redirect: "manual" })
       expect(root.headers.get("location")).toBe("/id/sign-in")
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("an app that requires MFA of everyone", () => {
+  it("a user without it enrols on the sign-in's MFA step (QR and key), then the code signs them in", async () => {
+    const server = await startUiServer({ plugins: [Password.plugin(), Mfa.plugin({ required: true })] })
+    try {
+      const email = uniqueEmail("ui-required")
+      // Verifying the sign-up makes the account; the sign-in it would be is refused until MFA is set up.
+      await expect(signUpAndSignIn(server, new Client(server.base), email)).rejects.toThrow(/mfa_required/)
+      const first = await fetch(`${server.pages}/sign-in`)
+      const csrf = /authsome_csrf=([^;]+)/.exec(first.headers.getSetCookie().join(";"))![1]!
+      const post = (path: string, fields: Record<string, string>) =>
+        fetch(`${server.pages}${path}`, {
+          method: "POST",
+          redirect: "manual",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            origin: server.pages,
+            cookie: `authsome_csrf=${csrf}`,
+          },
+          body: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
+        })
+      const step = await (await post("/sign-in", { email, password: strongPassword })).text()
+      expect(step).toContain("This app requires two-step verification")
+      expect(step).toContain("<svg")
+      const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]+)"`).exec(step)![1]!
+      const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(hidden("secret")) })
+      const wrong = await post("/mfa", {
+        mfa_ticket: hidden("mfa_ticket"),
+        secret: hidden("secret"),
+        otpauth_url: hidden("otpauth_url").replaceAll("&amp;", "&"),
+        code: totp.generate() === "000000" ? "111111" : "000000",
+      })
+      expect(wrong.status).toBe(400)
+      expect(await wrong.text()).toContain("<svg")
+      const done = await post("/mfa", { mfa_ticket: hidden("mfa_ticket"), code: totp.generate() })
+      expect(done.status).toBe(303)
+      expect(done.headers.get("location")).toBe("/account")
+      expect(done.headers.getSetCookie().some((line) => line.startsWith("authsome_session_token="))).toBe(true)
     } finally {
       await server.close()
     }

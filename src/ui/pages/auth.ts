@@ -4,6 +4,7 @@
  * and sign-out. Each form posts to its page, which calls the JSON API and renders its answer.
  */
 import { Effect } from "effect"
+import QRCode from "qrcode"
 import {
   type ApiResult,
   alert,
@@ -15,7 +16,7 @@ import {
   type PageContext,
   redirect,
 } from "../context.js"
-import { type Fragment, html } from "../html.js"
+import { type Fragment, html, trusted } from "../html.js"
 import { layout } from "../layout.js"
 import { fill } from "../text/en.js"
 
@@ -121,7 +122,7 @@ const afterSignIn = (
   const next = nextOf(ctx)
   if (result.ok) return Effect.succeed(redirect(safeRedirect(ctx, next)))
   if (result.type === "mfa_required" && typeof result.body?.mfa_ticket === "string") {
-    return mfaPage(ctx, result.body.mfa_ticket)
+    return mfaStep(ctx, result.body)
   }
   if (result.type === "email_not_verified") {
     return verifyCodePage(ctx, ctx.form.get("email") ?? "", { error: errorText(ctx.t, result) }, 403)
@@ -323,20 +324,65 @@ const reset = (ctx: PageContext) => {
 
 // --- MFA ------------------------------------------------------------------------------------------------------------
 
-const mfaPage = (ctx: PageContext, ticket: string, error?: string, status = 200) =>
-  page(
-    ctx,
-    ctx.t.mfaTitle,
-    html`<h1>${ctx.t.mfaTitle}</h1>${alert(error)}<p>${ctx.t.mfaIntro}</p>
+/** The setup an app that requires MFA shows a user who has none yet (with the ticket of the refused sign-in). */
+interface MfaSetup {
+  readonly secret: string
+  readonly otpauthUrl: string
+}
+
+const mfaPage = (ctx: PageContext, ticket: string, error?: string, status = 200, setup?: MfaSetup) =>
+  Effect.flatMap(
+    setup
+      ? Effect.promise(() => QRCode.toString(setup.otpauthUrl, { type: "svg", margin: 1 }))
+      : Effect.succeed(undefined),
+    (qr) =>
+      page(
+        ctx,
+        ctx.t.mfaTitle,
+        html`<h1>${ctx.t.mfaTitle}</h1>${alert(error)}${
+          setup && qr
+            ? html`<p>${ctx.t.mfaEnrollRequired}</p><p>${ctx.t.totpScan}</p><div class="qr" role="img" aria-label="${ctx.t.qrCode}">${trusted(qr)}</div>
+<p>${ctx.t.totpSecret}: <code id="totp-secret">${setup.secret}</code></p>`
+            : html`<p>${ctx.t.mfaIntro}</p>`
+        }
 ${form(
   ctx,
   "/mfa",
-  html`<input type="hidden" name="mfa_ticket" value="${ticket}">${hiddenNext(nextOf(ctx))}
+  html`<input type="hidden" name="mfa_ticket" value="${ticket}">${hiddenNext(nextOf(ctx))}${
+    setup
+      ? html`<input type="hidden" name="secret" value="${setup.secret}"><input type="hidden" name="otpauth_url" value="${setup.otpauthUrl}">`
+      : ""
+  }
 ${field({ name: "code", label: ctx.t.mfaCode, autocomplete: "one-time-code", required: true, autofocus: true, invalid: !!error })}
 <button type="submit" class="full">${ctx.t.verify}</button>`,
 )}`,
-    status,
+        status,
+      ),
   )
+
+/** A sign-in refused for MFA: the code step, after enrolling first where the app requires MFA of everyone. */
+const mfaStep = (ctx: PageContext, body: { mfa_ticket: string; enrollment_required?: boolean }) =>
+  body.enrollment_required
+    ? Effect.flatMap(
+        ctx.api<{ secret: string; otpauth_url: string }>("POST", "/mfa/challenge/enroll", {
+          mfa_ticket: body.mfa_ticket,
+        }),
+        (enrolled) =>
+          enrolled.ok
+            ? mfaPage(ctx, body.mfa_ticket, undefined, 200, {
+                secret: enrolled.body.secret,
+                otpauthUrl: enrolled.body.otpauth_url,
+              })
+            : signInPage(ctx, { error: errorText(ctx.t, enrolled) }, enrolled.status),
+      )
+    : mfaPage(ctx, body.mfa_ticket)
+
+/** The setup carried by the form of an enrolment step (the user's own new seed, shown to them already). */
+const setupOf = (ctx: PageContext): MfaSetup | undefined => {
+  const secret = ctx.form.get("secret")
+  const otpauthUrl = ctx.form.get("otpauth_url")
+  return secret && otpauthUrl?.startsWith("otpauth://") ? { secret, otpauthUrl } : undefined
+}
 
 const mfaChallenge = (ctx: PageContext) => {
   const ticket = ctx.form.get("mfa_ticket") ?? ""
@@ -346,7 +392,7 @@ const mfaChallenge = (ctx: PageContext) => {
       result.ok
         ? Effect.succeed(redirect(safeRedirect(ctx, nextOf(ctx))))
         : result.type === "invalid_code"
-          ? mfaPage(ctx, ticket, errorText(ctx.t, result), result.status)
+          ? mfaPage(ctx, ticket, errorText(ctx.t, result), result.status, setupOf(ctx))
           : signInPage(ctx, { error: errorText(ctx.t, result) }, result.status),
   )
 }

@@ -52,6 +52,7 @@ export const en = {
   mfaTitle: "Two-step verification",
   mfaIntro: "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
   mfaCode: "Authentication or recovery code",
+  mfaEnrollRequired: "This app requires two-step verification. Set it up now to finish signing in.",
   // magic link
   magicTitle: "Sign in with your link",
   magicIntro: "Continue to sign in with the link from your mail.",
