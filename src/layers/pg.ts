@@ -15,7 +15,19 @@ import { SqlError } from "@effect/sql/SqlError"
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import * as Reactivity from "@effect/experimental/Reactivity"
-import { Config, type ConfigError, Context, Duration, Effect, Layer, Redacted, Ref, Schedule } from "effect"
+import {
+  Config,
+  type ConfigError,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  Redacted,
+  Ref,
+  Schedule,
+  Scope,
+} from "effect"
 import pg from "pg"
 import { ReadReplica, type ReplicaState } from "../services/store/replica.js"
 import { connectionOptions, describeConnectionFailure } from "./pg-connection.js"
@@ -127,10 +139,10 @@ export interface ReplicaOptions extends PoolOptions {
 
 export const defaultReplica = { maxLag: Duration.seconds(10), checkInterval: Duration.seconds(1) } as const
 
-/** The read replica's client and whether lag-tolerant reads may use it now (see `Sql.replicaReads`). */
+/** The read replica's client, while lag-tolerant reads may use it (see `Sql.replicaReads`). */
 export interface ReplicaConnection {
-  readonly sql: SqlClient.SqlClient
-  readonly usable: Effect.Effect<boolean>
+  /** The replica's client when it is streaming within the allowed lag; none otherwise. */
+  readonly usable: Effect.Effect<Option.Option<SqlClient.SqlClient>>
   /** A read failed on it: reads go to the primary until the next check finds it healthy. */
   readonly failed: (reason: string) => Effect.Effect<void>
 }
@@ -147,8 +159,9 @@ const lagQuery = `SELECT pg_is_in_recovery() AS recovery,
 
 /**
  * A read replica (`AUTHSOME_DATABASE_REPLICA_URL`) next to `layer`'s primary: `PgReplica` for the store's lag-tolerant
- * reads and `ReadReplica` for `/health`. It never fails to build: an unreachable replica is `Unavailable` and every
- * read goes to the primary until a check (every `checkInterval`) finds it streaming within `maxLag` again.
+ * reads and `ReadReplica` for `/health`. It never fails to build: its pool is opened by the first check that reaches
+ * it (every `checkInterval`), and until a check finds it streaming within `maxLag`, and whenever it is unreachable,
+ * every read goes to the primary.
  */
 export const replicaLayer = (
   url: string | Redacted.Redacted<string>,
@@ -158,28 +171,44 @@ export const replicaLayer = (
     Effect.gen(function* () {
       const maxLag = Duration.toSeconds(options.maxLag ?? defaultReplica.maxLag)
       const interval = options.checkInterval ?? defaultReplica.checkInterval
-      const state = yield* Ref.make<ReplicaState>({ _tag: "Unavailable", reason: "not checked yet" })
-      const pool = yield* makePool(typeof url === "string" ? Redacted.make(url) : url, options, false).pipe(
-        Effect.orDie,
+      const state = yield* Ref.make<ReplicaState>({ _tag: "Unavailable", reason: "not reached yet" })
+      const connection = yield* Ref.make<Option.Option<{ readonly pool: pg.Pool; readonly sql: SqlClient.SqlClient }>>(
+        Option.none(),
       )
-      const sql = yield* PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "authsome" }).pipe(
-        Effect.provide(Reactivity.layer),
-        Effect.orDie,
-      )
-      const check = Effect.tryPromise(() => pool.query<{ recovery: boolean; lag: number }>(lagQuery)).pipe(
-        Effect.timeout(Duration.seconds(2)),
-        Effect.map(({ rows: [row] }): ReplicaState => {
-          if (row === undefined || !row.recovery) return { _tag: "Unavailable", reason: "not in recovery" }
-          const lagSeconds = Number(row.lag)
-          return lagSeconds <= maxLag ? { _tag: "Streaming", lagSeconds } : { _tag: "Behind", lagSeconds }
-        }),
+      const scope = yield* Effect.scope
+      // Opening the pool connects once (libpq's sslmode=prefer/allow decide by a trial connection): done by the
+      // checks, so a replica that is down at start-up delays nothing.
+      const connect = Effect.gen(function* () {
+        const pool = yield* makePool(typeof url === "string" ? Redacted.make(url) : url, options, false)
+        // Unlike `PgClient.make`, `fromPool` does not connect.
+        const sql = yield* PgClient.fromPool({ acquire: Effect.succeed(pool), applicationName: "authsome" }).pipe(
+          Effect.provide(Reactivity.layer),
+        )
+        // The store writes snake_case SQL and maps rows itself (as with the primary's `Sql.client`).
+        const opened = { pool, sql: sql.withoutTransforms() }
+        yield* Ref.set(connection, Option.some(opened))
+        return opened
+      }).pipe(Scope.extend(scope))
+      const measure = (pool: pg.Pool) =>
+        Effect.tryPromise(() => pool.query<{ recovery: boolean; lag: number }>(lagQuery)).pipe(
+          Effect.timeout(Duration.seconds(2)),
+          Effect.map(({ rows: [row] }): ReplicaState => {
+            if (row === undefined || !row.recovery) return { _tag: "Unavailable", reason: "not in recovery" }
+            const lagSeconds = Number(row.lag)
+            return lagSeconds <= maxLag ? { _tag: "Streaming", lagSeconds } : { _tag: "Behind", lagSeconds }
+          }),
+        )
+      const check = Ref.get(connection).pipe(
+        Effect.flatMap(Option.match({ onNone: () => connect, onSome: Effect.succeed })),
+        Effect.flatMap(({ pool }) => measure(pool)),
         Effect.catchAll(() => Effect.succeed<ReplicaState>({ _tag: "Unavailable", reason: "unreachable" })),
         Effect.flatMap((next) => Ref.set(state, next)),
       )
       yield* Effect.forkScoped(Effect.repeat(check, Schedule.spaced(interval)))
       return Context.make(PgReplica, {
-        sql,
-        usable: Effect.map(Ref.get(state), (current) => current._tag === "Streaming"),
+        usable: Effect.zipWith(Ref.get(state), Ref.get(connection), (current, opened) =>
+          current._tag === "Streaming" ? Option.map(opened, ({ sql }) => sql) : Option.none(),
+        ),
         failed: (reason) => Ref.set(state, { _tag: "Unavailable", reason }),
       }).pipe(Context.add(ReadReplica, { state: Ref.get(state) }))
     }),
