@@ -27,6 +27,7 @@ import { introspectionRoutes } from "./http/routes/introspection.js"
 import { metaRoutes } from "./http/routes/meta.js"
 import { rbacRoutes } from "./http/routes/rbac.js"
 import { sessionRoutes } from "./http/routes/sessions.js"
+import { webhookRoutes } from "./http/routes/webhooks.js"
 import type { StoreBackend } from "./layers/backend.js"
 import { InvalidMigrationGroups } from "./migrations/runner.js"
 import { type MigrationError, Migrator } from "./migrations/migrator.js"
@@ -54,8 +55,11 @@ import { SecretBox } from "./services/secrets.js"
 import { Sessions } from "./services/sessions.js"
 import { SignIn } from "./services/sign-in.js"
 import { SignUpForms } from "./services/signup-form.js"
-import type { StoreServices } from "./services/store/index.js"
+import { BrandingStore, type StoreServices } from "./services/store/index.js"
 import { Tenancy } from "./services/tenancy.js"
+import { WebhookDispatcher, Webhooks, WebhookWakeUp } from "./services/webhooks/index.js"
+import type { OrganizationId } from "./domain/ids.js"
+import { makePages } from "./ui/server.js"
 import { version } from "./version.js"
 
 export { version } from "./version.js"
@@ -97,10 +101,12 @@ const coreServices = Layer.merge(Admin.Default, Apps.Default).pipe(
       HttpKit.Default,
       Roles.Default,
       Housekeeping.Default,
+      Webhooks.Default,
     ),
   ),
   Layer.provideMerge(ApiKeys.Default),
-  Layer.provideMerge(Layer.merge(Sessions.Default, Events.Default)),
+  Layer.provideMerge(Sessions.Default),
+  Layer.provideMerge(Events.Default),
   Layer.provideMerge(
     Layer.mergeAll(
       Audit.Default,
@@ -129,6 +135,9 @@ const dispatcherLayer = (hostMailer: Layer.Layer<Mailer> | undefined) =>
   Layer.unwrapEffect(Effect.map(AuthConfig, (config) => MailDispatcher.layer(config.mail.dispatcher))).pipe(
     Layer.provide(mailerLayer(hostMailer)),
   )
+
+/** Webhook deliveries, in the background (sharing `Events`' wake-up signal). */
+const webhookDispatcherLayer = WebhookDispatcher.layer.pipe(Layer.provide(WebhookWakeUp.Default))
 
 /** The pruning of expired rows, in the background. */
 const housekeepingLayer = Layer.unwrapEffect(
@@ -186,7 +195,7 @@ export const AuthsomeServices = {
     let withPlugins = Layer.empty as unknown as Layer.Layer<any, any, CoreServices>
     for (const plugin of plugins) withPlugins = Layer.merge(withPlugins, pluginLayer(plugin))
     return Layer.merge(withPlugins, startup.pipe(Layer.provide(withPlugins))).pipe(
-      Layer.provideMerge(Layer.merge(dispatcherLayer(options.mailer), housekeepingLayer)),
+      Layer.provideMerge(Layer.mergeAll(dispatcherLayer(options.mailer), webhookDispatcherLayer, housekeepingLayer)),
       Layer.provideMerge(coreServices),
       Layer.provideMerge(AuthConfig.layer(configOf(options))),
       Layer.provideMerge(requireMigrated(plugins)),
@@ -202,8 +211,13 @@ export interface AuthsomeHttpShape {
   readonly openApi: ReturnType<typeof makeOpenApi>
   /** Every route under `basePath`, as an Effect HTTP app (mount it in an Effect server, or convert it). */
   readonly httpApp: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
-  /** The pipeline itself, on server-neutral messages (what the Node and web adapters call). */
+  /**
+   * The pipeline itself, on server-neutral messages (what the Node and web adapters call): the API under `basePath`
+   * and, when `ui.enabled`, the hosted pages under the path of `publicUrl`.
+   */
   readonly handle: (request: ApiRequest) => Effect.Effect<ApiResponse>
+  /** Whether a request path (and query) is one of the hosted pages (false when they are off). */
+  readonly isPage: (url: string) => boolean
 }
 
 export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeHttp, AuthsomeHttpShape>() {
@@ -223,6 +237,7 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
           ...(yield* introspectionRoutes),
           ...(yield* rbacRoutes),
           ...(yield* apiKeyRoutes),
+          ...(yield* webhookRoutes),
           ...(yield* adminRoutes),
           ...(yield* appRoutes),
         ]
@@ -231,19 +246,70 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
         let openApi: ReturnType<typeof makeOpenApi> | undefined
         routes.push(...(yield* metaRoutes(() => openApi)))
         openApi = makeOpenApi(routes, errors.declarations, { basePath: config.basePath, version })
-        const handle = makePipeline(routes, {
+        const pipelineDeps = {
           config,
           tenancy: yield* Tenancy,
           sessions: yield* Sessions,
           apiKeys: yield* ApiKeys,
           authorization: yield* Authorization,
           errors,
-          requestLog: options.requestLog,
-        })
-        return { basePath: config.basePath, routes, openApi, handle, httpApp: toHttpApp(handle) }
+        }
+        const api = makePipeline(routes, { ...pipelineDeps, requestLog: options.requestLog })
+        if (!config.ui.enabled) {
+          return {
+            basePath: config.basePath,
+            routes,
+            openApi,
+            handle: api,
+            isPage: () => false,
+            httpApp: toHttpApp(api),
+          }
+        }
+        const pages = yield* uiPages(config, makePipeline(routes, { ...pipelineDeps, requestLog: () => {} }), options)
+        const inApi = (url: string) => {
+          const path = url.split("?", 1)[0]!
+          return path === config.basePath || path.startsWith(`${config.basePath}/`)
+        }
+        // Mounted under a host's path, everything there is the API's; unmounted, the pages take their own paths.
+        const handle = (request: ApiRequest) =>
+          request.mountPath === undefined && !inApi(request.url) && pages.owns(request.url)
+            ? pages.serve(request)
+            : api(request)
+        return { basePath: config.basePath, routes, openApi, handle, isPage: pages.owns, httpApp: toHttpApp(handle) }
       }),
     ) as Layer.Layer<AuthsomeHttp, never, any>
 }
+
+/** The hosted pages on the API (called in-process), branded with the app's name or an organization's branding. */
+const uiPages = (
+  config: ResolvedConfig,
+  api: (request: ApiRequest) => Effect.Effect<ApiResponse>,
+  options: Pick<AuthsomeOptions, "requestLog">,
+) =>
+  Effect.gen(function* () {
+    if (config.publicUrl === undefined) {
+      yield* Effect.logWarning("the hosted pages need publicUrl: its origin is the one their forms are accepted from")
+    }
+    const defaultApp = yield* (yield* Tenancy).defaultApp
+    const branding = yield* BrandingStore
+    const appBrand = { name: config.mail.appName ?? defaultApp.name, logoUrl: null, primaryColor: null }
+    return makePages({
+      config,
+      api,
+      requestLog: options.requestLog,
+      brand: (orgId) =>
+        orgId === null
+          ? Effect.succeed(appBrand)
+          : branding.get(orgId as OrganizationId).pipe(
+              Effect.map((found) => ({
+                name: found.companyName ?? appBrand.name,
+                logoUrl: found.logoUrl,
+                primaryColor: found.primaryColor,
+              })),
+              Effect.orElseSucceed(() => appBrand),
+            ),
+    })
+  })
 
 // --- the whole engine ----------------------------------------------------------------------------------------------
 

@@ -149,6 +149,26 @@ export const MailDispatcherConfig = Schema.Struct({
   wakeUpDelay: withDefault(DurationField, () => "25 millis"),
 })
 
+/** Webhook delivery (http-api.md §5): Svix's retry schedule, the per-attempt timeout and the SSRF guard. */
+export const WebhooksConfig = Schema.Struct({
+  /** The waits before each retry (each with up to 20 % jitter); after the last one the delivery is `failed`. */
+  retrySchedule: withDefault(Schema.Array(DurationField).pipe(Schema.maxItems(20)), () => [
+    "5 seconds",
+    "5 minutes",
+    "30 minutes",
+    "2 hours",
+    "5 hours",
+    "10 hours",
+    "10 hours",
+  ]),
+  timeout: withDefault(DurationField, () => "10 seconds"),
+  /** Deliver to loopback, private, link-local, ... addresses too (development and tests only). */
+  allowPrivateTargets: withDefault(Schema.Boolean, () => false),
+  /** Deliveries in flight at once per instance. */
+  concurrency: withDefault(Positive, () => 64),
+  pollInterval: withDefault(DurationField, () => "1 second"),
+})
+
 export const AuthsomeConfig = Schema.Struct({
   /** Slug (and name) of the default app, created at start when missing. */
   appId: withDefault(Slug, () => "default"),
@@ -197,6 +217,13 @@ export const AuthsomeConfig = Schema.Struct({
   housekeeping: section({
     interval: withDefault(DurationField, () => "10 minutes"),
   }),
+  /**
+   * The hosted pages (sign-in, account, admin) under the path of `publicUrl`, next to the API. Off by default in the
+   * library (a host's own paths stay its own); the standalone server turns them on (`AUTHSOME_UI`).
+   */
+  ui: section({
+    enabled: withDefault(Schema.Boolean, () => false),
+  }),
   mail: section({
     from: withDefault(Schema.String, () => "Authsome <no-reply@localhost>"),
     /** Shown in mail subjects and bodies; defaults to the app slug. */
@@ -205,6 +232,7 @@ export const AuthsomeConfig = Schema.Struct({
     smtpUrl: Schema.optional(SecretField),
     dispatcher: withDefault(MailDispatcherConfig, () => ({})),
   }),
+  webhooks: withDefault(WebhooksConfig, () => ({})),
 }).annotations({ identifier: "AuthsomeConfig" })
 
 /** What a host writes: every field optional, durations and secrets in any accepted form. */
@@ -212,6 +240,7 @@ export type AuthsomeConfigInput = Schema.Schema.Encoded<typeof AuthsomeConfig>
 /** The configuration with every default applied. */
 export type ResolvedConfig = typeof AuthsomeConfig.Type
 export type MailDispatcherSettings = typeof MailDispatcherConfig.Type
+export type WebhooksSettings = typeof WebhooksConfig.Type
 
 /** A configuration value that does not decode: one line naming the path. */
 export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidConfig", {

@@ -140,6 +140,7 @@ describe("PostgresStore on PostgreSQL", () => {
             attempts: 0,
             nextAttemptAt: now,
             lastStatusCode: null,
+            lastDurationMs: null,
             lastError: null,
             deliveredAt: null,
             createdAt: now,

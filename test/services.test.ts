@@ -21,8 +21,9 @@ const services = (outbox: Array<OutgoingMail>) =>
     session: { tokenTtl: "1 hour", refreshTokenTtl: "1 day" },
     emailVerification: { codeTtl: "15 minutes", maxAttempts: 3 },
     secret: "a test secret of at least thirty-two characters",
-    // The dispatcher wakes on each queued mail; no polling, so advancing the clock by days stays cheap.
+    // The dispatchers wake on each queued mail or delivery; no polling, so advancing the clock by days stays cheap.
     mail: { dispatcher: { pollInterval: "365 days", wakeUpDelay: "1 millis" } },
+    webhooks: { pollInterval: "365 days" },
     mailer: Layer.succeed(Mailer, { send: (mail) => Effect.sync(() => void outbox.push(mail)) }),
   }).pipe(Layer.provideMerge(Migrator.layer([])), Layer.provideMerge(MemoryStore.layer))
 

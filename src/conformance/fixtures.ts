@@ -341,6 +341,7 @@ export const makeDelivery = (webhook: M.Webhook, overrides: Partial<M.WebhookDel
     attempts: 0,
     nextAttemptAt: createdAt,
     lastStatusCode: null,
+    lastDurationMs: null,
     lastError: null,
     deliveredAt: null,
     createdAt,

@@ -245,7 +245,7 @@ export const Webhook = Schema.Struct({
   envId: Id.EnvironmentId,
   url: Schema.String,
   events: Schema.Array(Schema.String),
-  /** `whsec_...`; kept because every delivery is signed with it. */
+  /** `whsec_...` sealed by `SecretBox` (purpose "webhook-secret"): every delivery is signed with it. */
   secret: Schema.String,
   active: Schema.Boolean,
   createdAt: Timestamp,
@@ -267,6 +267,8 @@ export const WebhookDelivery = Schema.Struct({
   attempts: Schema.Number,
   nextAttemptAt: Timestamp,
   lastStatusCode: Nullable(Schema.Number),
+  /** How long the last attempt took, until the answer's status or the failure. */
+  lastDurationMs: Nullable(Schema.Number),
   lastError: Nullable(Schema.String),
   deliveredAt: Nullable(Timestamp),
   createdAt: Timestamp,

@@ -528,6 +528,11 @@ const refreshSuccessors = ddl(7, "add_refresh_token_successor", [
   `ALTER TABLE authsome_refresh_tokens ADD COLUMN successor_hash text`,
 ])
 
+/** The delivery log shows how long each webhook's last attempt took. */
+const deliveryDurations = ddl(8, "add_webhook_delivery_duration", [
+  `ALTER TABLE authsome_webhook_deliveries ADD COLUMN last_duration_ms integer`,
+])
+
 /**
  * Administration reads stay index-only on large apps: the email-prefix search (`LIKE 'prefix%'` needs the pattern
  * operator class) and the count of active sessions. (Version 12: numbers in between are left to parallel work.)
@@ -542,5 +547,15 @@ const adminIndexes = ddl(12, "add_admin_indexes", [
 
 export const coreMigrations: MigrationGroup = {
   name: "authsome",
-  migrations: [tenancy, identity, organizations, access, outbox, pendingSignUps, refreshSuccessors, adminIndexes],
+  migrations: [
+    tenancy,
+    identity,
+    organizations,
+    access,
+    outbox,
+    pendingSignUps,
+    refreshSuccessors,
+    deliveryDurations,
+    adminIndexes,
+  ],
 }

@@ -29,6 +29,7 @@ import type { SignIn } from "../services/sign-in.js"
 import type { SignUpForms } from "../services/signup-form.js"
 import type { StoreServices } from "../services/store/index.js"
 import type { Tenancy } from "../services/tenancy.js"
+import type { Webhooks } from "../services/webhooks/service.js"
 import type { ErrorDeclaration } from "./errors.js"
 import type { HttpKit } from "./kit.js"
 import type { Route } from "./route.js"
@@ -56,6 +57,7 @@ export type EngineServices =
   | PluginRegistry
   | SecretBox
   | HttpKit
+  | Webhooks
   | Admin
   | Apps
   | SignUpForms

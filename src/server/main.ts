@@ -78,9 +78,11 @@ const serveWith = (settings: ServerSettings) => {
     )
     const address = server.address()
     const port = typeof address === "object" && address ? address.port : settings.port
+    const pages = authsome.config.ui.enabled ? `; sign-in and account pages at ${authsome.config.publicUrl}/` : ""
     yield* Effect.logInfo(
-      `listening on http://${settings.host}:${port}${authsome.config.basePath}; requests without X-Publishable-Key ` +
-        `are for the default app "${authsome.defaultApp.slug}" (its publishable key, public, names it to clients)`,
+      `listening on http://${settings.host}:${port}${authsome.config.basePath}${pages}; requests without ` +
+        `X-Publishable-Key are for the default app "${authsome.defaultApp.slug}" (its publishable key, public, ` +
+        "names it to clients)",
     ).pipe(
       Effect.annotateLogs({
         app: authsome.defaultApp.slug,

@@ -94,10 +94,16 @@ const engineVariables: ReadonlyArray<{
     parse: (name, raw) =>
       /^smtps?:\/\//.test(raw) ? Effect.succeed(Redacted.make(raw)) : fail(name, "expected smtp:// or smtps://"),
   },
+  { name: "AUTHSOME_UI", path: ["ui", "enabled"], parse: booleanFrom },
   { name: "AUTHSOME_MAIL_FROM", path: ["mail", "from"], parse: (_, raw) => Effect.succeed(raw) },
   { name: "AUTHSOME_REQUIRE_EMAIL_VERIFICATION", path: ["emailVerification", "required"], parse: booleanFrom },
   { name: "AUTHSOME_RATE_LIMIT", path: ["rateLimit", "enabled"], parse: booleanFrom },
   { name: "AUTHSOME_LOCKOUT", path: ["lockout", "enabled"], parse: booleanFrom },
+  {
+    name: "AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+    path: ["webhooks", "allowPrivateTargets"],
+    parse: booleanFrom,
+  },
   { name: "AUTHSOME_TOKEN_TTL", path: ["session", "tokenTtl"], parse: (_, raw) => Effect.succeed(raw) },
   { name: "AUTHSOME_REFRESH_TOKEN_TTL", path: ["session", "refreshTokenTtl"], parse: (_, raw) => Effect.succeed(raw) },
 ]
@@ -166,6 +172,8 @@ export const readServerSettings: Effect.Effect<ServerSettings, InvalidSetting> =
   const port = Option.isSome(portVariable) ? yield* integerFrom("PORT", portVariable.value, 0, 65535) : 8080
   // Mailed links and the CSRF rule's own origin: this server, as a browser on this machine reaches it.
   if (engine.publicUrl === undefined) engine = setPath(engine, ["publicUrl"], `http://localhost:${port}`)
+  // The server serves its own pages (the targets of its mails) unless told not to.
+  if (!isObject(engine.ui) || engine.ui.enabled === undefined) engine = setPath(engine, ["ui", "enabled"], true)
 
   const resolved = yield* Schema.decodeUnknown(AuthsomeConfig, { onExcessProperty: "error" })(engine).pipe(
     Effect.mapError((error) => {

@@ -37,11 +37,21 @@ export const variables: ReadonlyArray<Variable> = [
     default: "loopback",
     description: "CIDRs whose X-Forwarded-For/-Proto are believed",
   },
+  {
+    name: "AUTHSOME_UI",
+    default: "on",
+    description: "the hosted sign-in, account and admin pages under AUTHSOME_PUBLIC_URL (off: the JSON API only)",
+  },
   { name: "AUTHSOME_SMTP_URL", default: "mail to the log", description: "smtp://user:pass@host:port" },
   { name: "AUTHSOME_MAIL_FROM", default: "Authsome <no-reply@localhost>", description: "sender of mails" },
   { name: "AUTHSOME_REQUIRE_EMAIL_VERIFICATION", default: "on", description: "sign-up needs the mailed code" },
   { name: "AUTHSOME_RATE_LIMIT", default: "on", description: "rate limits" },
   { name: "AUTHSOME_LOCKOUT", default: "on", description: "lock an account after failed sign-ins" },
+  {
+    name: "AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+    default: "off",
+    description: "let webhooks reach loopback and private addresses (development only)",
+  },
   { name: "AUTHSOME_TOKEN_TTL", default: "1 hour", description: "session token lifetime (seconds or '1 hour')" },
   { name: "AUTHSOME_REFRESH_TOKEN_TTL", default: "30 days", description: "refresh token lifetime" },
   {

@@ -12,7 +12,7 @@ import { InvalidCode, TooManyAttempts } from "../domain/errors.js"
 import { newId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import { accountExistsEmail, MailQueue, verificationEmail } from "./mail/index.js"
-import { Audit } from "./audit.js"
+import { Events } from "./events.js"
 import { Background } from "./background.js"
 import { AuthConfig } from "./config.js"
 import type { ClientContext } from "./context.js"
@@ -49,7 +49,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
     const verifications = yield* VerificationStore
     const notifications = yield* NotificationStore
     const mail = yield* MailQueue
-    const audit = yield* Audit
+    const events = yield* Events
     const devices = yield* DeviceStore
     const organizations = yield* OrganizationStore
     const auditEvents = yield* AuditStore
@@ -112,7 +112,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
       Effect.gen(function* () {
         yield* verifications.invalidate(user.appId, user.envId, user.email, "email", yield* now)
         yield* issueVerification(user, user.email, { userId: user.id })
-        yield* audit.record(client, { type: "auth.email_verification_requested", userId: user.id })
+        yield* events.emit(client, { type: "auth.email_verification_requested", userId: user.id })
       })
 
     /**
@@ -123,7 +123,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
     const startSignUp = (email: string, signup: M.PendingSignUp, client: ClientContext) =>
       Effect.gen(function* () {
         yield* issueVerification({ appId: client.app.id, envId: client.env.id }, email, { signup })
-        yield* audit.record(client, { type: "auth.signup_requested", metadata: { method: signup.method } })
+        yield* events.emit(client, { type: "auth.signup_requested", metadata: { method: signup.method } })
       })
 
     /**
@@ -141,7 +141,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           to: user.email,
           ...rendered,
         })
-        yield* audit.record(client, {
+        yield* events.emit(client, {
           type: "auth.signup_existing_email",
           outcome: "failure",
           userId: user.id,
@@ -241,7 +241,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
               verification.signup === null
                 ? yield* markVerified(verification)
                 : yield* completeSignUp(verification, verification.signup, client)
-            yield* audit.record(client, { type: "user.email_verified", userId: user.id })
+            yield* events.emit(client, { type: "user.email_verified", userId: user.id })
             return user
           }),
         ),
@@ -263,7 +263,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           Effect.gen(function* () {
             if (!(yield* verifications.consume(previous.id, yield* now))) return
             yield* issueVerification({ appId: client.app.id, envId: client.env.id }, email, { signup })
-            yield* audit.record(client, {
+            yield* events.emit(client, {
               type: "auth.email_verification_requested",
               metadata: { method: signup.method },
             })
@@ -282,10 +282,13 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
       store.transaction(
         Effect.gen(function* () {
           const updated = yield* users.update(user.id, patch, yield* now)
-          yield* audit.record(client, {
+          yield* events.emit(client, {
             type: "user.updated",
             userId: user.id,
-            metadata: { fields: Object.keys(patch) },
+            // the wire's names (the webhook payload shows them)
+            metadata: {
+              fields: Object.keys(patch).map((field) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)),
+            },
           })
           return updated
         }),
@@ -303,7 +306,7 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
           yield* verifications.deleteByEmail(user.appId, user.envId, user.email)
           yield* notifications.forgetRecipient(user.appId, user.email, user.id, `deleted+${user.id}@deleted.invalid`)
           yield* users.softDelete(user.id, yield* now)
-          yield* audit.record(client, {
+          yield* events.emit(client, {
             type: "user.deleted",
             userId: user.id,
             actorId,
@@ -315,20 +318,20 @@ export class Accounts extends Effect.Service<Accounts>()("authsome/Accounts", {
     /** Everything stored about the user (GDPR export): sessions, devices, orgs, audit trail and plugin data. */
     const exportData = (user: M.User, client: ClientContext) =>
       Effect.gen(function* () {
-        const [userSessions, userDevices, orgs, events, extra] = yield* Effect.all([
+        const [userSessions, userDevices, orgs, trail, extra] = yield* Effect.all([
           sessions.listByUser(user.id),
           devices.listByUser(user.id),
           organizations.listForUser(user.id),
           auditEvents.list(user.appId, { userId: user.id, limit: 1000 }),
           plugins.exportUserData(user),
         ])
-        yield* audit.record(client, { type: "user.data_exported", userId: user.id })
+        yield* events.emit(client, { type: "user.data_exported", userId: user.id })
         return {
           user,
           sessions: userSessions,
           devices: userDevices,
           organizations: orgs,
-          auditEvents: events.items,
+          auditEvents: trail.items,
           extra,
         }
       })

@@ -152,12 +152,7 @@ export class Admin extends Effect.Service<Admin>()("authsome/Admin", {
             })
             if (writePassword) yield* writePassword(user)
             yield* authorization.assignInitialRoles(user, client)
-            yield* events.emit(client, {
-              type: "user.created",
-              userId: user.id,
-              actorId: actor.user.id,
-              metadata: { method: "admin" },
-            })
+            yield* events.userCreated(client, user, "admin", actor.user.id)
             return user
           }),
         )

@@ -4,11 +4,12 @@
  * event exists exactly when its change committed. The webhook dispatcher delivers the queued rows.
  */
 import { Clock, Effect } from "effect"
-import { newId } from "../domain/ids.js"
+import { newId, type UserId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import { Audit, type AuditInput } from "./audit.js"
 import type { ClientContext } from "./context.js"
-import { WebhookDeliveryStore, WebhookStore } from "./store/index.js"
+import { Store, WebhookDeliveryStore, WebhookStore } from "./store/index.js"
+import { WebhookWakeUp } from "./webhooks/wake-up.js"
 
 /** The event types of http-api.md §5 that webhooks receive. */
 export const webhookEventTypes = [
@@ -50,15 +51,16 @@ export interface EventInput extends AuditInput {
 export class Events extends Effect.Service<Events>()("authsome/Events", {
   effect: Effect.gen(function* () {
     const audit = yield* Audit
+    const store = yield* Store
     const webhooks = yield* WebhookStore
     const deliveries = yield* WebhookDeliveryStore
+    const wakeUp = yield* WebhookWakeUp
 
-    /** The deliveries of one event for every webhook of its app and environment subscribed to its type. */
-    const fanOut = (event: M.AuditEvent, data: Readonly<Record<string, unknown>>) =>
+    /** The deliveries of one event for every webhook of its app and environment subscribed to its type (unsaved). */
+    const deliveriesOf = (event: M.AuditEvent, data: Readonly<Record<string, unknown>>) =>
       Effect.gen(function* () {
-        if (!deliverable.has(event.type) || event.envId === null) return
+        if (!deliverable.has(event.type) || event.envId === null) return []
         const subscribed = yield* webhooks.listSubscribed(event.appId, event.envId, event.type)
-        if (subscribed.length === 0) return
         const payload = {
           id: event.id,
           type: event.type,
@@ -67,43 +69,61 @@ export class Events extends Effect.Service<Events>()("authsome/Events", {
           env_id: event.envId,
           data,
         }
-        yield* deliveries.enqueue(
-          subscribed.map(
-            (webhook): M.WebhookDelivery => ({
-              id: newId.webhookDelivery(),
-              appId: event.appId,
-              webhookId: webhook.id,
-              eventId: event.id,
-              eventType: event.type,
-              payload,
-              status: "pending",
-              attempts: 0,
-              nextAttemptAt: event.createdAt,
-              lastStatusCode: null,
-              lastError: null,
-              deliveredAt: null,
-              createdAt: event.createdAt,
-              updatedAt: event.createdAt,
-            }),
-          ),
+        return subscribed.map(
+          (webhook): M.WebhookDelivery => ({
+            id: newId.webhookDelivery(),
+            appId: event.appId,
+            webhookId: webhook.id,
+            eventId: event.id,
+            eventType: event.type,
+            payload,
+            status: "pending",
+            attempts: 0,
+            nextAttemptAt: event.createdAt,
+            lastStatusCode: null,
+            lastDurationMs: null,
+            lastError: null,
+            deliveredAt: null,
+            createdAt: event.createdAt,
+            updatedAt: event.createdAt,
+          }),
         )
       })
 
+    /** Saves deliveries made by `deliveriesOf` (in the transaction of their events) and wakes the dispatcher. */
+    const enqueue = (queued: ReadonlyArray<M.WebhookDelivery>) =>
+      queued.length === 0 ? Effect.void : Effect.zipRight(deliveries.enqueue(queued), wakeUp.signal)
+
     const dataOf = (input: EventInput) => input.data ?? { ...input.metadata, user_id: input.userId ?? null }
+
+    /** The event's row (at `now`) and its webhook deliveries, for a store that writes the row with its change. */
+    const prepare = (client: ClientContext, input: EventInput, now: Date) => {
+      const event = audit.event(client, input, now)
+      return Effect.map(deliveriesOf(event, dataOf(input)), (queued) => ({ event, deliveries: queued }))
+    }
 
     /** Records the event and queues its webhook deliveries. Call inside the change's transaction. */
     const emit = (client: ClientContext, input: EventInput) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const event = audit.event(client, input, new Date(now))
-        return Effect.zipRight(audit.write(event), fanOut(event, dataOf(input)))
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.flatMap(prepare(client, input, new Date(now)), ({ event, deliveries: queued }) =>
+          // the event and its deliveries are one unit even when the caller has no transaction (a savepoint in one)
+          queued.length === 0
+            ? audit.write(event)
+            : store.transaction(Effect.zipRight(audit.write(event), enqueue(queued))),
+        ),
+      )
+
+    /** `user.created`, emitted by every way of making an account (in its transaction); `method` says which. */
+    const userCreated = (client: ClientContext, user: M.User, method: string, actorId?: UserId) =>
+      emit(client, {
+        type: "user.created",
+        userId: user.id,
+        actorId: actorId ?? user.id,
+        metadata: { method },
+        data: { user_id: user.id, email: user.email, email_verified: user.emailVerified, method },
       })
 
-    /**
-     * For an event already written with its change by a store (a sign-in's session and `auth.signin` event are one
-     * statement): queues its webhook deliveries.
-     */
-    const deliveriesFor = (event: M.AuditEvent, input: EventInput) => fanOut(event, dataOf(input))
-
-    return { emit, deliveriesFor } as const
+    return { emit, prepare, enqueue, userCreated } as const
   }),
+  dependencies: [WebhookWakeUp.Default],
 }) {}

@@ -6,11 +6,12 @@ import { Clock, Duration, Effect, Option } from "effect"
 import { InvalidCredentials, NotFound, SessionExpired, Unauthorized } from "../domain/errors.js"
 import { isId, newId, type SessionId, type UserId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
-import { Audit, type AuditInput } from "./audit.js"
+import type { AuditInput } from "./audit.js"
 import { AuthConfig } from "./config.js"
 import type { ClientContext } from "./context.js"
 import { randomToken, sha256Hex } from "./crypto.js"
 import { Devices } from "./devices.js"
+import { Events } from "./events.js"
 import type { Tenant } from "./tenancy.js"
 import { AppSessionConfigStore, SessionStore, type SessionWithUser, Store } from "./store/index.js"
 
@@ -21,7 +22,10 @@ export interface IssuedTokens {
 }
 
 export interface IssueOptions {
-  /** The audit event of this session's creation, written with it (its metadata gains `session_id`). */
+  /**
+   * The event of this session's creation (e.g. `auth.signin`), written with it and with `session.created` (their
+   * metadata gains `session_id`).
+   */
   readonly event?: AuditInput
   readonly impersonatedBy?: UserId
   /** Shorter lifetimes for special sessions (impersonation); never longer than the configured ones. */
@@ -47,7 +51,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
     const sessions = yield* SessionStore
     const appSessionConfigs = yield* AppSessionConfigStore
     const devices = yield* Devices
-    const audit = yield* Audit
+    const events = yield* Events
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
 
     /**
@@ -105,10 +109,26 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         const sessionToken = randomToken()
         const refreshToken = randomToken()
         const id = newId.session()
-        const event =
-          options.event &&
-          audit.event(ctx, { ...options.event, metadata: { ...options.event.metadata, session_id: id } }, at)
-        const session = yield* sessions.create(
+        const userId = user.id
+        const recorded = yield* Effect.all([
+          events.prepare(
+            ctx,
+            {
+              type: "session.created",
+              userId,
+              actorId: options.impersonatedBy ?? userId,
+              metadata: options.impersonatedBy
+                ? { session_id: id, impersonated_by: options.impersonatedBy }
+                : { session_id: id },
+            },
+            at,
+          ),
+          ...(options.event
+            ? [events.prepare(ctx, { ...options.event, metadata: { ...options.event.metadata, session_id: id } }, at)]
+            : []),
+        ])
+        const queued = recorded.flatMap((event) => event.deliveries)
+        const create = sessions.create(
           {
             id,
             appId: user.appId,
@@ -128,8 +148,12 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
             createdAt: at,
             updatedAt: at,
           },
-          event,
+          recorded.map((event) => event.event),
         )
+        // Without subscribed webhooks a sign-in stays one statement; with some, their deliveries join it.
+        const session = yield* queued.length === 0
+          ? create
+          : store.transaction(Effect.tap(create, () => events.enqueue(queued)))
         return { session, sessionToken, refreshToken } satisfies IssuedTokens
       })
 
@@ -199,16 +223,20 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
             revoked.value.appId === ctx.app.id &&
             !(yield* withinReuseGrace(revoked.value, at))
           ) {
-            if (yield* sessions.markReplayed(hash, at)) {
-              const removed = yield* sessions.revokeFamily(revoked.value.familyId, at)
-              yield* audit.record(ctx, {
-                type: "auth.refresh_token_reused",
-                outcome: "failure",
-                userId: revoked.value.userId,
-                reason: "refresh_token_reused",
-                metadata: { family_id: revoked.value.familyId, sessions_revoked: removed },
-              })
-            }
+            const family = revoked.value
+            yield* store.transaction(
+              Effect.gen(function* () {
+                if (!(yield* sessions.markReplayed(hash, at))) return
+                const removed = yield* sessions.revokeFamily(family.familyId, at)
+                yield* events.emit(ctx, {
+                  type: "auth.refresh_token_reused",
+                  outcome: "failure",
+                  userId: family.userId,
+                  reason: "refresh_token_reused",
+                  metadata: { family_id: family.familyId, sessions_revoked: removed },
+                })
+              }),
+            )
           }
           return yield* new InvalidCredentials()
         }
@@ -242,10 +270,18 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
     const revoke = (id: SessionId) => sessions.delete(id)
     const revokeAllForUser = (userId: UserId, keep?: SessionId) => sessions.deleteByUser(userId, keep)
 
-    /** Ends the session now (every instance rejects its token on the next request), with its audit event. */
+    /** Ends the session now (every instance rejects its token on the next request), with its events. */
     const signOut = (session: M.Session, client: ClientContext) =>
       store.transaction(
-        Effect.zipRight(revoke(session.id), audit.record(client, { type: "auth.signout", userId: session.userId })),
+        Effect.all([
+          revoke(session.id),
+          events.emit(client, { type: "auth.signout", userId: session.userId, metadata: { session_id: session.id } }),
+          events.emit(client, {
+            type: "session.revoked",
+            userId: session.userId,
+            metadata: { session_id: session.id, reason: "signout" },
+          }),
+        ]),
       )
 
     /** The user's sessions, newest first, marking the one of this request (none when it used an API key). */
@@ -263,7 +299,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         yield* store.transaction(
           Effect.zipRight(
             revoke(target.id),
-            audit.record(client, { type: "session.revoked", userId: user.id, metadata: { session_id: target.id } }),
+            events.emit(client, { type: "session.revoked", userId: user.id, metadata: { session_id: target.id } }),
           ),
         )
         return target
@@ -273,7 +309,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
     const revokeOthers = (user: M.User, keep: SessionId, client: ClientContext) =>
       store.transaction(
         Effect.tap(revokeAllForUser(user.id, keep), (revoked) =>
-          audit.record(client, {
+          events.emit(client, {
             type: "session.revoked",
             userId: user.id,
             metadata: { revoked, scope: "others" },

@@ -160,24 +160,41 @@ export const platformSuite = (h: Harness) => {
         const deliveries = yield* WebhookDeliveryStore
         const webhook = yield* seedWebhook(yield* seedTenant())
         const due = () => makeDelivery(webhook, { nextAttemptAt: outcomes(0) })
-        const [delivered, retried, failed] = [due(), due(), due()]
-        yield* deliveries.enqueue([delivered, retried, failed])
+        const [delivered, also, retried, failed] = [due(), due(), due(), due()]
+        yield* deliveries.enqueue([delivered, also, retried, failed])
         const now = outcomes(MINUTE)
         yield* deliveries.claimDue(now, 10, outcomes(2 * MINUTE))
         const retryAt = outcomes(10 * MINUTE)
-        yield* deliveries.markDelivered(delivered.id, 204, now)
-        yield* deliveries.markAttemptFailed(
-          retried.id,
-          { statusCode: 500, error: "HTTP 500", nextAttemptAt: retryAt },
+        yield* deliveries.markDelivered(
+          [
+            { id: delivered.id, statusCode: 204, durationMs: 12 },
+            { id: also.id, statusCode: 200, durationMs: 7 },
+          ],
           now,
         )
-        yield* deliveries.markAttemptFailed(failed.id, { statusCode: null, error: "timeout", nextAttemptAt: null }, now)
+        yield* deliveries.markAttemptFailed(
+          retried.id,
+          { statusCode: 500, durationMs: 40, error: "HTTP 500", nextAttemptAt: retryAt },
+          now,
+        )
+        yield* deliveries.markAttemptFailed(
+          failed.id,
+          { statusCode: null, durationMs: null, error: "timeout", nextAttemptAt: null },
+          now,
+        )
 
         const stored = yield* deliveriesOf(webhook)
-        expect(stored.get(delivered.id)).toMatchObject({ status: "delivered", lastStatusCode: 204, deliveredAt: now })
+        expect(stored.get(delivered.id)).toMatchObject({
+          status: "delivered",
+          lastStatusCode: 204,
+          lastDurationMs: 12,
+          deliveredAt: now,
+        })
+        expect(stored.get(also.id)).toMatchObject({ status: "delivered", lastStatusCode: 200, lastDurationMs: 7 })
         expect(stored.get(retried.id)).toMatchObject({
           status: "pending",
           lastStatusCode: 500,
+          lastDurationMs: 40,
           lastError: "HTTP 500",
           nextAttemptAt: retryAt,
           deliveredAt: null,

@@ -49,7 +49,7 @@ export const sessionsSuite = (h: Harness) =>
     )
 
     h.test(
-      "create with an audit event writes both; the event is listed for the user",
+      "create with audit events writes them all; the events are listed for the user",
       Effect.gen(function* () {
         const sessions = yield* SessionStore
         const audit = yield* AuditStore
@@ -61,11 +61,19 @@ export const sessionsSuite = (h: Harness) =>
           type: "auth.signin",
           metadata: { session_id: session.id },
         })
-        expect(yield* sessions.create(session, event)).toEqual(session)
+        const created = makeAuditEvent(tenant, {
+          userId: user.id,
+          type: "session.created",
+          metadata: { session_id: session.id },
+        })
+        expect(yield* sessions.create(session, [event, created])).toEqual(session)
         expect(yield* sessions.get(session.id)).toEqual(session)
         const listed = yield* audit.list(tenant.app.id, { userId: user.id, limit: 10 })
-        expect(listed.items.map((e) => e.id)).toEqual([event.id])
-        expect(listed.items[0]).toMatchObject({ type: "auth.signin", metadata: { session_id: session.id } })
+        expect(listed.items.map((e) => e.id).sort()).toEqual([event.id, created.id].sort())
+        expect(listed.items.find((e) => e.id === event.id)).toMatchObject({
+          type: "auth.signin",
+          metadata: { session_id: session.id },
+        })
       }),
     )
 

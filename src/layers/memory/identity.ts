@@ -108,10 +108,10 @@ const revokeRefreshToken = (
 const refreshTokenExpired = (session: M.Session, now: Date) => session.refreshTokenExpiresAt.getTime() < now.getTime()
 
 export const makeSessionStore = ({ run, find }: Engine): SessionStoreShape => ({
-  create: (session, event) =>
+  create: (session, events = []) =>
     run((db) => {
       const created = db.insert("sessions", session)
-      if (event !== undefined) db.insert("auditEvents", event)
+      for (const event of events) db.insert("auditEvents", event)
       return created
     }),
   get: (id) => run((db) => db.get("sessions", id), "NotFound"),

@@ -88,16 +88,19 @@ export const makeWebhookDeliveryStore = ({ run }: Engine): WebhookDeliveryStoreS
       for (const delivery of deliveries) db.insert("webhookDeliveries", delivery)
     }),
   claimDue: (now, limit, leaseUntil) => run((db) => claimDue(db, "webhookDeliveries", now, limit, leaseUntil)),
-  markDelivered: (id, statusCode, now) =>
+  markDelivered: (successes, now) =>
     run((db) => {
-      const delivery = db.find("webhookDeliveries", id)
-      if (delivery === undefined) return
-      db.update("webhookDeliveries", delivery, {
-        status: "delivered",
-        lastStatusCode: statusCode,
-        deliveredAt: now,
-        updatedAt: now,
-      })
+      for (const success of successes) {
+        const delivery = db.find("webhookDeliveries", success.id)
+        if (delivery === undefined) continue
+        db.update("webhookDeliveries", delivery, {
+          status: "delivered",
+          lastStatusCode: success.statusCode,
+          lastDurationMs: success.durationMs,
+          deliveredAt: now,
+          updatedAt: now,
+        })
+      }
     }),
   markAttemptFailed: (id, failure, now) =>
     run((db) => {
@@ -106,6 +109,7 @@ export const makeWebhookDeliveryStore = ({ run }: Engine): WebhookDeliveryStoreS
       db.update("webhookDeliveries", delivery, {
         ...retryOrGiveUp(failure.nextAttemptAt),
         lastStatusCode: failure.statusCode,
+        lastDurationMs: failure.durationMs,
         lastError: failure.error,
         updatedAt: now,
       })

@@ -134,11 +134,11 @@ const makeSessionStore = Effect.gen(function* () {
     }).pipe(transaction)
 
   return SessionStore.of({
-    create: (session, event) =>
-      (event === undefined
+    create: (session, events = []) =>
+      (events.length === 0
         ? sql`${Sql.insertInto(sql, Sessions, [session])} RETURNING ${Sessions.select}`
         : sql`WITH created AS (${Sql.insertInto(sql, Sessions, [session])} RETURNING ${Sessions.select}),
-                recorded AS (${Sql.insertInto(sql, AuditEvents, [event])})
+                recorded AS (${Sql.insertInto(sql, AuditEvents, events)})
               SELECT * FROM created`
       ).pipe(Sql.returned(Sessions)),
     get: (id) =>

@@ -82,13 +82,20 @@ const makeWebhookDeliveryStore = Effect.gen(function* () {
     enqueue: (deliveries) =>
       deliveries.length === 0 ? Effect.void : sql`${Sql.insertInto(sql, WebhookDeliveries, deliveries)}`.pipe(Sql.exec),
     claimDue: (now, limit, leaseUntil) => claimDue(sql, WebhookDeliveries, now, limit, leaseUntil),
-    markDelivered: (id, statusCode, now) =>
-      sql`UPDATE authsome_webhook_deliveries
-          SET status = 'delivered', last_status_code = ${statusCode}, delivered_at = ${now}, updated_at = ${now}
-          WHERE id = ${id}`.pipe(Sql.exec),
+    markDelivered: (successes, now) =>
+      successes.length === 0
+        ? Effect.void
+        : sql`UPDATE authsome_webhook_deliveries AS d
+              SET status = 'delivered', last_status_code = o.code, last_duration_ms = o.ms,
+                  delivered_at = ${now}, updated_at = ${now}
+              FROM (VALUES ${sql.csv(
+                successes.map((s) => sql`(${s.id}, ${s.statusCode}::integer, ${Math.round(s.durationMs)}::integer)`),
+              )}) AS o (id, code, ms)
+              WHERE d.id = o.id`.pipe(Sql.exec),
     markAttemptFailed: (id, failure, now) =>
       sql`UPDATE authsome_webhook_deliveries
-          SET last_status_code = ${failure.statusCode}, last_error = ${failure.error}, updated_at = ${now},
+          SET last_status_code = ${failure.statusCode}, last_duration_ms = ${failure.durationMs},
+              last_error = ${failure.error}, updated_at = ${now},
               ${nextAttemptOrFailed(sql, failure.nextAttemptAt)}
           WHERE id = ${id}`.pipe(Sql.exec),
     listByWebhook: (webhookId, page) =>

@@ -8,7 +8,7 @@ import { newId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import { randomToken, sha256Hex } from "../../plugin/index.js"
 import { Accounts } from "../../services/accounts.js"
-import { Audit } from "../../services/audit.js"
+import { Events } from "../../services/events.js"
 import { AuthConfig } from "../../services/config.js"
 import type { ClientContext } from "../../services/context.js"
 import { MailQueue } from "../../services/mail/index.js"
@@ -29,7 +29,7 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
     const verifications = yield* VerificationStore
     const accounts = yield* Accounts
     const mail = yield* MailQueue
-    const audit = yield* Audit
+    const events = yield* Events
     const signIn = yield* SignIn
     const sessions = yield* Sessions
     const registry = yield* PluginRegistry
@@ -104,7 +104,7 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
             .pipe(Effect.catchTags({ NotFound: () => invalidLink, EmailTaken: Effect.die, UsernameTaken: Effect.die }))
           yield* registry.revokeUnprovenCredentials(verified)
           const revoked = yield* sessions.revokeAllForUser(verified.id)
-          yield* audit.record(client, {
+          yield* events.emit(client, {
             type: "user.email_verified",
             userId: verified.id,
             metadata: { method: "magic_link", sessions_revoked: revoked },
@@ -136,7 +136,8 @@ export class MagicLinks extends Effect.Service<MagicLinks>()("authsome/MagicLink
           })
           .pipe(Effect.catchTags({ EmailTaken: () => invalidLink, UsernameTaken: Effect.die }))
         yield* authorization.assignInitialRoles(user, client)
-        yield* audit.record(client, { type: "auth.signup", userId: user.id, metadata: { method: "magic_link" } })
+        yield* events.userCreated(client, user, "magic_link")
+        yield* events.emit(client, { type: "auth.signup", userId: user.id, metadata: { method: "magic_link" } })
         return user
       })
 

@@ -8,7 +8,6 @@ import { Clock, Duration, Effect, Option, Redacted } from "effect"
 import { Conflict, InvalidCode, NotFound, TooManyAttempts } from "../../domain/errors.js"
 import type * as M from "../../domain/models.js"
 import { type ClientContext, type SignInProof, sha256Hex } from "../../plugin/index.js"
-import { Audit } from "../../services/audit.js"
 import { Events } from "../../services/events.js"
 import { SecretBox } from "../../services/secrets.js"
 import { SignIn } from "../../services/sign-in.js"
@@ -35,7 +34,6 @@ export class MfaAuth extends Effect.Service<MfaAuth>()("authsome/MfaAuth", {
     const box = yield* SecretBox
     const signIn = yield* SignIn
     const events = yield* Events
-    const audit = yield* Audit
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
     const recoveryKey = box.keyFor("mfa-recovery-code")
 
@@ -128,7 +126,7 @@ export class MfaAuth extends Effect.Service<MfaAuth>()("authsome/MfaAuth", {
             createdAt: at,
             updatedAt: at,
           })
-          yield* audit.record(client, { type: "auth.mfa.enrollment_started", userId: user.id })
+          yield* events.emit(client, { type: "auth.mfa.enrollment_started", userId: user.id })
           return { id: enrollment.id, secret: seed, otpauthUrl: otpauthUrl(seed, settings.issuer, user.email) }
         }),
       )
@@ -182,7 +180,7 @@ export class MfaAuth extends Effect.Service<MfaAuth>()("authsome/MfaAuth", {
         return yield* store.transaction(
           Effect.gen(function* () {
             const codes = yield* renewRecoveryCodes(user, yield* now)
-            yield* audit.record(client, { type: "auth.mfa.recovery_codes_regenerated", userId: user.id })
+            yield* events.emit(client, { type: "auth.mfa.recovery_codes_regenerated", userId: user.id })
             return codes
           }),
         )

@@ -7,7 +7,7 @@ import { EmailNotVerified, Forbidden, InvalidCode, InvalidCredentials, UsernameT
 import { newId, type UserId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import { Accounts } from "../../services/accounts.js"
-import { Audit } from "../../services/audit.js"
+import { Events } from "../../services/events.js"
 import { Authorization } from "../../services/authorization.js"
 import { Background } from "../../services/background.js"
 import { AuthConfig } from "../../services/config.js"
@@ -72,7 +72,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
     const sessions = yield* Sessions
     const signIn = yield* SignIn
     const limiter = yield* RateLimiter
-    const audit = yield* Audit
+    const events = yield* Events
     const mail = yield* MailQueue
     const background = yield* Background
     const signUpForms = yield* SignUpForms
@@ -114,7 +114,8 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
         const created = yield* users.create(user)
         yield* storeHash(created, hash, at)
         yield* authorization.assignInitialRoles(created, client)
-        yield* audit.record(client, { type: "auth.signup", userId: created.id, metadata: { method: "password" } })
+        yield* events.userCreated(client, created, "password")
+        yield* events.emit(client, { type: "auth.signup", userId: created.id, metadata: { method: "password" } })
         return created
       })
 
@@ -230,23 +231,28 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
           : yield* hasher.verifyDummy(password)
         if (valid && Option.isNone(user)) return yield* new EmailNotVerified()
         if (!valid || Option.isNone(user)) {
-          const locked = yield* limiter.recordFailure(client.app.id, subject)
           const userId: UserId | null = Option.isSome(user) ? user.value.id : null
-          yield* audit.record(client, {
-            type: "auth.signin.failed",
-            outcome: "failure",
-            userId,
-            reason: Option.isNone(user) ? "unknown_user" : Option.isNone(stored) ? "no_password" : "wrong_password",
-            metadata: { identifier_hash: sha256Hex(signInIdentifier(input)) },
-          })
-          if (locked) {
-            yield* audit.record(client, {
-              type: "auth.account_locked",
-              outcome: "failure",
-              userId,
-              reason: "too_many_failed_signins",
-            })
-          }
+          // The failure, its count and (when it locks the account) the lock are recorded together.
+          yield* store.transaction(
+            Effect.gen(function* () {
+              const locked = yield* limiter.recordFailure(client.app.id, subject)
+              yield* events.emit(client, {
+                type: "auth.signin.failed",
+                outcome: "failure",
+                userId,
+                reason: Option.isNone(user) ? "unknown_user" : Option.isNone(stored) ? "no_password" : "wrong_password",
+                metadata: { identifier_hash: sha256Hex(signInIdentifier(input)) },
+              })
+              if (locked) {
+                yield* events.emit(client, {
+                  type: "auth.account_locked",
+                  outcome: "failure",
+                  userId,
+                  reason: "too_many_failed_signins",
+                })
+              }
+            }),
+          )
           return yield* new InvalidCredentials()
         }
         yield* limiter.clearFailures(client.app.id, subject)
@@ -298,7 +304,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
           to: user.email,
           ...rendered,
         })
-        yield* audit.record(client, { type: "auth.password_reset_requested", userId: user.id })
+        yield* events.emit(client, { type: "auth.password_reset_requested", userId: user.id })
       })
 
     const invalidToken = new InvalidCode({ message: "invalid or expired reset token" })
@@ -326,7 +332,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
             yield* resets.invalidateForUser(user.id, at)
             yield* storeHash(user, hash, at)
             const revoked = yield* sessions.revokeAllForUser(user.id)
-            yield* audit.record(client, {
+            yield* events.emit(client, {
               type: "auth.password_reset",
               userId: user.id,
               metadata: { sessions_revoked: revoked },
@@ -356,21 +362,25 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
           ? yield* hasher.verify(stored.value.hash, secret(current))
           : yield* hasher.verifyDummy(secret(current))
         if (!valid) {
-          const locked = yield* limiter.recordFailure(client.app.id, subject)
-          yield* audit.record(client, {
-            type: "auth.password_change.failed",
-            outcome: "failure",
-            userId: auth.user.id,
-            reason: "wrong_password",
-          })
-          if (locked) {
-            yield* audit.record(client, {
-              type: "auth.account_locked",
-              outcome: "failure",
-              userId: auth.user.id,
-              reason: "too_many_failed_password_changes",
-            })
-          }
+          yield* store.transaction(
+            Effect.gen(function* () {
+              const locked = yield* limiter.recordFailure(client.app.id, subject)
+              yield* events.emit(client, {
+                type: "auth.password_change.failed",
+                outcome: "failure",
+                userId: auth.user.id,
+                reason: "wrong_password",
+              })
+              if (locked) {
+                yield* events.emit(client, {
+                  type: "auth.account_locked",
+                  outcome: "failure",
+                  userId: auth.user.id,
+                  reason: "too_many_failed_password_changes",
+                })
+              }
+            }),
+          )
           return yield* new InvalidCredentials()
         }
         const password = secret(next)
@@ -382,7 +392,7 @@ export class PasswordAuth extends Effect.Service<PasswordAuth>()("authsome/Passw
             yield* storeHash(auth.user, hash, at)
             yield* resets.invalidateForUser(auth.user.id, at)
             const revoked = revokeOthers ? yield* sessions.revokeAllForUser(auth.user.id, auth.session.id) : 0
-            yield* audit.record(client, {
+            yield* events.emit(client, {
               type: "auth.password_changed",
               userId: auth.user.id,
               metadata: { sessions_revoked: revoked },

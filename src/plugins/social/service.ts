@@ -10,7 +10,7 @@ import { Conflict, EmailTaken, Forbidden, NotFound } from "../../domain/errors.j
 import { newId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import { constantTimeEqual, randomToken, sha256Hex } from "../../plugin/index.js"
-import { Audit } from "../../services/audit.js"
+import { Events } from "../../services/events.js"
 import { AuthConfig } from "../../services/config.js"
 import type { ClientContext } from "../../services/context.js"
 import { PluginRegistry } from "../../services/plugin-registry.js"
@@ -59,7 +59,7 @@ export class SocialAuth extends Effect.Service<SocialAuth>()("authsome/SocialAut
     const states = yield* OAuthStateStore
     const box = yield* SecretBox
     const signIn = yield* SignIn
-    const audit = yield* Audit
+    const events = yield* Events
     const registry = yield* PluginRegistry
     const authorization = yield* Authorization
     const now = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms))
@@ -209,7 +209,7 @@ export class SocialAuth extends Effect.Service<SocialAuth>()("authsome/SocialAut
             if (Option.isSome(existing)) {
               if (!identity.emailVerified || !existing.value.emailVerified) return yield* new EmailTaken()
               yield* link(existing.value)
-              yield* audit.record(client, {
+              yield* events.emit(client, {
                 type: "user.account_linked",
                 userId: existing.value.id,
                 metadata: { provider: provider.id },
@@ -238,7 +238,8 @@ export class SocialAuth extends Effect.Service<SocialAuth>()("authsome/SocialAut
             })
             yield* authorization.assignInitialRoles(user, client)
             yield* link(user)
-            yield* audit.record(client, {
+            yield* events.userCreated(client, user, "social")
+            yield* events.emit(client, {
               type: "auth.signup",
               userId: user.id,
               metadata: { method: "social", provider: provider.id },
@@ -256,7 +257,7 @@ export class SocialAuth extends Effect.Service<SocialAuth>()("authsome/SocialAut
       )
 
     const recordFailure = (client: ClientContext, providerId: string, reason: OAuthFailureReason) =>
-      audit.record(client, {
+      events.emit(client, {
         type: "auth.signin.failed",
         outcome: "failure",
         reason: `oauth_${reason}`,
@@ -319,7 +320,7 @@ export class SocialAuth extends Effect.Service<SocialAuth>()("authsome/SocialAut
             return yield* new Conflict({ message: "the account's last sign-in method cannot be removed" })
           }
           yield* connections.delete(user.id, provider)
-          yield* audit.record(client, { type: "user.account_unlinked", userId: user.id, metadata: { provider } })
+          yield* events.emit(client, { type: "user.account_unlinked", userId: user.id, metadata: { provider } })
         }),
       )
 

@@ -83,10 +83,10 @@ export interface RotateSession {
  */
 export interface SessionStoreShape {
   /**
-   * Inserts the session and, when given, the audit event of its creation — atomically, in one statement on
+   * Inserts the session and, when given, the audit events of its creation — atomically, in one statement on
    * PostgreSQL (a sign-in is one round trip instead of four with BEGIN and COMMIT).
    */
-  readonly create: (session: M.Session, event?: M.AuditEvent) => Effect.Effect<M.Session>
+  readonly create: (session: M.Session, events?: ReadonlyArray<M.AuditEvent>) => Effect.Effect<M.Session>
   readonly get: (id: Id.SessionId) => Effect.Effect<M.Session, NotFound>
   /** One indexed read that also returns the (live) user: the per-request validation path. */
   readonly findByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<SessionWithUser>>

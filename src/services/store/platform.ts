@@ -22,8 +22,16 @@ export interface WebhookStoreShape {
 }
 export class WebhookStore extends Context.Tag("authsome/WebhookStore")<WebhookStore, WebhookStoreShape>() {}
 
+export interface DeliveryAttemptSuccess {
+  readonly id: Id.WebhookDeliveryId
+  readonly statusCode: number
+  readonly durationMs: number
+}
+
 export interface DeliveryAttemptFailure {
   readonly statusCode: number | null
+  /** `null` when no attempt was made (the target was refused before connecting). */
+  readonly durationMs: number | null
   readonly error: string
   /** When to try again; `null` marks the delivery `failed` for good. */
   readonly nextAttemptAt: Date | null
@@ -37,7 +45,8 @@ export interface WebhookDeliveryStoreShape {
    * claim the same row), pushing their `nextAttemptAt` to `leaseUntil` and counting the attempt.
    */
   readonly claimDue: (now: Date, limit: number, leaseUntil: Date) => Effect.Effect<ReadonlyArray<M.WebhookDelivery>>
-  readonly markDelivered: (id: Id.WebhookDeliveryId, statusCode: number, now: Date) => Effect.Effect<void>
+  /** Marks the deliveries delivered (one statement for many: the dispatcher records its successes in batches). */
+  readonly markDelivered: (successes: ReadonlyArray<DeliveryAttemptSuccess>, now: Date) => Effect.Effect<void>
   readonly markAttemptFailed: (
     id: Id.WebhookDeliveryId,
     failure: DeliveryAttemptFailure,

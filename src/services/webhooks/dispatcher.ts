@@ -1,0 +1,218 @@
+/**
+ * The webhook dispatcher: delivers the outbox rows `Events` queued, at least once. It claims due rows
+ * (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances never take the same row) only as fast as it has free
+ * slots, and each claimed row is delivered in its own fiber: a slow or dead receiver holds one slot for at most the
+ * timeout and never delays another receiver (nor any HTTP response: nothing here runs in a request).
+ *
+ * Each attempt re-checks the target against the SSRF guard and connects to the address it checked; a non-2xx answer,
+ * a timeout or a refused target is retried on `webhooks.retrySchedule` (each wait with up to 20 % jitter), then the
+ * delivery is `failed`. A claim leases its row; if this instance dies mid-delivery the row is due again after the
+ * lease, so nothing committed is lost.
+ */
+import { Cause, Clock, Duration, Effect, FiberSet, Layer, Option, Queue } from "effect"
+import type * as M from "../../domain/models.js"
+import type { WebhooksSettings } from "../../config.js"
+import { AuthConfig } from "../config.js"
+import { SecretBox } from "../secrets.js"
+import { WebhookDeliveryStore, WebhookStore } from "../store/index.js"
+import type { DeliveryAttemptSuccess } from "../store/platform.js"
+import { webhookSecretPurpose } from "./service.js"
+import { signedHeaders } from "./signing.js"
+import { checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
+import { postSigned } from "./transport.js"
+import { WebhookWakeUp } from "./wake-up.js"
+
+/** Rows claimed per statement at most (fewer when fewer slots are free). */
+const maxClaim = 100
+
+/** Successes recorded in one statement at most, and the longest a success waits to be recorded. */
+const flushBatch = 50
+const flushDelay = Duration.millis(20)
+
+/** Pause after a wake-up signal: `Events` signals inside the caller's transaction, which commits a moment later. */
+const wakeUpDelay = Duration.millis(20)
+
+/** The wait before the next try after `attempts` failed ones, or `undefined` when the schedule is exhausted. */
+export const nextRetryDelay = (
+  attempts: number,
+  schedule: ReadonlyArray<Duration.Duration>,
+  random: number,
+): number | undefined => {
+  const base = schedule[attempts - 1]
+  return base === undefined ? undefined : Math.round(Duration.toMillis(base) * (1 + 0.2 * random))
+}
+
+interface AttemptResult {
+  readonly statusCode: number | null
+  readonly durationMs: number | null
+  readonly error: string | null
+}
+
+const makeDeliverer = (
+  settings: WebhooksSettings,
+  recordSuccess: (success: DeliveryAttemptSuccess) => Effect.Effect<void>,
+) =>
+  Effect.gen(function* () {
+    const deliveries = yield* WebhookDeliveryStore
+    const box = yield* SecretBox
+    const timeoutMs = Duration.toMillis(settings.timeout)
+
+    /** One attempt: the webhook's current target and secret, the SSRF guard, the signed POST. */
+    const attempt = (delivery: M.WebhookDelivery, webhook: M.Webhook | undefined): Effect.Effect<AttemptResult> =>
+      Effect.gen(function* () {
+        if (webhook === undefined) return { statusCode: null, durationMs: null, error: "the webhook no longer exists" }
+        if (!webhook.active) return { statusCode: null, durationMs: null, error: "the webhook is disabled" }
+        const url = parseTargetUrl(webhook.url)
+        if (typeof url === "string") return { statusCode: null, durationMs: null, error: `target URL ${url}` }
+        const target = yield* Effect.either(
+          checkTarget(url, settings.allowPrivateTargets).pipe(
+            Effect.timeoutFail({
+              duration: settings.timeout,
+              onTimeout: () => new TargetRefused({ message: `${url.hostname} did not resolve in time` }),
+            }),
+          ),
+        )
+        if (target._tag === "Left") {
+          return { statusCode: null, durationMs: null, error: `target refused: ${target.left.message}` }
+        }
+        const secret = box.open(webhookSecretPurpose, webhook.secret)
+        const body = JSON.stringify(delivery.payload)
+        const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const headers = signedHeaders(secret, delivery.id, delivery.eventType, timestamp, body)
+        return yield* postSigned(target.right, headers, body, timeoutMs)
+      })
+
+    /**
+     * Delivers one claimed row to its webhook as read at the claim, and records the outcome (`claimDue` already
+     * counted the attempt).
+     */
+    return (delivery: M.WebhookDelivery, webhook: M.Webhook | undefined): Effect.Effect<void> =>
+      Effect.gen(function* () {
+        const result = yield* attempt(delivery, webhook)
+        const now = new Date(yield* Clock.currentTimeMillis)
+        const annotations = { deliveryId: delivery.id, webhookId: delivery.webhookId, attempts: delivery.attempts }
+        if (result.error === null && result.statusCode !== null) {
+          yield* recordSuccess({ id: delivery.id, statusCode: result.statusCode, durationMs: result.durationMs ?? 0 })
+          return
+        }
+        const error = result.error ?? "no answer"
+        const delay = nextRetryDelay(delivery.attempts, settings.retrySchedule, Math.random())
+        const nextAttemptAt = delay === undefined ? null : new Date(now.getTime() + delay)
+        yield* deliveries.markAttemptFailed(
+          delivery.id,
+          { statusCode: result.statusCode, durationMs: result.durationMs, error, nextAttemptAt },
+          now,
+        )
+        yield* (
+          nextAttemptAt === null
+            ? Effect.logError("webhook delivery failed for good")
+            : Effect.logWarning("webhook delivery failed, will retry")
+        ).pipe(Effect.annotateLogs({ ...annotations, error, nextAttemptAt: nextAttemptAt?.toISOString() }))
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.logError("webhook dispatch failed", cause).pipe(Effect.annotateLogs({ deliveryId: delivery.id })),
+        ),
+      )
+  })
+
+export const WebhookDispatcher = {
+  /**
+   * Runs the dispatcher in a background fiber for as long as the layer lives. It claims as many due rows as it has
+   * free slots (`webhooks.concurrency`), at start, on every `WebhookWakeUp` signal, whenever a slot frees up while
+   * rows may be waiting, and every `webhooks.pollInterval`.
+   */
+  layer: Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const settings = (yield* AuthConfig).webhooks
+      const deliveries = yield* WebhookDeliveryStore
+      const webhooks = yield* WebhookStore
+      const wakeUp = yield* WebhookWakeUp
+      const running = yield* FiberSet.make<void, never>()
+
+      // Successes are recorded in batches (one UPDATE for many rows): when `flushBatch` have gathered, or
+      // `flushDelay` after the first. A crash before the write only means those are delivered again.
+      const succeeded: Array<DeliveryAttemptSuccess> = []
+      let flushScheduled = false
+      const flush = Effect.suspend(() => {
+        flushScheduled = false
+        const batch = succeeded.splice(0)
+        return batch.length === 0
+          ? Effect.void
+          : Effect.flatMap(Clock.currentTimeMillis, (now) => deliveries.markDelivered(batch, new Date(now)))
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.logError("recording webhook deliveries failed", cause),
+        ),
+      )
+      const flushes = yield* FiberSet.make<void, never>()
+      yield* Effect.addFinalizer(() => flush)
+      const recordSuccess = (success: DeliveryAttemptSuccess) =>
+        Effect.suspend(() => {
+          succeeded.push(success)
+          if (succeeded.length >= flushBatch) return flush
+          if (flushScheduled) return Effect.void
+          flushScheduled = true
+          return Effect.asVoid(FiberSet.run(flushes, Effect.delay(flush, flushDelay)))
+        })
+      const deliver = yield* makeDeliverer(settings, recordSuccess)
+      // A lease longer than any attempt: resolution and the POST have a deadline each, then the outcome is recorded.
+      const lease = 2 * Duration.toMillis(settings.timeout) + 5_000
+      const slotFreed = yield* Queue.dropping<void>(1)
+      const minBatch = Math.max(1, Math.floor(settings.concurrency / 4))
+
+      const waitForWork = wakeUp.await.pipe(
+        Effect.timeoutOption(settings.pollInterval),
+        Effect.flatMap((signalled) => (Option.isSome(signalled) ? Effect.sleep(wakeUpDelay) : Effect.void)),
+      )
+
+      /**
+       * Claims what fits in the free slots (once a quarter of them are free, so that claims come in batches), reads
+       * each webhook of the batch once, and starts each delivery; returns whether the claim was full.
+       */
+      const claimRound = Effect.gen(function* () {
+        const inFlight = yield* FiberSet.size(running)
+        const free = settings.concurrency - inFlight
+        if (free <= 0 || (inFlight > 0 && free < minBatch)) {
+          yield* Queue.take(slotFreed)
+          return true
+        }
+        const want = Math.min(free, maxClaim)
+        const now = yield* Clock.currentTimeMillis
+        const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease))
+        const targets = new Map<string, M.Webhook | undefined>()
+        yield* Effect.forEach(
+          new Set(due.map((delivery) => delivery.webhookId)),
+          (id) =>
+            Effect.map(Effect.option(webhooks.get(id)), (found) => {
+              targets.set(id, Option.getOrUndefined(found))
+            }),
+          { concurrency: 4, discard: true },
+        )
+        for (const delivery of due) {
+          yield* FiberSet.run(
+            running,
+            deliver(delivery, targets.get(delivery.webhookId)).pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))),
+          )
+        }
+        return due.length === want
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : Effect.logError("webhook dispatch round failed", cause).pipe(Effect.as(false)),
+        ),
+      )
+
+      yield* Effect.forkScoped(
+        Effect.forever(Effect.flatMap(claimRound, (full) => (full ? Effect.void : waitForWork))).pipe(
+          Effect.annotateLogs({ service: "WebhookDispatcher" }),
+          Effect.interruptible,
+        ),
+      )
+    }),
+  ),
+} as const

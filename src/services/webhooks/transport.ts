@@ -1,0 +1,93 @@
+/**
+ * One webhook POST to an address the SSRF guard checked: the connection goes to that address (the host name is only
+ * the `Host` header and the TLS server name), redirects are not followed (a 3xx is a failed attempt), and the whole
+ * exchange has one deadline.
+ */
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http"
+import { request as httpsRequest } from "node:https"
+import type { LookupFunction } from "node:net"
+import { Effect } from "effect"
+import type { CheckedTarget } from "./targets.js"
+
+export interface PostOutcome {
+  /** The answer's status, or `null` when none came (connection failure, timeout). */
+  readonly statusCode: number | null
+  readonly durationMs: number
+  /** Set unless the answer was 2xx. */
+  readonly error: string | null
+}
+
+/** Answers every lookup with the checked address, so no second resolution can return another one. */
+const pinnedLookup =
+  (target: CheckedTarget): LookupFunction =>
+  (_hostname, options, callback) => {
+    if (options.all) {
+      ;(callback as unknown as (e: null, all: ReadonlyArray<{ address: string; family: number }>) => void)(null, [
+        { address: target.address, family: target.family },
+      ])
+    } else {
+      callback(null, target.address, target.family)
+    }
+  }
+
+/** The most of a response body read (and thrown away) before the connection is released. */
+const maxBodyBytes = 64 * 1024
+
+export const postSigned = (
+  target: CheckedTarget,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Effect.Effect<PostOutcome> =>
+  Effect.async<PostOutcome>((resume) => {
+    const started = performance.now()
+    const elapsed = () => Math.round(performance.now() - started)
+    let settled = false
+    const finish = (statusCode: number | null, error: string | null) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      resume(Effect.succeed({ statusCode, durationMs: elapsed(), error }))
+    }
+    const { url } = target
+    const options: RequestOptions = {
+      method: "POST",
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port === "" ? undefined : Number(url.port),
+      path: `${url.pathname}${url.search}`,
+      headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      lookup: pinnedLookup(target),
+      agent: false,
+    }
+    const onResponse = (response: IncomingMessage) => {
+      const status = response.statusCode ?? 0
+      let read = 0
+      response.on("data", (chunk: Buffer) => {
+        read += chunk.length
+        if (read > maxBodyBytes) response.destroy()
+      })
+      const done = () =>
+        finish(
+          status,
+          status >= 200 && status < 300
+            ? null
+            : `HTTP ${status}${status >= 300 && status < 400 ? " (redirects are not followed)" : ""}`,
+        )
+      response.on("end", done)
+      response.on("close", done)
+      response.on("error", done)
+    }
+    const req = url.protocol === "https:" ? httpsRequest(options, onResponse) : httpRequest(options, onResponse)
+    const timer = setTimeout(() => {
+      req.destroy()
+      finish(null, `no answer within ${timeoutMs} ms`)
+    }, timeoutMs)
+    req.on("error", (error: NodeJS.ErrnoException) => finish(null, `connection failed: ${error.code ?? error.message}`))
+    req.end(body)
+    return Effect.sync(() => {
+      settled = true
+      clearTimeout(timer)
+      req.destroy()
+    })
+  })
