@@ -150,16 +150,22 @@ export interface ReplicaConnection {
 export class PgReplica extends Context.Tag("authsome/PgReplica")<PgReplica, ReplicaConnection>() {}
 
 /**
- * A streaming replica's lag: 0 while it has replayed everything it received, else the age of the last replayed
- * transaction. `recovery` false means it has been promoted: it no longer follows the primary.
+ * A streaming replica's lag, as an upper bound: 0 when it has replayed everything the primary had written just before
+ * (`$1`, the primary's WAL position), else the age of the last transaction it replayed (nothing older is missing).
+ * Without the primary's position (no `PgPool` beside it, or the primary unreachable): 0 while its WAL receiver runs
+ * and it has replayed all it received. `recovery` false means it has been promoted: it no longer follows the primary.
  */
 const lagQuery = `SELECT pg_is_in_recovery() AS recovery,
-  CASE WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+  CASE WHEN $1::pg_lsn IS NOT NULL AND pg_last_wal_replay_lsn() >= $1::pg_lsn THEN 0
+       WHEN $1::pg_lsn IS NULL AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver)
+            AND pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
        ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END::float8 AS lag`
 
 /**
- * A read replica (`AUTHSOME_DATABASE_REPLICA_URL`) next to `layer`'s primary: `PgReplica` for the store's lag-tolerant
- * reads and `ReadReplica` for `/health`. It never fails to build: its pool is opened by the first check that reaches
+ * A read replica (`AUTHSOME_DATABASE_REPLICA_URL`) for `layer`'s primary: `PgReplica` for the store's lag-tolerant
+ * reads and `ReadReplica` for `/health`. Give it the primary (`Layer.provideMerge(Pg.layer(...))`) so that its lag is
+ * measured against the primary's WAL position; merged beside it, it trusts the replica's own view (a replica cut off
+ * from its primary then looks current until its WAL receiver gives up). It never fails to build: its pool is opened by the first check that reaches
  * it (every `checkInterval`), and until a check finds it streaming within `maxLag`, and whenever it is unreachable,
  * every read goes to the primary.
  */
@@ -176,6 +182,16 @@ export const replicaLayer = (
         Option.none(),
       )
       const scope = yield* Effect.scope
+      const primary = yield* Effect.serviceOption(PgPool)
+      const primaryPosition = Option.match(primary, {
+        onNone: () => Effect.succeed(null),
+        onSome: (pool) =>
+          Effect.tryPromise(() => pool.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).pipe(
+            Effect.timeout(Duration.seconds(2)),
+            Effect.map(({ rows: [row] }) => row?.lsn ?? null),
+            Effect.orElseSucceed(() => null),
+          ),
+      })
       // Opening the pool connects once (libpq's sslmode=prefer/allow decide by a trial connection): done by the
       // checks, so a replica that is down at start-up delays nothing.
       const connect = Effect.gen(function* () {
@@ -189,8 +205,8 @@ export const replicaLayer = (
         yield* Ref.set(connection, Option.some(opened))
         return opened
       }).pipe(Scope.extend(scope))
-      const measure = (pool: pg.Pool) =>
-        Effect.tryPromise(() => pool.query<{ recovery: boolean; lag: number }>(lagQuery)).pipe(
+      const measure = (pool: pg.Pool, position: string | null) =>
+        Effect.tryPromise(() => pool.query<{ recovery: boolean; lag: number }>(lagQuery, [position])).pipe(
           Effect.timeout(Duration.seconds(2)),
           Effect.map(({ rows: [row] }): ReplicaState => {
             if (row === undefined || !row.recovery) return { _tag: "Unavailable", reason: "not in recovery" }
@@ -200,7 +216,7 @@ export const replicaLayer = (
         )
       const check = Ref.get(connection).pipe(
         Effect.flatMap(Option.match({ onNone: () => connect, onSome: Effect.succeed })),
-        Effect.flatMap(({ pool }) => measure(pool)),
+        Effect.flatMap(({ pool }) => Effect.flatMap(primaryPosition, (position) => measure(pool, position))),
         Effect.catchAll(() => Effect.succeed<ReplicaState>({ _tag: "Unavailable", reason: "unreachable" })),
         Effect.flatMap((next) => Ref.set(state, next)),
       )

@@ -77,6 +77,23 @@ describe("read replica", () => {
     await until("the replica to catch up", async () => /^lagging/.test((await health()).body.replica))
   })
 
+  it("a replica cut off from its primary ages out: reads go back to the primary", async () => {
+    const [{ primary_conninfo: conninfo }] = await standby.query("SHOW primary_conninfo")
+    await standby.query("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'")
+    await standby.query("SELECT pg_reload_conf()")
+    try {
+      const client = new Client(server.base)
+      const { email } = await signUpAndSignIn(server, client)
+      await until("the replica to be too far behind", async () => /too far behind/.test((await health()).body.replica))
+      expect(await listedEmails()).toContain(email)
+    } finally {
+      await standby.query(`ALTER SYSTEM SET primary_conninfo = '${conninfo.replaceAll("'", "''")}'`)
+      await standby.query("SELECT pg_reload_conf()")
+    }
+    await until("the replica to catch up", async () => /^lagging/.test((await health()).body.replica))
+    expect((await health()).body.replica).toMatch(/^lagging 0\.\d s$/)
+  })
+
   it("a replica down at start-up: the server starts, reads go to the primary, /health says so", async () => {
     const closed = await freePort()
     const alone = await startServer({

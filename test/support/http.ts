@@ -87,7 +87,9 @@ const storeOn = (
   if (backend === "pglite") return PostgresStore.layer.pipe(Layer.provide(Pglite.layer()))
   const primary = Pg.layer(databaseUrl!, { maxConnections: 10, minConnections: 0, ...pool })
   const database = replica
-    ? Layer.merge(primary, Pg.replicaLayer(replica.url, { maxConnections: 5, minConnections: 0, ...replica }))
+    ? Pg.replicaLayer(replica.url, { maxConnections: 5, minConnections: 0, ...replica }).pipe(
+        Layer.provideMerge(primary),
+      )
     : primary
   return PostgresStore.layer.pipe(Layer.provideMerge(database))
 }
