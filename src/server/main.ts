@@ -22,7 +22,7 @@ export const databaseLayer = (settings: ServerSettings) => {
   if (!settings.databaseUrl) return Pglite.layer({ dataDir: settings.dataDir })
   const pool = { maxConnections: settings.maxConnections, poolMode: settings.poolMode }
   const primary = Pg.layer(settings.databaseUrl, pool)
-  return settings.replicaUrl ? Layer.merge(primary, Pg.replicaLayer(settings.replicaUrl, pool)) : primary
+  return settings.replicaUrl ? Pg.replicaLayer(settings.replicaUrl, pool).pipe(Layer.provideMerge(primary)) : primary
 }
 
 export const engineLayer = (settings: ServerSettings, requestLog?: (entry: RequestLogEntry) => void) =>

@@ -4,7 +4,8 @@
  * invitations: the invitation and its mail in one transaction) and session checks; the primary crashes mid-traffic, the
  * standby is promoted, instance A keeps its address (a proxy now pointing at the standby) and instance B restarts on
  * the standby's URL. In the gap every answer is 503 `unavailable` with Retry-After, never a 500; A's pool recovers by
- * itself; every acknowledged invitation is on the new primary and its mail arrives exactly once.
+ * itself; every acknowledged invitation is on the new primary, and its mail and its `org.member.invited` webhook
+ * event arrive, each as one message (a copy resent after the lease carries the same Message-ID / webhook-id).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as Organization from "../../src/plugins/organization/index.js"
@@ -13,6 +14,7 @@ import { type Cluster, startPrimary, startStandby } from "../support/cluster.js"
 import { Client, fastMail, signUpAndSignIn, startServer, type TestServer, uniqueEmail } from "../support/http.js"
 import { makeProxy } from "../support/proxy.js"
 import { TestSmtp } from "../support/smtp.js"
+import { type Receiver, startReceiver } from "../support/webhooks.js"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -31,6 +33,7 @@ describe("failover drill", () => {
   let standby: Cluster
   let proxy: ReturnType<typeof makeProxy>
   let smtp: TestSmtp
+  let receiver: Receiver
   let a: TestServer
   let b: TestServer | undefined
 
@@ -40,6 +43,13 @@ describe("failover drill", () => {
     plugins: [Password.plugin(), Organization.plugin()],
     // A mail claimed just before the cut and never sent is due again after the lease.
     mail: { dispatcher: { ...fastMail, lease: "4 seconds", sendTimeout: "2 seconds" } },
+    // Lease: twice the timeout plus 5 s.
+    webhooks: {
+      allowPrivateTargets: true,
+      pollInterval: "100 millis",
+      timeout: "1 second",
+      retrySchedule: ["200 millis", "500 millis", "1 second", "2 seconds"],
+    },
   }
 
   beforeAll(async () => {
@@ -57,6 +67,7 @@ describe("failover drill", () => {
     const proxyPort = await proxy.start(0)
     const viaProxy = `postgres://postgres@127.0.0.1:${proxyPort}/postgres`
     smtp = await TestSmtp.create()
+    receiver = await startReceiver()
     a = await startServer({ databaseUrl: viaProxy, smtp, config, quiet: true })
     b = await startServer({ databaseUrl: primary.url(), smtp, config, quiet: true })
   })
@@ -65,11 +76,12 @@ describe("failover drill", () => {
     await b?.close()
     await proxy?.stop()
     await smtp?.stop()
+    await receiver?.close()
     await standby?.remove()
     await primary?.remove()
   })
 
-  it("503s only in the gap, recovery by itself, no acknowledged write or mail lost or doubled", async () => {
+  it("503s only in the gap, recovery by itself, no acknowledged write, mail or webhook event lost or doubled", async () => {
     const owner = await signUpAndSignIn(a, new Client(a.base))
     const org = await new Client(a.base).post(
       "/orgs",
@@ -77,6 +89,13 @@ describe("failover drill", () => {
       { token: owner.session_token },
     )
     expect(org.status).toBe(201)
+    const webhook = await new Client(a.base).post(
+      "/webhooks",
+      { url: receiver.url, events: ["org.member.invited"] },
+      { token: owner.session_token },
+    )
+    expect(webhook.status).toBe(201)
+    receiver.secret = webhook.body.secret
 
     const answers: Array<Answer> = []
     let running = true
@@ -179,6 +198,17 @@ describe("failover drill", () => {
     expect(emails.filter((email) => messages(email).size !== 1)).toEqual([])
     expect(emails.flatMap((email) => mailTo(email).map((mail) => mail.messageId))).not.toContain(undefined)
     const copies = emails.reduce((sum, email) => sum + mailTo(email).length - 1, 0)
-    console.log(`failover drill: ${emails.length} acknowledged invitations, each mailed; ${copies} resent copies`)
+
+    // Likewise every acknowledged invitation's webhook event arrives, verified, as one message (one webhook-id).
+    const callsFor = (email: string) =>
+      receiver.ofType("org.member.invited").filter((call) => call.payload?.data.email === email)
+    await receiver.waitFor(() => emails.every((email) => callsFor(email).length > 0), 20_000)
+    await sleep(1_000)
+    expect(emails.filter((email) => new Set(callsFor(email).map((call) => call.id)).size !== 1)).toEqual([])
+    const eventCopies = emails.reduce((sum, email) => sum + callsFor(email).length - 1, 0)
+    console.log(
+      `failover drill: ${emails.length} acknowledged invitations, each mailed (${copies} resent copies) ` +
+        `and each delivered by webhook (${eventCopies} resent copies)`,
+    )
   })
 })

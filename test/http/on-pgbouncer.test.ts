@@ -1,6 +1,7 @@
 /**
  * HTTP suites through PgBouncer in transaction mode (`poolMode: "transaction"`): the same tests as on a direct
- * connection, with migrations, mail delivery (the outbox) and every instance of a file going through the pooler.
+ * connection, with migrations, mail delivery (the outbox), webhook deliveries (every event type, MFA and passkeys
+ * included) and every instance of a file going through the pooler.
  */
 import { useBackend } from "../support/http.js"
 
@@ -12,3 +13,4 @@ await import("./orgs.test.js")
 await import("./rbac.test.js")
 await import("./limits.test.js")
 await import("./admin.test.js")
+await import("./webhook-events.test.js")

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { UserStore } from "../../src/services/store/index.js"
 import { type Cluster, startPrimary, startStandby, waitForReplay } from "../support/cluster.js"
 import { Client, signUpAndSignIn, startServer, type TestServer } from "../support/http.js"
+import { freePort } from "../support/processes.js"
 
 const until = async (what: string, condition: () => Promise<boolean>, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs
@@ -74,6 +75,45 @@ describe("read replica", () => {
       await standby.query("SELECT pg_wal_replay_resume()")
     }
     await until("the replica to catch up", async () => /^lagging/.test((await health()).body.replica))
+  })
+
+  it("a replica cut off from its primary ages out: reads go back to the primary", async () => {
+    const [{ primary_conninfo: conninfo }] = await standby.query("SHOW primary_conninfo")
+    await standby.query("ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port=1 user=postgres'")
+    await standby.query("SELECT pg_reload_conf()")
+    try {
+      const client = new Client(server.base)
+      const { email } = await signUpAndSignIn(server, client)
+      await until("the replica to be too far behind", async () => /too far behind/.test((await health()).body.replica))
+      expect(await listedEmails()).toContain(email)
+    } finally {
+      await standby.query(`ALTER SYSTEM SET primary_conninfo = '${conninfo.replaceAll("'", "''")}'`)
+      await standby.query("SELECT pg_reload_conf()")
+    }
+    await until("the replica to catch up", async () => /^lagging/.test((await health()).body.replica))
+    expect((await health()).body.replica).toMatch(/^lagging 0\.\d s$/)
+  })
+
+  it("a replica down at start-up: the server starts, reads go to the primary, /health says so", async () => {
+    const closed = await freePort()
+    const alone = await startServer({
+      databaseUrl: primary.url(),
+      replica: { url: `postgres://postgres@127.0.0.1:${closed}/postgres`, checkInterval: "100 millis" },
+      config: { emailVerification: { required: false } },
+      quiet: true,
+    })
+    try {
+      const client = new Client(alone.base)
+      const { email } = await signUpAndSignIn(alone, client)
+      const page = await alone.handlers.run(
+        Effect.flatMap(UserStore, (users) => users.list(alone.handlers.authsome.defaultApp.id, { limit: 100 })),
+      )
+      expect(page.items.map((user) => user.email)).toContain(email)
+      await until("the first check", async () => /unreachable/.test((await client.get("/health")).body.replica))
+      expect((await client.get("/health")).status).toBe(200)
+    } finally {
+      await alone.close()
+    }
   })
 
   it("losing the replica degrades to the primary without errors, and it is used again once back", async () => {

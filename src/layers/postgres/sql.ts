@@ -72,12 +72,12 @@ export const replicaReads = Effect.gen(function* () {
   const replica = yield* Effect.serviceOption(PgReplica)
   return <A, E, R>(read: (sql: Client) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
     if (Option.isNone(replica)) return read(primary)
-    const { sql: replicaSql, usable, failed } = replica.value
-    const onReplica = replicaSql.withoutTransforms()
+    const { usable, failed } = replica.value
     return Effect.gen(function* () {
       const transaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
-      if (Option.isSome(transaction) || !(yield* usable)) return yield* read(primary)
-      return yield* read(onReplica).pipe(
+      const target = Option.isSome(transaction) ? Option.none() : yield* usable
+      if (Option.isNone(target)) return yield* read(primary)
+      return yield* read(target.value).pipe(
         Effect.catchSomeDefect((defect) =>
           defect instanceof StoreUnavailable || defect instanceof SqlError
             ? Option.some(Effect.zipRight(failed("a read failed"), read(primary)))
