@@ -84,9 +84,15 @@ export const pageBytes = async (page: Page) => (await page.content()).length
 
 const screenshots = join(import.meta.dirname, "..", "..", "docs", "screenshots")
 
+/**
+ * Writes `docs/screenshots/<name>.png` when it is missing or `SCREENSHOTS=1` is set (`SCREENSHOTS=1 npx vitest run
+ * test/ui` refreshes them all): a test run leaves the checkout as it found it.
+ */
 export const screenshot = async (page: Page, name: string) => {
+  const path = join(screenshots, `${name}.png`)
+  if (existsSync(path) && process.env["SCREENSHOTS"] !== "1") return
   mkdirSync(screenshots, { recursive: true })
-  await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true })
+  await page.screenshot({ path, fullPage: true })
 }
 
 /** The link of a mail (the first `{publicUrl}/...?token=...` in its text). */
