@@ -22,6 +22,7 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
   let browser: Browser
   const contexts: Array<BrowserContext> = []
   let owner: string
+  let ownerToken: string
 
   beforeAll(async () => {
     ;[server, browser] = await Promise.all([
@@ -33,6 +34,7 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
     owner = uniqueEmail("ui-owner")
     const client = new Client(server.base)
     const { session_token: token } = await signUpAndSignIn(server, client, owner)
+    ownerToken = token
     const org = await client.post("/orgs", { name: "Console Org", slug: "console-org" }, { token, cookies: false })
     expect(org.status).toBe(201)
   }, 60_000)
@@ -101,6 +103,16 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
           .count(),
       )
       .toBe(1)
+    const member = uniqueEmail("ui-auditor")
+    const { user } = await signUpAndSignIn(server, new Client(server.base), member)
+    await page.getByRole("textbox", { name: `Give this role to (email) (${slug})` }).fill(member)
+    await page
+      .getByRole("row", { name: new RegExp(slug) })
+      .getByRole("button", { name: "Assign" })
+      .click()
+    await expect.poll(() => page.getByText("Saved.").count()).toBe(1)
+    const given = await new Client(server.base).get(`/users/${user.id}/roles`, { token: ownerToken, cookies: false })
+    expect(JSON.stringify(given.body)).toContain(slug)
     await screenshot(page, "admin-roles")
     expect(problems).toEqual([])
   })

@@ -289,6 +289,11 @@ const roles = (ctx: PageContext, signedIn: SignedIn, flash: Flash = {}, status =
           "/admin/roles/permission",
           html`<input type="hidden" name="id" value="${role.id}"><label for="f-perm-${role.id}" class="skip">${t.permissions} (${role.slug})</label><input id="f-perm-${role.id}" name="permission" type="text" placeholder="resource:action" required> <button type="submit" class="small secondary">${t.add}</button>`,
           { className: "inline" },
+        )} ${form(
+          ctx,
+          "/admin/roles/assign",
+          html`<input type="hidden" name="id" value="${role.id}"><label for="f-assign-${role.id}" class="skip">${t.assignTo} (${role.slug})</label><input id="f-assign-${role.id}" name="email" type="email" placeholder="${t.email}" required> <button type="submit" class="small secondary">${t.assign}</button>`,
+          { className: "inline" },
         )}</td></tr>`,
     )}</tbody></table>`
     const create = form(
@@ -309,6 +314,22 @@ const roleAction =
         : roles(ctx, signedIn, { error: errorText(ctx.t, result) }, result.status),
     )
   }
+
+/** Gives a role to the user of an email address (found with the admin search, which matches by prefix). */
+const assignRole = (ctx: PageContext, signedIn: SignedIn) =>
+  Effect.gen(function* () {
+    const email = (ctx.form.get("email") ?? "").trim().toLowerCase()
+    const found = yield* ctx.api("GET", `/admin/users?${new URLSearchParams({ email, limit: "100" })}`)
+    const user = rows<any>(found, "users").find((candidate) => candidate.email === email)
+    if (!found.ok) return yield* roles(ctx, signedIn, { error: errorText(ctx.t, found) }, found.status)
+    if (!user) return yield* roles(ctx, signedIn, { error: ctx.t.errors["not_found"] }, 404)
+    const result = yield* ctx.api("POST", `/roles/${encodeURIComponent(ctx.form.get("id") ?? "")}/assign`, {
+      user_id: user.id,
+    })
+    return result.ok
+      ? redirect(`${ctx.url("/admin/roles")}?done=saved`)
+      : yield* roles(ctx, signedIn, { error: errorText(ctx.t, result) }, result.status)
+  })
 
 const webhooks = (ctx: PageContext, signedIn: SignedIn, flash: Flash = {}, status = 200) =>
   Effect.gen(function* () {
@@ -510,6 +531,7 @@ export const adminPages = {
       { permission: ctx.form.get("permission") ?? "" },
     ]),
   ),
+  "POST /admin/roles/assign": admin(assignRole),
   "GET /admin/webhooks": admin(withDone(webhooks)),
   "POST /admin/webhooks/create": admin(
     webhookAction(

@@ -149,6 +149,8 @@ export const en = {
   revokeSessions: "Revoke sessions",
   roles: "Roles",
   permissions: "Permissions",
+  assign: "Assign",
+  assignTo: "Give this role to (email)",
   webhooks: "Webhooks",
   deliveries: "Deliveries",
   retry: "Retry",
