@@ -245,6 +245,25 @@ describe.skipIf(!hasChromium)("the admin console in Chromium", () => {
     }
   })
 
+  it("apps and environments: a new app with its publishable key, a new environment of this app", async () => {
+    const { page, problems } = await signedInPage(owner)
+    await page.goto(`${server.pages}/admin/apps`)
+    const app = page.getByRole("form", { name: "Apps" })
+    await app.getByLabel("Name").fill("Mobile")
+    await app.getByLabel("Slug").fill("mobile")
+    await app.getByRole("button", { name: "Create" }).click()
+    await expect.poll(() => page.getByRole("row", { name: /mobile/ }).count()).toBe(1)
+    expect(await page.getByRole("row", { name: /mobile/ }).textContent()).toMatch(/pk_/)
+    const environment = page.getByRole("form", { name: "Environments" })
+    await environment.getByLabel("Name").fill("QA")
+    await environment.getByLabel("Slug").fill("qa")
+    await environment.getByLabel("Type").selectOption("staging")
+    await environment.getByRole("button", { name: "Create" }).click()
+    await expect.poll(() => page.getByRole("row", { name: /QA/ }).count()).toBe(1)
+    await checkPage(page)
+    expect(problems).toEqual([])
+  })
+
   it("a user without the permissions reads no admin data", async () => {
     const email = uniqueEmail("ui-plain")
     await signUpAndSignIn(server, new Client(server.base), email)

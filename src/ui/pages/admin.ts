@@ -470,7 +470,13 @@ const apps = (ctx: PageContext, signedIn: SignedIn, flash: Flash = {}, status = 
           ).map(
             (e) =>
               html`<tr><td>${e.name} ${e.is_default ? html`<span class="tag">${t.defaultEnvironment}</span>` : ""}</td><td>${e.slug}</td><td>${e.type}</td></tr>`,
-          )}</tbody></table>`,
+          )}</tbody></table>${form(
+            ctx,
+            "/admin/environments/create",
+            html`<div class="row"><div>${field({ name: "name", id: "f-env-name", label: t.name, required: true })}</div><div>${field({ name: "slug", id: "f-env-slug", label: t.slug, required: true })}</div>
+<div><label for="f-env-type">${t.type}</label><select id="f-env-type" name="type"><option>development</option><option>staging</option><option>production</option></select></div><div><button type="submit">${t.create}</button></div></div>`,
+            { label: t.environments },
+          )}`,
         )
       : unavailable(ctx, environments)
     return adminPage(ctx, signedIn, "/admin/apps", html`${appsCard}${environmentsCard}`, flash, status)
@@ -556,6 +562,19 @@ export const adminPages = {
   ),
   "GET /admin/audit": admin(audit),
   "GET /admin/apps": admin(withDone(apps)),
+  "POST /admin/environments/create": admin((ctx, signedIn) =>
+    Effect.flatMap(
+      ctx.api("POST", "/environments", {
+        name: ctx.form.get("name") ?? "",
+        slug: ctx.form.get("slug") ?? "",
+        type: ctx.form.get("type") ?? "development",
+      }),
+      (result) =>
+        result.ok
+          ? Effect.succeed(redirect(`${ctx.url("/admin/apps")}?done=saved`))
+          : apps(ctx, signedIn, { error: errorText(ctx.t, result) }, result.status),
+    ),
+  ),
   "POST /admin/apps/create": admin((ctx, signedIn) =>
     Effect.flatMap(
       ctx.api("POST", "/admin/apps", { name: ctx.form.get("name") ?? "", slug: ctx.form.get("slug") ?? "" }),
