@@ -27,6 +27,7 @@ export const layout = (ctx: PageContext, spec: PageSpec) => {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${spec.title} · ${brand.name}</title>
+<link rel="icon" href="${logo ?? "data:,"}">
 <link rel="stylesheet" href="${ctx.url(`/ui-assets/${assets.style.file}`)}">
 ${primary ? html`<style nonce="${ctx.nonce}">:root{--brand:${primary}}</style>` : ""}
 </head>
