@@ -5,7 +5,7 @@
  * `authsome_csrf` cookie, and each POST must bring both, equal, from the server's own (or a trusted) origin.
  */
 import { randomBytes, randomUUID } from "node:crypto"
-import { Effect } from "effect"
+import { Cause, Effect } from "effect"
 import type { ResolvedConfig } from "../config.js"
 import type { RequestLogEntry } from "../http/app.js"
 import { clientAddress, makeProxyMatcher } from "../http/client-ip.js"
@@ -225,7 +225,18 @@ export const makePages = (deps: PagesDeps) => {
       return { ...response, cookies: [...cookies, ...response.cookies] }
     })
 
-    return Effect.flatMap(answer, (response) => {
+    // A page that fails unexpectedly answers a plain error page (and is logged), never a dropped connection.
+    const safe = Effect.catchAllDefect(answer, (defect) =>
+      Effect.as(
+        Effect.logError("page failed", Cause.die(defect)),
+        htmlResponse(
+          500,
+          html`<!doctype html><html lang="${en.lang}"><title>${en.errorTitle}</title><h1>${en.errorTitle}</h1></html>`,
+        ),
+      ),
+    )
+
+    return Effect.flatMap(safe, (response) => {
       const isPage = !path.startsWith("/ui-assets/")
       const csrfCookies: Array<Cookie> =
         isPage && existingCsrf !== csrf
