@@ -181,6 +181,8 @@ describe.skipIf(!hasChromium)("hosted sign-in and account pages in Chromium", ()
     await heading(page, "Recovery codes")
     const recovery = await page.locator("#recovery-codes li").allTextContents()
     expect(recovery).toHaveLength(10)
+    expect(await page.getByText("Two-step verification is on.", { exact: true }).count()).toBe(1)
+    expect(await page.getByRole("button", { name: "Set up" }).count()).toBe(0)
     await checkPage(page)
 
     await page.getByRole("button", { name: "Sign out", exact: true }).click()

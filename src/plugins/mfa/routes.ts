@@ -133,6 +133,21 @@ export const mfaRoutes = Effect.gen(function* () {
       }),
   })
 
+  const state = sessionRoute({
+    method: "GET",
+    path: "/mfa/status",
+    credentials: "session",
+    tag: "MFA",
+    summary: "Whether the caller's MFA is on (a confirmed TOTP enrollment)",
+    responses: {
+      200: {
+        description: "the MFA state",
+        schema: Schema.Struct({ enabled: Schema.Boolean }).annotations({ identifier: "MfaStatus" }),
+      },
+    },
+    handler: (request) => Effect.map(mfa.isEnabled(request.auth.user), (enabled) => json(200, { enabled })),
+  })
+
   const disable = sessionRoute({
     method: "DELETE",
     path: "/mfa/enrollment",
@@ -167,5 +182,5 @@ export const mfaRoutes = Effect.gen(function* () {
       }),
   })
 
-  return [enroll, verify, challenge, enrollWithTicket, disable, regenerate]
+  return [state, enroll, verify, challenge, enrollWithTicket, disable, regenerate]
 })

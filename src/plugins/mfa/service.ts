@@ -288,7 +288,11 @@ export class MfaAuth extends Effect.Service<MfaAuth>()("authsome/MfaAuth", {
         }
       })
 
+    /** Whether the user's MFA is on (a verified enrollment). */
+    const isEnabled = (user: M.User) => Effect.map(verifiedEnrollment(user), Option.isSome)
+
     return {
+      isEnabled,
       enroll,
       confirm,
       disable,

@@ -56,6 +56,7 @@ export const accountPage = (ctx: PageContext, signedIn: SignedIn, flash: Flash =
       passkeys: has("passkey") ? ctx.api("GET", "/passkeys") : Effect.succeed(undefined),
       accounts: has("social") ? ctx.api("GET", "/me/accounts") : Effect.succeed(undefined),
       orgs: has("organization") ? ctx.api("GET", "/orgs") : Effect.succeed(undefined),
+      mfa: has("mfa") ? ctx.api<{ enabled: boolean }>("GET", "/mfa/status") : Effect.succeed(undefined),
       admin: isAdmin(ctx),
     })
     const user = signedIn.user
@@ -88,18 +89,19 @@ ${field({ name: "new_password", label: t.newPassword, type: "password", autocomp
         )
       : ""
 
-    const totp = has("mfa")
+    const totp = data.mfa?.ok
       ? section(
           "two-step",
           t.twoStep,
-          html`<p>${t.totpOff}</p>${form(ctx, "/account/totp/start", html`<button type="submit">${t.totpSetUp}</button>`)}
-${form(
-  ctx,
-  "/account/totp/disable",
-  html`${field({ name: "code", id: "f-totp-off-code", label: t.mfaCode, autocomplete: "one-time-code" })}
+          data.mfa.body.enabled
+            ? html`<p>${t.totpOn}</p>${form(
+                ctx,
+                "/account/totp/disable",
+                html`${field({ name: "code", id: "f-totp-off-code", label: t.mfaCode, autocomplete: "one-time-code" })}
 <div class="row"><button type="submit" class="secondary">${t.totpDisable}</button><button type="submit" class="secondary" formaction="${ctx.url("/account/totp/recovery")}">${t.regenerate}</button></div>`,
-  { label: t.totpDisable },
-)}`,
+                { label: t.totpDisable },
+              )}`
+            : html`<p>${t.totpOff}</p>${form(ctx, "/account/totp/start", html`<button type="submit">${t.totpSetUp}</button>`)}`,
         )
       : ""
 
