@@ -321,3 +321,17 @@ describe("an app that requires MFA of everyone", () => {
     }
   })
 })
+
+describe("sign-up turned off", () => {
+  it("the sign-up page sends visitors to sign in, and the sign-in page offers no sign-up", async () => {
+    const server = await startUiServer({ signupEnabled: false })
+    try {
+      const response = await fetch(`${server.pages}/sign-up`, { redirect: "manual" })
+      expect(response.status).toBe(303)
+      expect(response.headers.get("location")).toBe("/sign-in")
+      expect(await (await fetch(`${server.pages}/sign-in`)).text()).not.toContain("/sign-up")
+    } finally {
+      await server.close()
+    }
+  })
+})

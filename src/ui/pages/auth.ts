@@ -478,7 +478,12 @@ export const authPages = {
   "POST /sign-in": signIn,
   "POST /sign-in/magic-link": sendMagicLink,
   "GET /sign-in/social": socialStart,
-  "GET /sign-up": (ctx: PageContext) => signUpPage(ctx),
+  "GET /sign-up": (ctx: PageContext) =>
+    Effect.flatMap(ctx.clientConfig, (client) =>
+      client.signup_enabled && client.password.enabled
+        ? signUpPage(ctx)
+        : Effect.succeed(redirect(withNext(ctx, "/sign-in", nextOf(ctx)))),
+    ),
   "POST /sign-up": signUp,
   "GET /verify-email": verifyEmailGet,
   "POST /verify-email": verifyEmail,
