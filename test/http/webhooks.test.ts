@@ -13,7 +13,7 @@ import { SecretBox } from "../../src/services/secrets.js"
 import { EnvironmentStore, WebhookStore } from "../../src/services/store/index.js"
 import { resolveConfigSync } from "../../src/config.js"
 import { newWebhookSecret, nextRetryDelay, refusalOf, webhookSecretPurpose } from "../../src/services/webhooks/index.js"
-import { postSigned } from "../../src/services/webhooks/transport.js"
+import { closeConnections, makeConnections, postSigned } from "../../src/services/webhooks/transport.js"
 import { Client, startServer, strongPassword, type TestServer, uniqueEmail } from "../support/http.js"
 import { type Receiver, startReceiver } from "../support/webhooks.js"
 
@@ -277,9 +277,16 @@ describe("the SSRF guard", () => {
       receiver.respond = () => 302
       // A host name that does not resolve at all: reaching the receiver proves the checked address was used.
       const url = new URL(`http://rebinding.invalid:${receiver.port}/hook`)
+      const connections = makeConnections()
       const outcome = await Effect.runPromise(
-        postSigned({ url, address: "127.0.0.1", family: 4 }, { "content-type": "application/json" }, "{}", 2_000),
-      )
+        postSigned(
+          { url, address: "127.0.0.1", family: 4 },
+          { "content-type": "application/json" },
+          "{}",
+          2_000,
+          connections,
+        ),
+      ).finally(() => closeConnections(connections))
       expect(outcome).toMatchObject({ statusCode: 302, error: "HTTP 302 (redirects are not followed)" })
       expect(receiver.calls).toHaveLength(1)
       expect(receiver.calls[0]!.host).toBe(`rebinding.invalid:${receiver.port}`)

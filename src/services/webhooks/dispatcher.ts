@@ -1,8 +1,9 @@
 /**
- * The webhook dispatcher: delivers the outbox rows `Events` queued, at least once. It claims due rows
- * (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances never take the same row) only as fast as it has free
- * slots, and each claimed row is delivered in its own fiber: a slow or dead receiver holds one slot for at most the
- * timeout and never delays another receiver (nor any HTTP response: nothing here runs in a request).
+ * The webhook dispatcher: delivers the outbox rows `Events` queued, at least once. It claims due rows in batches
+ * (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances never take the same row) a little ahead of its
+ * `concurrency`, and each claimed row is delivered in its own fiber: a slow receiver holds a slot per delivery in
+ * flight, each for at most the timeout, while the other slots go on delivering (nothing here runs in a request, so no
+ * HTTP response ever waits for a receiver).
  *
  * Each attempt re-checks the target against the SSRF guard and connects to the address it checked; a non-2xx answer,
  * a timeout or a refused target is retried on `webhooks.retrySchedule` (each wait with up to 20 % jitter), then the
@@ -19,11 +20,11 @@ import type { DeliveryAttemptSuccess } from "../store/platform.js"
 import { webhookSecretPurpose } from "./service.js"
 import { signedHeaders } from "./signing.js"
 import { checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
-import { postSigned } from "./transport.js"
+import { type Connections, closeConnections, makeConnections, postSigned } from "./transport.js"
 import { WebhookWakeUp } from "./wake-up.js"
 
-/** Rows claimed per statement at most (fewer when fewer slots are free). */
-const maxClaim = 100
+/** Rows claimed per statement at most. */
+const maxClaim = 500
 
 /** Successes recorded in one statement at most, and the longest a success waits to be recorded. */
 const flushBatch = 50
@@ -50,6 +51,7 @@ interface AttemptResult {
 
 const makeDeliverer = (
   settings: WebhooksSettings,
+  connections: Connections,
   recordSuccess: (success: DeliveryAttemptSuccess) => Effect.Effect<void>,
 ) =>
   Effect.gen(function* () {
@@ -79,7 +81,7 @@ const makeDeliverer = (
         const body = JSON.stringify(delivery.payload)
         const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
         const headers = signedHeaders(secret, delivery.id, delivery.eventType, timestamp, body)
-        return yield* postSigned(target.right, headers, body, timeoutMs)
+        return yield* postSigned(target.right, headers, body, timeoutMs, connections)
       })
 
     /**
@@ -119,9 +121,9 @@ const makeDeliverer = (
 
 export const WebhookDispatcher = {
   /**
-   * Runs the dispatcher in a background fiber for as long as the layer lives. It claims as many due rows as it has
-   * free slots (`webhooks.concurrency`), at start, on every `WebhookWakeUp` signal, whenever a slot frees up while
-   * rows may be waiting, and every `webhooks.pollInterval`.
+   * Runs the dispatcher in a background fiber for as long as the layer lives. It claims due rows at start, on every
+   * `WebhookWakeUp` signal, whenever deliveries finish while rows may be waiting, and every `webhooks.pollInterval`;
+   * `webhooks.concurrency` deliveries run at once.
    */
   layer: Layer.scopedDiscard(
     Effect.gen(function* () {
@@ -158,11 +160,17 @@ export const WebhookDispatcher = {
           flushScheduled = true
           return Effect.asVoid(FiberSet.run(flushes, Effect.delay(flush, flushDelay)))
         })
-      const deliver = yield* makeDeliverer(settings, recordSuccess)
-      // A lease longer than any attempt: resolution and the POST have a deadline each, then the outcome is recorded.
-      const lease = 2 * Duration.toMillis(settings.timeout) + 5_000
+      const connections = yield* Effect.acquireRelease(Effect.sync(makeConnections), (open) =>
+        Effect.sync(() => closeConnections(open)),
+      )
+      const deliver = yield* makeDeliverer(settings, connections, recordSuccess)
+      // Claimed rows wait for one of `concurrency` permits, so claims run ahead of the deliveries (up to twice
+      // `concurrency` rows owned) and come in large batches. The lease covers the wait for a permit (at most one
+      // attempt's worth) and the attempt itself (resolution and the POST have a deadline each).
+      const permits = yield* Effect.makeSemaphore(settings.concurrency)
+      const owned = 2 * settings.concurrency
+      const lease = 4 * Duration.toMillis(settings.timeout) + 5_000
       const slotFreed = yield* Queue.dropping<void>(1)
-      const minBatch = Math.max(1, Math.floor(settings.concurrency / 4))
 
       const waitForWork = wakeUp.await.pipe(
         Effect.timeoutOption(settings.pollInterval),
@@ -170,17 +178,16 @@ export const WebhookDispatcher = {
       )
 
       /**
-       * Claims what fits in the free slots (once a quarter of them are free, so that claims come in batches), reads
+       * Claims rows once at most `concurrency` are owned (delivering or waiting for a permit), up to `owned`; reads
        * each webhook of the batch once, and starts each delivery; returns whether the claim was full.
        */
       const claimRound = Effect.gen(function* () {
-        const inFlight = yield* FiberSet.size(running)
-        const free = settings.concurrency - inFlight
-        if (free <= 0 || (inFlight > 0 && free < minBatch)) {
+        const held = yield* FiberSet.size(running)
+        if (held > settings.concurrency) {
           yield* Queue.take(slotFreed)
           return true
         }
-        const want = Math.min(free, maxClaim)
+        const want = Math.min(owned - held, maxClaim)
         const now = yield* Clock.currentTimeMillis
         const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease))
         const targets = new Map<string, M.Webhook | undefined>()
@@ -195,7 +202,9 @@ export const WebhookDispatcher = {
         for (const delivery of due) {
           yield* FiberSet.run(
             running,
-            deliver(delivery, targets.get(delivery.webhookId)).pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))),
+            permits
+              .withPermits(1)(deliver(delivery, targets.get(delivery.webhookId)))
+              .pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))),
           )
         }
         return due.length === want
