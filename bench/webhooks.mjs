@@ -7,6 +7,7 @@
 import { execFileSync, fork, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { Agent, createServer, request } from "node:http"
+import { readFileSync } from "node:fs"
 import { createServer as createNetServer } from "node:net"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -110,7 +111,8 @@ const sender = () =>
         while (next < requests.length) await one(requests[next++])
       }),
     )
-    process.send({ ms: performance.now() - started })
+    const cpu = process.cpuUsage()
+    process.send({ ms: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 })
     process.exit(0)
   })
 
@@ -118,7 +120,22 @@ const sender = () =>
  * The scenario, on a running server at `base` whose `token` is the owner's (may manage webhooks and keys), on
  * `databaseUrl`. `load` is run.mjs's autocannon driver. The server must allow private targets.
  */
-export const webhooksBench = async ({ base, token, databaseUrl, load, seconds, events = 3000, log = () => {} }) => {
+/** CPU time (user + system) a process has used so far, in ms (Linux). */
+const cpuMsOf = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // clock ticks, 100 per second
+}
+
+export const webhooksBench = async ({
+  base,
+  token,
+  databaseUrl,
+  load,
+  seconds,
+  serverPid,
+  events = 3000,
+  log = () => {},
+}) => {
   const auth = { authorization: `Bearer ${token}` }
   const receivers = await Promise.all([startReceiver(0), startReceiver(0), startReceiver(0), startReceiver(slowMs)])
   try {
@@ -151,6 +168,7 @@ export const webhooksBench = async ({ base, token, databaseUrl, load, seconds, e
     // API that wakes the dispatcher), from that commit to the last receiver's 2xx.
     log(`webhooks: ${events} events committed at once, dispatched to the 4 receivers`)
     const offsets = new Map(receivers.map((r) => [r, r.received.length]))
+    const cpuBefore = cpuMsOf(serverPid)
     const burstStarted = performance.now()
     await queueBacklog(databaseUrl, hooks, events * 4, new Date(), "burst")
     await post(`${base}/webhooks/${hooks[0]}/test`, {}, auth)
@@ -160,6 +178,8 @@ export const webhooksBench = async ({ base, token, databaseUrl, load, seconds, e
       "every delivery of the burst",
     )
     const deliveredMs = lastOf(offsets) - burstStarted
+    // the server's CPU per delivery (PostgreSQL's own work not included), against the baseline sender's
+    const serverCpuMsPerDelivery = (cpuMsOf(serverPid) - cpuBefore) / (events * 4 + 1)
     const firstMs =
       Math.min(...receivers.flatMap((r) => r.received.slice(offsets.get(r)).map((c) => c.at))) - burstStarted
     const authsome = {
@@ -170,6 +190,7 @@ export const webhooksBench = async ({ base, token, databaseUrl, load, seconds, e
       // without the pickup (the wake-up request, the first claim): first 2xx to last
       firstDeliveryMs: firstMs,
       steadyEventsPerSecond: events / ((deliveredMs - firstMs) / 1000),
+      serverCpuMsPerDelivery,
     }
 
     log("webhooks: baseline, the same signed requests POSTed directly")
@@ -198,6 +219,7 @@ export const webhooksBench = async ({ base, token, databaseUrl, load, seconds, e
       deliveries: requests.length,
       ms: direct.ms,
       eventsPerSecond: requests.length / 4 / (direct.ms / 1000),
+      senderCpuMsPerDelivery: direct.cpuMs / requests.length,
     }
 
     // A backlog dispatched while the session check runs: deliveries queued in the table (as commits leave them),
@@ -349,6 +371,7 @@ const standalone = async () => {
       base,
       token: signup.body.session_token,
       databaseUrl,
+      serverPid: child.pid,
       load: autocannon,
       seconds,
       log,
