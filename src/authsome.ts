@@ -55,9 +55,11 @@ import { SecretBox } from "./services/secrets.js"
 import { Sessions } from "./services/sessions.js"
 import { SignIn } from "./services/sign-in.js"
 import { SignUpForms } from "./services/signup-form.js"
-import type { StoreServices } from "./services/store/index.js"
+import { BrandingStore, type StoreServices } from "./services/store/index.js"
 import { Tenancy } from "./services/tenancy.js"
 import { WebhookDispatcher, Webhooks, WebhookWakeUp } from "./services/webhooks/index.js"
+import type { OrganizationId } from "./domain/ids.js"
+import { makePages } from "./ui/server.js"
 import { version } from "./version.js"
 
 export { version } from "./version.js"
@@ -209,8 +211,13 @@ export interface AuthsomeHttpShape {
   readonly openApi: ReturnType<typeof makeOpenApi>
   /** Every route under `basePath`, as an Effect HTTP app (mount it in an Effect server, or convert it). */
   readonly httpApp: Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
-  /** The pipeline itself, on server-neutral messages (what the Node and web adapters call). */
+  /**
+   * The pipeline itself, on server-neutral messages (what the Node and web adapters call): the API under `basePath`
+   * and, when `ui.enabled`, the hosted pages under the path of `publicUrl`.
+   */
   readonly handle: (request: ApiRequest) => Effect.Effect<ApiResponse>
+  /** Whether a request path (and query) is one of the hosted pages (false when they are off). */
+  readonly isPage: (url: string) => boolean
 }
 
 export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeHttp, AuthsomeHttpShape>() {
@@ -239,19 +246,70 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
         let openApi: ReturnType<typeof makeOpenApi> | undefined
         routes.push(...(yield* metaRoutes(() => openApi)))
         openApi = makeOpenApi(routes, errors.declarations, { basePath: config.basePath, version })
-        const handle = makePipeline(routes, {
+        const pipelineDeps = {
           config,
           tenancy: yield* Tenancy,
           sessions: yield* Sessions,
           apiKeys: yield* ApiKeys,
           authorization: yield* Authorization,
           errors,
-          requestLog: options.requestLog,
-        })
-        return { basePath: config.basePath, routes, openApi, handle, httpApp: toHttpApp(handle) }
+        }
+        const api = makePipeline(routes, { ...pipelineDeps, requestLog: options.requestLog })
+        if (!config.ui.enabled) {
+          return {
+            basePath: config.basePath,
+            routes,
+            openApi,
+            handle: api,
+            isPage: () => false,
+            httpApp: toHttpApp(api),
+          }
+        }
+        const pages = yield* uiPages(config, makePipeline(routes, { ...pipelineDeps, requestLog: () => {} }), options)
+        const inApi = (url: string) => {
+          const path = url.split("?", 1)[0]!
+          return path === config.basePath || path.startsWith(`${config.basePath}/`)
+        }
+        // Mounted under a host's path, everything there is the API's; unmounted, the pages take their own paths.
+        const handle = (request: ApiRequest) =>
+          request.mountPath === undefined && !inApi(request.url) && pages.owns(request.url)
+            ? pages.serve(request)
+            : api(request)
+        return { basePath: config.basePath, routes, openApi, handle, isPage: pages.owns, httpApp: toHttpApp(handle) }
       }),
     ) as Layer.Layer<AuthsomeHttp, never, any>
 }
+
+/** The hosted pages on the API (called in-process), branded with the app's name or an organization's branding. */
+const uiPages = (
+  config: ResolvedConfig,
+  api: (request: ApiRequest) => Effect.Effect<ApiResponse>,
+  options: Pick<AuthsomeOptions, "requestLog">,
+) =>
+  Effect.gen(function* () {
+    if (config.publicUrl === undefined) {
+      yield* Effect.logWarning("the hosted pages need publicUrl: its origin is the one their forms are accepted from")
+    }
+    const defaultApp = yield* (yield* Tenancy).defaultApp
+    const branding = yield* BrandingStore
+    const appBrand = { name: config.mail.appName ?? defaultApp.name, logoUrl: null, primaryColor: null }
+    return makePages({
+      config,
+      api,
+      requestLog: options.requestLog,
+      brand: (orgId) =>
+        orgId === null
+          ? Effect.succeed(appBrand)
+          : branding.get(orgId as OrganizationId).pipe(
+              Effect.map((found) => ({
+                name: found.companyName ?? appBrand.name,
+                logoUrl: found.logoUrl,
+                primaryColor: found.primaryColor,
+              })),
+              Effect.orElseSucceed(() => appBrand),
+            ),
+    })
+  })
 
 // --- the whole engine ----------------------------------------------------------------------------------------------
 

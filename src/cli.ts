@@ -2,8 +2,7 @@
  * The `authsome` command: `serve` (the standalone server) and `migrate [--status]`, on `DATABASE_URL` or the
  * embedded database, with the plugins `AUTHSOME_PLUGINS` mounts.
  */
-import { Command, Options } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer, Redacted } from "effect"
 import { migrationGroups } from "./authsome.js"
 import { PostgresStore } from "./layers/postgres/index.js"
@@ -46,10 +45,6 @@ const oneLine = (error: unknown) => {
   return message.split("\n")[0]!.trim() || "start-up failed"
 }
 
-const serveCommand = Command.make("serve", {}, () => withSettings(serve)).pipe(
-  Command.withDescription("Serve the API on PORT (default 8080)"),
-)
-
 /** Which database a command works on, without the password. */
 const describeDatabase = (settings: ServerSettings) => {
   if (!settings.databaseUrl) return `embedded, in ${settings.dataDir}`
@@ -79,23 +74,18 @@ const migrate = (status: boolean, settings: ServerSettings) =>
     for (const m of applied) yield* Console.log(`applied ${m.group} ${m.version} ${m.name}`)
   })
 
-const migrateCommand = Command.make(
-  "migrate",
-  { status: Options.boolean("status").pipe(Options.withDescription("List applied and pending migrations")) },
-  ({ status }) =>
-    withSettings((settings) =>
-      migrate(status, settings).pipe(
-        Effect.provide(
-          Migrator.make(migrationGroups(settings.plugins)).pipe(
-            Layer.provide(PostgresStore.layer),
-            Layer.provide(databaseLayer(settings)),
-          ),
+/** `migrate [--status]` on the settings' database, with the groups of the mounted plugins. */
+const migrateCommand = (status: boolean) =>
+  withSettings((settings) =>
+    migrate(status, settings).pipe(
+      Effect.provide(
+        Migrator.make(migrationGroups(settings.plugins)).pipe(
+          Layer.provide(PostgresStore.layer),
+          Layer.provide(databaseLayer(settings)),
         ),
       ),
     ),
-).pipe(Command.withDescription("Apply pending migrations (core and every mounted plugin), or list them with --status"))
-
-const command = Command.make("authsome").pipe(Command.withSubcommands([serveCommand, migrateCommand]))
+  )
 
 const help = () =>
   [
@@ -164,10 +154,10 @@ const parseArguments = (argv: ReadonlyArray<string>): ReadonlyArray<string> | un
   return args
 }
 
+// The arguments are checked above, so running a command is a dispatch: no command-line framework to load (it was a
+// measurable part of the start-up time: BENCHMARKS.md).
 const args = parseArguments(process.argv.slice(2))
 if (args !== undefined) {
-  Command.run(command, { name: "authsome", version })([...process.argv.slice(0, 2), ...args]).pipe(
-    Effect.provide(NodeContext.layer),
-    NodeRuntime.runMain({ disablePrettyLogger: true }),
-  )
+  const program = args[0] === "serve" ? withSettings(serve) : migrateCommand(args.includes("--status"))
+  NodeRuntime.runMain(program, { disablePrettyLogger: true })
 }

@@ -217,6 +217,13 @@ export const AuthsomeConfig = Schema.Struct({
   housekeeping: section({
     interval: withDefault(DurationField, () => "10 minutes"),
   }),
+  /**
+   * The hosted pages (sign-in, account, admin) under the path of `publicUrl`, next to the API. Off by default in the
+   * library (a host's own paths stay its own); the standalone server turns them on (`AUTHSOME_UI`).
+   */
+  ui: section({
+    enabled: withDefault(Schema.Boolean, () => false),
+  }),
   mail: section({
     from: withDefault(Schema.String, () => "Authsome <no-reply@localhost>"),
     /** Shown in mail subjects and bodies; defaults to the app slug. */

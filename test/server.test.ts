@@ -394,6 +394,8 @@ describe("readServerSettings (environment variables)", () => {
     ["AUTHSOME_TRUSTED_PROXIES", "10.0.0.0/99"],
     ["AUTHSOME_SMTP_URL", "http://mail"],
     ["AUTHSOME_DB_MAX_CONNECTIONS", "0"],
+    ["AUTHSOME_DB_POOL_MODE", "statement"],
+    ["AUTHSOME_DATABASE_REPLICA_URL", "mysql://replica"],
     ["AUTHSOME_LOG_FORMAT", "xml"],
     ["AUTHSOME_LOG_LEVEL", "loud"],
     ["AUTHSOME_CONFIG", "/nonexistent/authsome.json"],
@@ -424,6 +426,23 @@ describe("readServerSettings (environment variables)", () => {
     expect(settings.engine.trustedProxies).toEqual(["10.0.0.0/8", "::1"])
     expect(settings.engine.basePath).toBe("/auth")
     expect(settings.engine.appId).toBe("myapp")
+  })
+
+  it("reads the pooler mode and the read replica (redacted); a replica without DATABASE_URL is refused", () => {
+    const defaults = read({ DATABASE_URL: "postgres://u@db:5432/app" })
+    expect(defaults.poolMode).toBe("session")
+    expect(defaults.replicaUrl).toBeUndefined()
+    const settings = read({
+      DATABASE_URL: "postgres://u@pgbouncer:6432/app",
+      AUTHSOME_DB_POOL_MODE: "Transaction",
+      AUTHSOME_DATABASE_REPLICA_URL: "postgres://u:secret@replica:5432/app",
+    })
+    expect(settings.poolMode).toBe("transaction")
+    expect(String(settings.replicaUrl)).not.toContain("secret")
+    const orphan = failure({ AUTHSOME_DATABASE_REPLICA_URL: "postgres://u@replica:5432/app" })
+    expect((orphan as Error).message).toBe(
+      "invalid AUTHSOME_DATABASE_REPLICA_URL: a read replica needs DATABASE_URL (its primary)",
+    )
   })
 })
 

@@ -47,7 +47,7 @@ export const makeHandlers = async <R, E>(
         const express = request as IncomingMessage & { baseUrl?: string }
         if (express.baseUrl) return node(request, response, request.url ?? "/", express.baseUrl)
         const url = request.url ?? "/"
-        if (next !== undefined && !inBasePath(url)) return next()
+        if (next !== undefined && !inBasePath(url) && !authsome.isPage(url)) return next()
         node(request, response, url)
       },
       fetch,

@@ -162,6 +162,11 @@ export const AuditEventJson = Schema.Struct({
 
 export const StatusJson = Schema.Struct({ status: Schema.String }).annotations({ identifier: "Status" })
 
+/** `/health`: the status, and the read replica's state when one is configured (`"lagging 1.2 s"`). */
+export const HealthJson = Schema.Struct({ status: Schema.String, replica: Schema.optional(Schema.String) }).annotations(
+  { identifier: "Health" },
+)
+
 export const ErrorJson = Schema.Struct({
   error: Schema.String,
   code: Schema.Int,

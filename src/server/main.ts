@@ -18,10 +18,12 @@ import type { ServerSettings } from "./settings.js"
 
 const shutdownGrace = Duration.seconds(10)
 
-export const databaseLayer = (settings: ServerSettings) =>
-  settings.databaseUrl
-    ? Pg.layer(settings.databaseUrl, { maxConnections: settings.maxConnections })
-    : Pglite.layer({ dataDir: settings.dataDir })
+export const databaseLayer = (settings: ServerSettings) => {
+  if (!settings.databaseUrl) return Pglite.layer({ dataDir: settings.dataDir })
+  const pool = { maxConnections: settings.maxConnections, poolMode: settings.poolMode }
+  const primary = Pg.layer(settings.databaseUrl, pool)
+  return settings.replicaUrl ? Pg.replicaLayer(settings.replicaUrl, pool).pipe(Layer.provideMerge(primary)) : primary
+}
 
 export const engineLayer = (settings: ServerSettings, requestLog?: (entry: RequestLogEntry) => void) =>
   Authsome.layer({
@@ -76,9 +78,11 @@ const serveWith = (settings: ServerSettings) => {
     )
     const address = server.address()
     const port = typeof address === "object" && address ? address.port : settings.port
+    const pages = authsome.config.ui.enabled ? `; sign-in and account pages at ${authsome.config.publicUrl}/` : ""
     yield* Effect.logInfo(
-      `listening on http://${settings.host}:${port}${authsome.config.basePath}; requests without X-Publishable-Key ` +
-        `are for the default app "${authsome.defaultApp.slug}" (its publishable key, public, names it to clients)`,
+      `listening on http://${settings.host}:${port}${authsome.config.basePath}${pages}; requests without ` +
+        `X-Publishable-Key are for the default app "${authsome.defaultApp.slug}" (its publishable key, public, ` +
+        "names it to clients)",
     ).pipe(
       Effect.annotateLogs({
         app: authsome.defaultApp.slug,

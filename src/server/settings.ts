@@ -16,8 +16,12 @@ export interface ServerSettings {
   readonly port: number
   readonly host: string
   readonly databaseUrl: Redacted.Redacted<string> | undefined
+  /** A streaming replica for lag-tolerant reads (`AUTHSOME_DATABASE_REPLICA_URL`). */
+  readonly replicaUrl: Redacted.Redacted<string> | undefined
   readonly dataDir: string
   readonly maxConnections: number
+  /** `transaction` behind a transaction-mode pooler (`AUTHSOME_DB_POOL_MODE`): no named prepared statements. */
+  readonly poolMode: "session" | "transaction"
   readonly logLevel: LogLevelName
   readonly logFormat: LogFormat
   /** The engine's configuration, decoded (every default applied). */
@@ -90,6 +94,7 @@ const engineVariables: ReadonlyArray<{
     parse: (name, raw) =>
       /^smtps?:\/\//.test(raw) ? Effect.succeed(Redacted.make(raw)) : fail(name, "expected smtp:// or smtps://"),
   },
+  { name: "AUTHSOME_UI", path: ["ui", "enabled"], parse: booleanFrom },
   { name: "AUTHSOME_MAIL_FROM", path: ["mail", "from"], parse: (_, raw) => Effect.succeed(raw) },
   { name: "AUTHSOME_REQUIRE_EMAIL_VERIFICATION", path: ["emailVerification", "required"], parse: booleanFrom },
   { name: "AUTHSOME_RATE_LIMIT", path: ["rateLimit", "enabled"], parse: booleanFrom },
@@ -167,6 +172,8 @@ export const readServerSettings: Effect.Effect<ServerSettings, InvalidSetting> =
   const port = Option.isSome(portVariable) ? yield* integerFrom("PORT", portVariable.value, 0, 65535) : 8080
   // Mailed links and the CSRF rule's own origin: this server, as a browser on this machine reaches it.
   if (engine.publicUrl === undefined) engine = setPath(engine, ["publicUrl"], `http://localhost:${port}`)
+  // The server serves its own pages (the targets of its mails) unless told not to.
+  if (!isObject(engine.ui) || engine.ui.enabled === undefined) engine = setPath(engine, ["ui", "enabled"], true)
 
   const resolved = yield* Schema.decodeUnknown(AuthsomeConfig, { onExcessProperty: "error" })(engine).pipe(
     Effect.mapError((error) => {
@@ -203,17 +210,29 @@ export const readServerSettings: Effect.Effect<ServerSettings, InvalidSetting> =
   if (Option.isSome(databaseUrl) && !/^postgres(ql)?:\/\/[^/]/.test(databaseUrl.value)) {
     return yield* fail("DATABASE_URL", "expected postgres://user:password@host:5432/db")
   }
+  const replicaUrl = yield* variable("AUTHSOME_DATABASE_REPLICA_URL")
+  if (Option.isSome(replicaUrl) && !/^postgres(ql)?:\/\/[^/]/.test(replicaUrl.value)) {
+    return yield* fail("AUTHSOME_DATABASE_REPLICA_URL", "expected postgres://user:password@host:5432/db")
+  }
+  if (Option.isSome(replicaUrl) && Option.isNone(databaseUrl)) {
+    return yield* fail("AUTHSOME_DATABASE_REPLICA_URL", "a read replica needs DATABASE_URL (its primary)")
+  }
   const maxConnections = yield* variable("AUTHSOME_DB_MAX_CONNECTIONS")
+  const poolMode = yield* variable("AUTHSOME_DB_POOL_MODE")
   const logLevel = yield* variable("AUTHSOME_LOG_LEVEL")
   const logFormat = yield* variable("AUTHSOME_LOG_FORMAT")
   return {
     port,
     host: Option.getOrElse(yield* variable("HOST"), () => "0.0.0.0"),
     databaseUrl: Option.getOrUndefined(Option.map(databaseUrl, Redacted.make)),
+    replicaUrl: Option.getOrUndefined(Option.map(replicaUrl, Redacted.make)),
     dataDir: Option.getOrElse(yield* variable("AUTHSOME_DATA_DIR"), () => "./.authsome/data"),
     maxConnections: Option.isSome(maxConnections)
       ? yield* integerFrom("AUTHSOME_DB_MAX_CONNECTIONS", maxConnections.value, 1, 1000)
       : 25,
+    poolMode: Option.isSome(poolMode)
+      ? yield* oneOf("AUTHSOME_DB_POOL_MODE", poolMode.value, ["session", "transaction"] as const)
+      : "session",
     logLevel: Option.isSome(logLevel)
       ? yield* oneOf("AUTHSOME_LOG_LEVEL", logLevel.value, ["debug", "info", "warn", "error"] as const)
       : "info",

@@ -11,6 +11,11 @@ export const variables: ReadonlyArray<Variable> = [
     default: "embedded database",
     description: "PostgreSQL, postgres://user:password@host:5432/db (sslmode, sslrootcert, sslcert, sslkey as libpq)",
   },
+  {
+    name: "AUTHSOME_DATABASE_REPLICA_URL",
+    default: "none",
+    description: "a streaming replica for lag-tolerant reads (lists, searches, audit, exports); /health shows its lag",
+  },
   { name: "AUTHSOME_DATA_DIR", default: "./.authsome/data", description: "the embedded database's directory" },
   { name: "PORT", default: "8080", description: "port to listen on" },
   { name: "HOST", default: "0.0.0.0", description: "address to listen on" },
@@ -32,6 +37,11 @@ export const variables: ReadonlyArray<Variable> = [
     default: "loopback",
     description: "CIDRs whose X-Forwarded-For/-Proto are believed",
   },
+  {
+    name: "AUTHSOME_UI",
+    default: "on",
+    description: "the hosted sign-in, account and admin pages under AUTHSOME_PUBLIC_URL (off: the JSON API only)",
+  },
   { name: "AUTHSOME_SMTP_URL", default: "mail to the log", description: "smtp://user:pass@host:port" },
   { name: "AUTHSOME_MAIL_FROM", default: "Authsome <no-reply@localhost>", description: "sender of mails" },
   { name: "AUTHSOME_REQUIRE_EMAIL_VERIFICATION", default: "on", description: "sign-up needs the mailed code" },
@@ -51,6 +61,11 @@ export const variables: ReadonlyArray<Variable> = [
   },
   { name: "AUTHSOME_CONFIG", default: "none", description: "JSON file with the rest (plugins, policies)" },
   { name: "AUTHSOME_DB_MAX_CONNECTIONS", default: "25", description: "PostgreSQL pool size" },
+  {
+    name: "AUTHSOME_DB_POOL_MODE",
+    default: "session",
+    description: "transaction behind a transaction-mode pooler (PgBouncer): no named prepared statements",
+  },
   { name: "AUTHSOME_LOG_LEVEL", default: "info", description: "debug, info, warn or error" },
   { name: "AUTHSOME_LOG_FORMAT", default: "logfmt", description: "logfmt, json or pretty" },
 ]

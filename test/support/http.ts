@@ -14,7 +14,8 @@ import * as Pg from "../../src/layers/pg.js"
 import * as Pglite from "../../src/layers/pglite.js"
 import { PostgresStore } from "../../src/layers/postgres/index.js"
 import * as Password from "../../src/plugins/password/index.js"
-import { createDatabase } from "./postgres.js"
+import { type PgBouncer, startPgBouncer } from "./pgbouncer.js"
+import { adminUrl, createDatabase } from "./postgres.js"
 import { TestSmtp } from "./smtp.js"
 
 export interface TestServer {
@@ -38,8 +39,28 @@ export const testSecret = "the root secret of the tests, at least 32 characters"
 /** Fast mail retries so tests see deliveries promptly. */
 export const fastMail = { pollInterval: "100 millis", retryBase: "100 millis", retryMax: "500 millis" } as const
 
-/** Which store `startServer` builds on: real PostgreSQL (the default), embedded PGlite, or the memory store. */
-export type Backend = "postgres" | "pglite" | "memory"
+/**
+ * Which store `startServer` builds on: real PostgreSQL (the default), PostgreSQL behind PgBouncer in transaction mode
+ * (every instance of the file through one pooler), embedded PGlite, or the memory store.
+ */
+export type Backend = "postgres" | "pgbouncer" | "pglite" | "memory"
+
+let bouncer: { readonly started: Promise<PgBouncer>; users: number } | undefined
+
+/** The file's PgBouncer, started by its first server and stopped with its last. */
+const useBouncer = async () => {
+  bouncer ??= { started: startPgBouncer({ target: adminUrl }), users: 0 }
+  bouncer.users++
+  const current = bouncer
+  return {
+    pooler: await current.started,
+    release: async () => {
+      if (--current.users > 0) return
+      if (bouncer === current) bouncer = undefined
+      await (await current.started).stop()
+    },
+  }
+}
 
 let currentBackend: Backend = "postgres"
 
@@ -51,21 +72,38 @@ export const useBackend = (backend: Backend) => {
   currentBackend = backend
 }
 
-const storeOn = (backend: Backend, databaseUrl: string | undefined) =>
-  backend === "memory"
-    ? MemoryStore.layer
-    : backend === "pglite"
-      ? PostgresStore.layer.pipe(Layer.provide(Pglite.layer()))
-      : PostgresStore.layer.pipe(Layer.provide(Pg.layer(databaseUrl!, { maxConnections: 10, minConnections: 0 })))
+/** A read replica for `startServer`: its URL and options. */
+export interface TestReplica extends Pg.ReplicaOptions {
+  readonly url: string
+}
+
+const storeOn = (
+  backend: Backend,
+  databaseUrl: string | undefined,
+  pool: Pg.PoolOptions = {},
+  replica?: TestReplica,
+) => {
+  if (backend === "memory") return MemoryStore.layer
+  if (backend === "pglite") return PostgresStore.layer.pipe(Layer.provide(Pglite.layer()))
+  const primary = Pg.layer(databaseUrl!, { maxConnections: 10, minConnections: 0, ...pool })
+  const database = replica
+    ? Pg.replicaLayer(replica.url, { maxConnections: 5, minConnections: 0, ...replica }).pipe(
+        Layer.provideMerge(primary),
+      )
+    : primary
+  return PostgresStore.layer.pipe(Layer.provideMerge(database))
+}
 
 const engineOn = (
   backend: Backend,
   databaseUrl: string | undefined,
   config: AuthsomeConfig,
   logLevel: LogLevel.LogLevel = LogLevel.Warning,
+  pool?: Pg.PoolOptions,
+  replica?: TestReplica,
 ) =>
   Authsome.layer({ plugins: [Password.plugin()], ...config }).pipe(
-    Layer.provide(storeOn(backend, databaseUrl)),
+    Layer.provide(storeOn(backend, databaseUrl, pool, replica)),
     Layer.provide(Logger.minimumLogLevel(logLevel)),
   )
 
@@ -94,13 +132,19 @@ export interface StartOptions {
   readonly quiet?: boolean
   /** Configure no root secret (the library's default: an ephemeral one). */
   readonly withoutSecret?: boolean
+  /** Pool options of the PostgreSQL backend (`poolMode: "transaction"` behind PgBouncer). */
+  readonly pool?: Pg.PoolOptions
+  /** A read replica of `databaseUrl` (`Pg.replicaLayer`). */
+  readonly replica?: TestReplica
 }
 
 /** Starts an engine + server. Rate limits are off unless the test's config turns them on. */
 export const startServer = async (options: StartOptions = {}): Promise<TestServer> => {
-  const backend = options.databaseUrl ? "postgres" : currentBackend
-  const database = options.databaseUrl || backend !== "postgres" ? undefined : await createDatabase("http")
+  const backend = options.databaseUrl ? (currentBackend === "pgbouncer" ? "pgbouncer" : "postgres") : currentBackend
+  const onPostgres = backend === "postgres" || backend === "pgbouncer"
+  const database = options.databaseUrl || !onPostgres ? undefined : await createDatabase("http")
   const databaseUrl = options.databaseUrl ?? database?.url
+  const pooled = backend === "pgbouncer" ? await useBouncer() : undefined
   const smtp = options.smtp ?? (await TestSmtp.create())
   const config: AuthsomeConfig = {
     rateLimit: { enabled: false },
@@ -110,7 +154,25 @@ export const startServer = async (options: StartOptions = {}): Promise<TestServe
     mail: { smtpUrl: Redacted.make(smtp.url), dispatcher: fastMail, ...options.config?.mail },
   }
   const handlers = await makeHandlers(
-    engineOn(backend, databaseUrl, config, options.quiet ? LogLevel.None : LogLevel.Warning),
+    pooled
+      ? engineOn(
+          "postgres",
+          pooled.pooler.urlFor(databaseUrl!),
+          config,
+          options.quiet ? LogLevel.None : LogLevel.Warning,
+          {
+            poolMode: "transaction",
+            ...options.pool,
+          },
+        )
+      : engineOn(
+          backend,
+          databaseUrl,
+          config,
+          options.quiet ? LogLevel.None : LogLevel.Warning,
+          options.pool,
+          options.replica,
+        ),
   )
   const { server, origin } = await listen(handlers.node, options.port)
   return {
@@ -137,6 +199,7 @@ export const startServer = async (options: StartOptions = {}): Promise<TestServe
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await handlers.dispose()
       if (!options.smtp) await smtp.stop()
+      await pooled?.release()
       await database?.drop()
     },
   }
@@ -172,10 +235,17 @@ export class Client {
     if (options.cookies !== false && this.jar.size > 0) {
       headers["cookie"] = [...this.jar].map(([k, v]) => `${k}=${v}`).join("; ")
     }
-    const response = await fetch(`${this.base}${path}`, {
-      method,
-      headers,
-      body: options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body)),
+    const send = () =>
+      fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        body: options.rawBody ?? (options.body === undefined ? null : JSON.stringify(options.body)),
+      })
+    // A test that blocks its event loop past the server's keep-alive timeout (a long synchronous compile) can send on
+    // a socket the server has just closed: a safe method is sent again on a new one, as browsers do.
+    const response = await send().catch((error: unknown) => {
+      if (method === "GET" || method === "HEAD") return send()
+      throw error
     })
     const setCookies = response.headers.getSetCookie()
     const cookies: Record<string, string> = {}

@@ -1,7 +1,11 @@
 import { connect, createServer, type Server, type Socket } from "node:net"
 
-/** A TCP proxy to PostgreSQL that can be taken down (closing every connection) and brought back. */
+/**
+ * A TCP proxy to PostgreSQL that can be taken down (closing every connection) and brought back, or pointed at another
+ * server (a failover behind one address: new connections go to the new target).
+ */
 export const makeProxy = (host: string, port: number) => {
+  let target = { host, port }
   let server: Server | undefined
   const sockets = new Set<Socket>()
   const track = (socket: Socket) => {
@@ -13,7 +17,7 @@ export const makeProxy = (host: string, port: number) => {
     start: (listenPort: number) =>
       new Promise<number>((resolve, reject) => {
         server = createServer((downstream) => {
-          const upstream = connect(port, host)
+          const upstream = connect(target.port, target.host)
           track(downstream)
           track(upstream)
           downstream.pipe(upstream).on("close", () => downstream.destroy())
@@ -27,6 +31,9 @@ export const makeProxy = (host: string, port: number) => {
           resolve(typeof address === "object" && address ? address.port : listenPort)
         })
       }),
+    retarget: (host: string, port: number) => {
+      target = { host, port }
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy()

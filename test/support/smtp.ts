@@ -7,6 +7,7 @@ export interface ReceivedMail {
   readonly to: ReadonlyArray<string>
   readonly subject: string
   readonly text: string
+  readonly messageId?: string | undefined
 }
 
 export const freePort = () =>
@@ -49,6 +50,7 @@ export class TestSmtp {
               to: session.envelope.rcptTo.map((r) => r.address),
               subject: parsed.subject ?? "",
               text: parsed.text ?? "",
+              messageId: parsed.messageId,
             })
             callback()
           })

@@ -5,17 +5,18 @@
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { Effect, Schema } from "effect"
+import { Effect, Option, Schema } from "effect"
 import { NotFound } from "../../domain/errors.js"
 import { json } from "../../plugin/kit.js"
 import { publicRoute } from "../../plugin/route.js"
 import { AuthConfig } from "../../services/config.js"
 import { PluginRegistry } from "../../services/plugin-registry.js"
 import { Store } from "../../services/store/index.js"
+import { describeReplica, ReadReplica } from "../../services/store/replica.js"
 import { Tenancy } from "../../services/tenancy.js"
 import { version } from "../../version.js"
 import { text } from "../message.js"
-import { StatusJson } from "../schemas.js"
+import { HealthJson } from "../schemas.js"
 
 /**
  * The contract's `/client-config` shape (http-api.md §3): every sign-in method key, off until a mounted plugin
@@ -73,6 +74,7 @@ export const metaRoutes = (document: () => unknown) =>
   Effect.gen(function* () {
     const config = yield* AuthConfig
     const store = yield* Store
+    const replica = yield* Effect.serviceOption(ReadReplica)
     const tenancy = yield* Tenancy
     const registry = yield* PluginRegistry
     const plugins = yield* registry.all
@@ -93,13 +95,20 @@ export const metaRoutes = (document: () => unknown) =>
       path: "/health",
       tenantless: true,
       tag: "Meta",
-      summary: "Liveness and database reachability",
+      summary: "Liveness and database reachability (and the read replica's state, when one is configured)",
       responses: {
-        200: { description: "healthy", schema: StatusJson },
-        503: { description: "the database is unreachable", schema: StatusJson },
+        200: { description: "healthy", schema: HealthJson },
+        503: { description: "the database is unreachable", schema: HealthJson },
       },
       handler: () =>
-        Effect.map(store.ping, (ok) => (ok ? json(200, { status: "healthy" }) : json(503, { status: "unhealthy" }))),
+        Effect.gen(function* () {
+          const ok = yield* store.ping
+          // The replica is reported, never decisive: without it reads go to the primary.
+          const replicaState = Option.isSome(replica) ? { replica: describeReplica(yield* replica.value.state) } : {}
+          return ok
+            ? json(200, { status: "healthy", ...replicaState })
+            : json(503, { status: "unhealthy", ...replicaState })
+        }),
     })
 
     // Authsome's own clients may name the app in the query (a page cannot always set headers): `?key=` or

@@ -35,6 +35,7 @@ const userTaken = (constraint: string) =>
 
 const makeUserStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const onReplica = yield* Sql.replicaReads
   // Every read and write sees live users only.
   const findUser = (condition: Sql.Fragment) =>
     sql`SELECT ${Users.select} FROM authsome_users WHERE ${condition} AND deleted_at IS NULL`.pipe(
@@ -74,21 +75,25 @@ const makeUserStore = Effect.gen(function* () {
             deleted_at = ${now}, updated_at = ${now}, email = 'deleted+' || id || '@deleted.invalid',
             first_name = NULL, last_name = NULL, image = NULL, username = NULL, phone = NULL, metadata = NULL
           WHERE id = ${id} AND deleted_at IS NULL RETURNING 1`.pipe(Sql.found("user")),
+    // Lists and searches tolerate lag: they run on the read replica when there is one.
     list: (appId, query) =>
-      Sql.listPage(
-        sql,
-        Users,
-        [
-          sql`app_id = ${appId}`,
-          sql`deleted_at IS NULL`,
-          query.envId === undefined ? undefined : sql`env_id = ${query.envId}`,
-          query.email === undefined ? undefined : sql`email ILIKE ${`%${Sql.escapeLike(query.email)}%`} ESCAPE '\\'`,
-          query.emailPrefix === undefined
-            ? undefined
-            : sql`email LIKE ${`${Sql.escapeLike(query.emailPrefix.toLowerCase())}%`} ESCAPE '\\'`,
-        ],
-        query,
+      onReplica((sql) =>
+        Sql.listPage(
+          sql,
+          Users,
+          [
+            sql`app_id = ${appId}`,
+            sql`deleted_at IS NULL`,
+            query.envId === undefined ? undefined : sql`env_id = ${query.envId}`,
+            query.email === undefined ? undefined : sql`email ILIKE ${`%${Sql.escapeLike(query.email)}%`} ESCAPE '\\'`,
+            query.emailPrefix === undefined
+              ? undefined
+              : sql`email LIKE ${`${Sql.escapeLike(query.emailPrefix.toLowerCase())}%`} ESCAPE '\\'`,
+          ],
+          query,
+        ),
       ),
+    // On the primary: the platform app's first-user check reads it right after the sign-up's write.
     count: (appId) =>
       sql`SELECT count(*) AS count FROM authsome_users WHERE app_id = ${appId} AND deleted_at IS NULL`.pipe(Sql.count),
   })
@@ -96,6 +101,7 @@ const makeUserStore = Effect.gen(function* () {
 
 const makeSessionStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const onReplica = yield* Sql.replicaReads
   const transaction = Sql.transaction(sql)
   // The per-request validation read: one lookup by token hash joined to the live user, with explicit columns.
   const sessionByTokenHash = yield* Sql.preparedRead(
@@ -191,9 +197,12 @@ const makeSessionStore = Effect.gen(function* () {
             SELECT refresh_token_hash, family_id, app_id, user_id, 'family_revoked', ${now} FROM deleted
             ON CONFLICT (token_hash) DO NOTHING
           ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
+    // A statistic: lag-tolerant (the read replica when there is one).
     countActive: (appId, now) =>
-      sql`SELECT count(*) AS count FROM authsome_sessions
-          WHERE app_id = ${appId} AND refresh_token_expires_at > ${now}`.pipe(Sql.count),
+      onReplica((sql) =>
+        sql`SELECT count(*) AS count FROM authsome_sessions
+              WHERE app_id = ${appId} AND refresh_token_expires_at > ${now}`.pipe(Sql.count),
+      ),
     deleteExpired: (now) =>
       sql`WITH deleted AS (
             DELETE FROM authsome_sessions WHERE refresh_token_expires_at < ${now} RETURNING 1

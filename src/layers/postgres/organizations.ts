@@ -24,6 +24,7 @@ export const TeamMembers = Sql.tableOf("authsome_team_members", M.TeamMember)
 
 const makeOrganizationStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const onReplica = yield* Sql.replicaReads
   const findOrganization = (condition: Sql.Fragment) =>
     sql`SELECT ${Organizations.select} FROM authsome_organizations WHERE ${condition}`.pipe(
       Sql.one(Organizations, "organization"),
@@ -50,12 +51,16 @@ const makeOrganizationStore = Effect.gen(function* () {
     // Members, teams, invitations and branding go with it through ON DELETE CASCADE.
     delete: (id) =>
       sql`DELETE FROM authsome_organizations WHERE id = ${id} RETURNING 1`.pipe(Sql.found("organization")),
-    listByApp: (appId, page) => Sql.listPage(sql, Organizations, [sql`app_id = ${appId}`], page),
+    listByApp: (appId, page) => onReplica((sql) => Sql.listPage(sql, Organizations, [sql`app_id = ${appId}`], page)),
     listForUser: (userId) =>
       sql`SELECT ${Organizations.selectAs("o", "")}
           FROM authsome_organizations o JOIN authsome_members m ON m.org_id = o.id
           WHERE m.user_id = ${userId} ORDER BY o.id DESC`.pipe(Sql.all(Organizations)),
-    count: (appId) => sql`SELECT count(*) AS count FROM authsome_organizations WHERE app_id = ${appId}`.pipe(Sql.count),
+    // A statistic: lag-tolerant (the read replica when there is one).
+    count: (appId) =>
+      onReplica((sql) =>
+        sql`SELECT count(*) AS count FROM authsome_organizations WHERE app_id = ${appId}`.pipe(Sql.count),
+      ),
   })
 })
 

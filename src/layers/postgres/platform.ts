@@ -77,6 +77,7 @@ const makeWebhookStore = Effect.gen(function* () {
 
 const makeWebhookDeliveryStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const onReplica = yield* Sql.replicaReads
   return WebhookDeliveryStore.of({
     enqueue: (deliveries) =>
       deliveries.length === 0 ? Effect.void : sql`${Sql.insertInto(sql, WebhookDeliveries, deliveries)}`.pipe(Sql.exec),
@@ -97,7 +98,8 @@ const makeWebhookDeliveryStore = Effect.gen(function* () {
               last_error = ${failure.error}, updated_at = ${now},
               ${nextAttemptOrFailed(sql, failure.nextAttemptAt)}
           WHERE id = ${id}`.pipe(Sql.exec),
-    listByWebhook: (webhookId, page) => Sql.listPage(sql, WebhookDeliveries, [sql`webhook_id = ${webhookId}`], page),
+    listByWebhook: (webhookId, page) =>
+      onReplica((sql) => Sql.listPage(sql, WebhookDeliveries, [sql`webhook_id = ${webhookId}`], page)),
   })
 })
 
@@ -313,20 +315,24 @@ const makeRbacStore = Effect.gen(function* () {
 
 const makeAuditStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const onReplica = yield* Sql.replicaReads
   return AuditStore.of({
     record: (event) => sql`${Sql.insertInto(sql, AuditEvents, [event])}`.pipe(Sql.exec),
+    // Audit queries and the data export tolerate lag: on the read replica when there is one.
     list: (appId, query) =>
-      Sql.listPage(
-        sql,
-        AuditEvents,
-        [
-          sql`app_id = ${appId}`,
-          query.userId === undefined ? undefined : sql`user_id = ${query.userId}`,
-          query.type === undefined ? undefined : sql`type = ${query.type}`,
-          query.since === undefined ? undefined : sql`created_at >= ${query.since}`,
-          query.until === undefined ? undefined : sql`created_at < ${query.until}`,
-        ],
-        query,
+      onReplica((sql) =>
+        Sql.listPage(
+          sql,
+          AuditEvents,
+          [
+            sql`app_id = ${appId}`,
+            query.userId === undefined ? undefined : sql`user_id = ${query.userId}`,
+            query.type === undefined ? undefined : sql`type = ${query.type}`,
+            query.since === undefined ? undefined : sql`created_at >= ${query.since}`,
+            query.until === undefined ? undefined : sql`created_at < ${query.until}`,
+          ],
+          query,
+        ),
       ),
   })
 })

@@ -14,7 +14,7 @@ import { type Fragment, type Statement, unsafeFragment } from "@effect/sql/State
 import { Effect, Option, Predicate, type Schema, SchemaAST as AST, String as Str } from "effect"
 import { Conflict, NotFound, SlugTaken, StoreUnavailable } from "../../domain/errors.js"
 import { type Page, type PageRequest, toPage } from "../../services/store/common.js"
-import { PgPool } from "../pg.js"
+import { PgPool, PgPoolMode, PgReplica } from "../pg.js"
 import type pg from "pg"
 
 export type { Fragment, Row }
@@ -27,18 +27,23 @@ export const client = Effect.map(SqlClient.SqlClient, (sql) => sql.withoutTransf
 /**
  * A statement for the hottest reads: prepared (parsed and planned once per connection) and run straight on the `pg`
  * pool when `Pg.layer` shares one and the caller is not inside a transaction; otherwise `fallback` runs through the
- * `SqlClient` as usual (another pool, PGlite, or a transaction's connection).
+ * `SqlClient` as usual (another pool, PGlite, or a transaction's connection). Behind a transaction-mode pooler
+ * (`PgPoolMode` "transaction") it stays on the pool but unnamed: a named statement would be prepared on one server
+ * connection and looked for on another.
  */
 export const preparedRead = <Args extends ReadonlyArray<unknown>>(
   name: string,
   statement: (...args: Args) => Statement<Row>,
   placeholders: Args,
 ) =>
-  Effect.map(Effect.serviceOption(PgPool), (pool) => {
+  Effect.gen(function* () {
+    const pool = yield* Effect.serviceOption(PgPool)
+    const named = Option.getOrElse(yield* Effect.serviceOption(PgPoolMode), () => "session") === "session"
     const [text] = statement(...placeholders).compile()
     const viaPool = (shared: pg.Pool, values: Args) =>
       Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
-        shared.query({ name, text, values: [...values] }, (error, result) =>
+        const query = named ? { name, text, values: [...values] } : { text, values: [...values] }
+        shared.query(query, (error, result) =>
           resume(
             error
               ? Effect.fail(new SqlError({ cause: error, message: "Failed to execute statement" }))
@@ -53,6 +58,35 @@ export const preparedRead = <Args extends ReadonlyArray<unknown>>(
             Option.isSome(transaction) ? statement(...args) : viaPool(pool.value, args),
           )
   })
+
+/**
+ * The runner of lag-tolerant reads (lists, searches, audit queries, stats, exports):
+ * `onReplica((sql) => sql\`SELECT ...\`.pipe(Sql.all(Table)))` runs on the read replica when `Pg.replicaLayer` provides
+ * one that is streaming within its allowed lag and the caller is not inside a transaction; otherwise on the primary.
+ * A read that fails on the replica (connection lost, a query cancelled by recovery) runs again on the primary, and
+ * reads stay there until the replica's next check finds it healthy. Never for session validation, a read that follows
+ * a write of the same request, rate limits or lockout: those read the primary (the plain `sql`).
+ */
+export const replicaReads = Effect.gen(function* () {
+  const primary = yield* client
+  const replica = yield* Effect.serviceOption(PgReplica)
+  return <A, E, R>(read: (sql: Client) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    if (Option.isNone(replica)) return read(primary)
+    const { usable, failed } = replica.value
+    return Effect.gen(function* () {
+      const transaction = yield* Effect.serviceOption(SqlClient.TransactionConnection)
+      const target = Option.isSome(transaction) ? Option.none() : yield* usable
+      if (Option.isNone(target)) return yield* read(primary)
+      return yield* read(target.value).pipe(
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof StoreUnavailable || defect instanceof SqlError
+            ? Option.some(Effect.zipRight(failed("a read failed"), read(primary)))
+            : Option.none(),
+        ),
+      )
+    })
+  }
+})
 
 // --- tables ------------------------------------------------------------------------------------------------------
 
@@ -224,7 +258,9 @@ const isConnectionFailure = (error: SqlError): boolean => {
     /^ERR_(SSL|TLS)_/.test(code) ||
     code.startsWith("08") ||
     code.startsWith("57P") ||
-    code === "53300"
+    code === "53300" ||
+    // read_only_sql_transaction: the address reaches a standby not yet promoted (a failover in progress).
+    code === "25006"
   )
 }
 
@@ -362,15 +398,16 @@ class BodyFailure<E> {
 /**
  * `sql.withTransaction` without `SqlError` in the signature: the body's failures (and defects) roll back and pass
  * through unchanged; BEGIN/connection failures are defects. Nested calls become savepoints of the outer transaction.
+ * A failed COMMIT or ROLLBACK (`@effect/sql` makes them raw `SqlError` defects) is classified like any other: the
+ * connection lost at COMMIT (a failover) is `StoreUnavailable`, so the caller answers 503, not 500.
  */
 export const transaction =
   (sql: Client) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    sql
-      .withTransaction(Effect.mapError(effect, (error) => new BodyFailure(error)))
-      .pipe(
-        Effect.catchAll((error) => (error instanceof BodyFailure ? Effect.fail(error.error as E) : sqlDefect(error))),
-      )
+    sql.withTransaction(Effect.mapError(effect, (error) => new BodyFailure(error))).pipe(
+      Effect.catchAll((error) => (error instanceof BodyFailure ? Effect.fail(error.error as E) : sqlDefect(error))),
+      Effect.catchSomeDefect((defect) => (defect instanceof SqlError ? Option.some(sqlDefect(defect)) : Option.none())),
+    )
 
 // --- tables from the row schemas ------------------------------------------------------------------------------------
 

@@ -5,14 +5,7 @@
  * counter that does not is a cloned authenticator: refused and audited).
  */
 import { createHmac } from "node:crypto"
-import {
-  type AuthenticationResponseJSON,
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  type RegistrationResponseJSON,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-} from "@simplewebauthn/server"
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server"
 import { Clock, Duration, Effect, Option, Schema } from "effect"
 import { Conflict, InvalidCode, InvalidCredentials, NotFound } from "../../domain/errors.js"
 import type { UserId } from "../../domain/ids.js"
@@ -24,6 +17,14 @@ import { SignIn } from "../../services/sign-in.js"
 import { Store, UserStore } from "../../services/store/index.js"
 import { PasskeySettings } from "./options.js"
 import { type Passkey, PasskeyChallengeId, PasskeyId, PasskeyStore } from "./store.js"
+
+// Loaded at the first ceremony: the library and its X.509/ASN.1 dependencies are a sixth of the server's code, which
+// every start-up would otherwise parse.
+let loadingWebAuthn: Promise<typeof import("@simplewebauthn/server")> | undefined
+const webauthn = () => {
+  loadingWebAuthn ??= import("@simplewebauthn/server")
+  return loadingWebAuthn
+}
 
 /** The algorithms offered at registration: EdDSA, ES256, RS256 (what authenticators implement). */
 const supportedAlgorithmIDs = [-8, -7, -257]
@@ -79,21 +80,23 @@ export class PasskeyAuth extends Effect.Service<PasskeyAuth>()("authsome/Passkey
       Effect.gen(function* () {
         const existing = yield* passkeys.listByUser(user.id)
         const options = yield* Effect.promise(() =>
-          generateRegistrationOptions({
-            rpName: settings.rpName,
-            rpID: settings.rpId,
-            userName: user.email,
-            userID: textEncoder.encode(user.id),
-            userDisplayName: [user.firstName, user.lastName].filter(Boolean).join(" ") || user.email,
-            timeout: Duration.toMillis(settings.challengeTtl),
-            attestationType: "none",
-            excludeCredentials: existing.map((passkey) => ({
-              id: passkey.credentialId,
-              transports: [...passkey.transports],
-            })),
-            authenticatorSelection: { residentKey: "preferred", userVerification: settings.userVerification },
-            supportedAlgorithmIDs,
-          }),
+          webauthn().then((w) =>
+            w.generateRegistrationOptions({
+              rpName: settings.rpName,
+              rpID: settings.rpId,
+              userName: user.email,
+              userID: textEncoder.encode(user.id),
+              userDisplayName: [user.firstName, user.lastName].filter(Boolean).join(" ") || user.email,
+              timeout: Duration.toMillis(settings.challengeTtl),
+              attestationType: "none",
+              excludeCredentials: existing.map((passkey) => ({
+                id: passkey.credentialId,
+                transports: [...passkey.transports],
+              })),
+              authenticatorSelection: { residentKey: "preferred", userVerification: settings.userVerification },
+              supportedAlgorithmIDs,
+            }),
+          ),
         )
         yield* startCeremony("registration", user.appId, user.id, options.challenge)
         return options
@@ -124,14 +127,16 @@ export class PasskeyAuth extends Effect.Service<PasskeyAuth>()("authsome/Passkey
           return yield* registrationRefused
         }
         const verification = yield* Effect.tryPromise(() =>
-          verifyRegistrationResponse({
-            response,
-            expectedChallenge: ceremony.value.challenge,
-            expectedOrigin: [...settings.origins],
-            expectedRPID: settings.rpId,
-            requireUserVerification,
-            supportedAlgorithmIDs,
-          }),
+          webauthn().then((w) =>
+            w.verifyRegistrationResponse({
+              response,
+              expectedChallenge: ceremony.value.challenge,
+              expectedOrigin: [...settings.origins],
+              expectedRPID: settings.rpId,
+              requireUserVerification,
+              supportedAlgorithmIDs,
+            }),
+          ),
         ).pipe(Effect.orElseSucceed(() => ({ verified: false }) as const))
         if (!verification.verified) return yield* registrationRefused
         const info = verification.registrationInfo
@@ -192,12 +197,14 @@ export class PasskeyAuth extends Effect.Service<PasskeyAuth>()("authsome/Passkey
               : [decoyCredential(client, email)]
         }
         const options = yield* Effect.promise(() =>
-          generateAuthenticationOptions({
-            rpID: settings.rpId,
-            ...(allowCredentials === undefined ? {} : { allowCredentials }),
-            userVerification: settings.userVerification,
-            timeout: Duration.toMillis(settings.challengeTtl),
-          }),
+          webauthn().then((w) =>
+            w.generateAuthenticationOptions({
+              rpID: settings.rpId,
+              ...(allowCredentials === undefined ? {} : { allowCredentials }),
+              userVerification: settings.userVerification,
+              timeout: Duration.toMillis(settings.challengeTtl),
+            }),
+          ),
         )
         const ceremonyId = yield* startCeremony("authentication", client.app.id, userId, options.challenge)
         return { options, ceremonyId }
@@ -250,20 +257,22 @@ export class PasskeyAuth extends Effect.Service<PasskeyAuth>()("authsome/Passkey
           return yield* refuse(client, "unknown_user", passkey.userId)
         }
         const verification = yield* Effect.tryPromise(() =>
-          verifyAuthenticationResponse({
-            response,
-            expectedChallenge: ceremony.value.challenge,
-            expectedOrigin: [...settings.origins],
-            expectedRPID: settings.rpId,
-            // The counter is checked below, where a regression is audited as a cloned authenticator.
-            credential: {
-              id: passkey.credentialId,
-              publicKey: Buffer.from(passkey.publicKey, "base64url"),
-              counter: 0,
-              transports: passkey.transports as Array<never>,
-            },
-            requireUserVerification,
-          }),
+          webauthn().then((w) =>
+            w.verifyAuthenticationResponse({
+              response,
+              expectedChallenge: ceremony.value.challenge,
+              expectedOrigin: [...settings.origins],
+              expectedRPID: settings.rpId,
+              // The counter is checked below, where a regression is audited as a cloned authenticator.
+              credential: {
+                id: passkey.credentialId,
+                publicKey: Buffer.from(passkey.publicKey, "base64url"),
+                counter: 0,
+                transports: passkey.transports as Array<never>,
+              },
+              requireUserVerification,
+            }),
+          ),
         ).pipe(Effect.option)
         if (Option.isNone(verification) || !verification.value.verified) {
           return yield* refuse(client, "invalid_assertion", passkey.userId)

@@ -1,4 +1,5 @@
-import { Cause, Clock, Duration, Effect, Layer, Option } from "effect"
+import { Cause, Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { StoreUnavailable } from "../../domain/errors.js"
 import type * as M from "../../domain/models.js"
 import { NotificationStore } from "../store/platform.js"
 import { MailDeliveryError } from "./errors.js"
@@ -95,6 +96,21 @@ const makeRound = (
         )
     }
 
+    // A mail sent while the database goes away (a failover) is recorded once it is back: otherwise it would be due
+    // again after the lease and sent twice. Retried for half the lease, so the record lands before another claim.
+    const recordSent = (id: M.Notification["id"], now: Date) =>
+      notifications.markSent(id, now).pipe(
+        Effect.catchSomeDefect((defect) =>
+          defect instanceof StoreUnavailable ? Option.some(Effect.fail(defect)) : Option.none(),
+        ),
+        Effect.retry(
+          Schedule.spaced(Duration.millis(250)).pipe(
+            Schedule.upTo(Duration.times(Duration.decode(settings.lease), 0.5)),
+          ),
+        ),
+        Effect.orDie,
+      )
+
     const deliver = (notification: M.Notification) =>
       Effect.gen(function* () {
         if (notification.subject === null || notification.body === null) {
@@ -108,6 +124,7 @@ const makeRound = (
             subject: notification.subject,
             text: notification.body,
             html: notification.html ?? undefined,
+            messageId: `<${notification.id}@authsome.outbox>`,
           })
           .pipe(
             Effect.timeoutFail({
@@ -126,7 +143,7 @@ const makeRound = (
           )
         const now = yield* nowDate
         if (sent._tag === "Right") {
-          yield* notifications.markSent(notification.id, now)
+          yield* recordSent(notification.id, now)
           yield* Effect.logDebug("mail sent").pipe(Effect.annotateLogs({ notificationId: notification.id }))
         } else {
           yield* recordFailure(notification, sent.left, now)

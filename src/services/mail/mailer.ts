@@ -8,6 +8,11 @@ export interface OutgoingMail {
   readonly subject: string
   readonly text: string
   readonly html?: string | undefined
+  /**
+   * The Message-ID, stable per outbox row: a mail sent again (its send recorded too late, e.g. across a failover)
+   * carries the same one, so the copy can be told apart.
+   */
+  readonly messageId?: string | undefined
 }
 
 export interface MailerShape {
@@ -103,6 +108,7 @@ const makeSmtpMailer = (url: Redacted.Redacted<string>, from: string, options: S
               subject: mail.subject,
               text: mail.text,
               ...(mail.html === undefined ? {} : { html: mail.html }),
+              ...(mail.messageId === undefined ? {} : { messageId: mail.messageId }),
             })
           },
           catch: (error) => toDeliveryError(error, secrets),
