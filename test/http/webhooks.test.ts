@@ -207,6 +207,47 @@ describe("webhooks over HTTP", () => {
     })
   })
 
+  it("retries a failed delivery on request: pending again with the same webhook-id; 409 unless failed", async () => {
+    const target = await startReceiver()
+    try {
+      target.respond = () => 500
+      const hook = await addWebhook(target, ["user.created"])
+      await signUp(server)
+      const log = (path = "") => owner.client.get(`/webhooks/${hook.id}/deliveries${path}`, { token: owner.token })
+      const deadline = Date.now() + 10_000
+      while ((await log()).body.deliveries[0]?.status !== "failed") {
+        expect(Date.now()).toBeLessThan(deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const failed = (await log()).body.deliveries[0]
+      expect(failed).toMatchObject({ attempts: 3, last_status_code: 500, last_error: "HTTP 500" })
+      target.respond = () => 204
+      const retried = await owner.client.post(`/webhooks/${hook.id}/deliveries/${failed.id}/retry`, undefined, {
+        token: owner.token,
+      })
+      expect(retried.status).toBe(202)
+      expect(retried.body).toMatchObject({ id: failed.id, status: "pending", attempts: 0 })
+      await target.waitFor((calls) => calls.some((call) => call.answered === 204))
+      expect(new Set(target.calls.map((call) => call.id))).toEqual(new Set([failed.id]))
+      let after = (await log()).body.deliveries[0]
+      for (let i = 0; i < 50 && after.status !== "delivered"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        after = (await log()).body.deliveries[0]
+      }
+      expect(after).toMatchObject({ status: "delivered", attempts: 1, last_status_code: 204 })
+      const again = await owner.client.post(`/webhooks/${hook.id}/deliveries/${failed.id}/retry`, undefined, {
+        token: owner.token,
+      })
+      expect(again.status).toBe(409)
+      const unknown = await owner.client.post(`/webhooks/${hook.id}/deliveries/awhd_nope/retry`, undefined, {
+        token: owner.token,
+      })
+      expect(unknown.status).toBe(404)
+    } finally {
+      await target.close()
+    }
+  })
+
   it("a slow receiver does not delay another one, nor the request that caused the event", async () => {
     const slow = await startReceiver()
     const quick = await startReceiver()

@@ -1,7 +1,7 @@
 /**
  * Webhook routes (http-api.md §5), all needing `webhook:*`: manage the webhooks of the request's app and
- * environment, read a webhook's delivery log (cursor pages), queue a test delivery. The secret is in the creation's
- * response only.
+ * environment, read a webhook's delivery log (cursor pages), queue a test delivery, retry a failed one. The secret is
+ * in the creation's response only.
  */
 import { Effect, Schema } from "effect"
 import { InvalidRequest } from "../../domain/errors.js"
@@ -223,5 +223,19 @@ export const webhookRoutes = Effect.gen(function* () {
       ),
   })
 
-  return [create, list, get, update, remove, deliveries, test]
+  const retry = sessionRoute({
+    method: "POST",
+    path: "/webhooks/:id/deliveries/:deliveryId/retry",
+    tag: "Webhooks",
+    summary: "Queue a failed delivery again (same `webhook-id`, a new retry schedule); 409 unless it failed",
+    requires: "webhook:*",
+    responses: { 202: { description: "the delivery, pending again", schema: DeliveryJson } },
+    handler: (request) =>
+      Effect.map(
+        webhooks.retry(request.client, idParam(request.params), request.params["deliveryId"] ?? ""),
+        (delivery) => json(202, deliveryJson(delivery)),
+      ),
+  })
+
+  return [create, list, get, update, remove, deliveries, test, retry]
 })

@@ -4,8 +4,8 @@
  * guard when they are set, and again at every delivery (the dispatcher).
  */
 import { Clock, Effect, Option } from "effect"
-import { InvalidRequest, NotFound } from "../../domain/errors.js"
-import { isId, newId, type WebhookId } from "../../domain/ids.js"
+import { Conflict, InvalidRequest, NotFound } from "../../domain/errors.js"
+import { isId, newId, type WebhookDeliveryId, type WebhookId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import { AuthConfig } from "../config.js"
 import type { ClientContext } from "../context.js"
@@ -167,7 +167,23 @@ export class Webhooks extends Effect.Service<Webhooks>()("authsome/Webhooks", {
         return delivery
       })
 
-    return { create, list, get: find, update, remove, deliveryLog, sendTest } as const
+    /** Queues a failed delivery of the webhook again, with a new retry schedule; any other is `Conflict`. */
+    const retry = (client: ClientContext, id: string, deliveryId: string) =>
+      Effect.gen(function* () {
+        const webhook = yield* find(client, id)
+        const found = isId("webhookDelivery", deliveryId)
+          ? yield* Effect.option(deliveries.get(deliveryId as WebhookDeliveryId))
+          : Option.none<M.WebhookDelivery>()
+        if (Option.isNone(found) || found.value.webhookId !== webhook.id) {
+          return yield* new NotFound({ entity: "webhook_delivery" })
+        }
+        const requeued = yield* deliveries.requeue(found.value.id, yield* now)
+        if (Option.isNone(requeued)) return yield* new Conflict({ message: "only a failed delivery can be retried" })
+        yield* wakeUp.signal
+        return requeued.value
+      })
+
+    return { create, list, get: find, update, remove, deliveryLog, sendTest, retry } as const
   }),
   dependencies: [WebhookWakeUp.Default],
 }) {}

@@ -335,7 +335,7 @@ ${actionButton(ctx, "/admin/webhooks/test", t.sendTest, { id: hook.id })} ${acti
                 "deliveries",
               ).map(
                 (d) =>
-                  html`<tr><td>${d.event_type ?? d.type ?? ""}</td><td><span class="tag${d.status === "failed" ? " bad" : ""}">${d.status}</span> ${d.response_status ?? ""}</td><td>${d.attempts ?? ""}</td><td>${when(d.created_at)}</td><td>${
+                  html`<tr><td>${d.event_type ?? d.type ?? ""}</td><td><span class="tag${d.status === "failed" ? " bad" : ""}">${d.status}</span> ${d.last_status_code ?? ""}</td><td>${d.attempts ?? ""}</td><td>${when(d.created_at)}</td><td>${
                     d.status === "failed"
                       ? actionButton(ctx, "/admin/webhooks/retry", t.retry, { id: hook.id, delivery_id: d.id })
                       : ""
