@@ -208,7 +208,15 @@ const main = async () => {
     const [isolated, flood] = await Promise.all([load(steadyLoad), load(signinLoad)])
     results.scenarios.isolation = { sessionAlone: steady, session: isolated, signIn: flood }
 
-    results.scenarios.webhooks = await webhooksBench({ base, token, databaseUrl: db.url, load, seconds, log })
+    results.scenarios.webhooks = await webhooksBench({
+      base,
+      token,
+      databaseUrl: db.url,
+      serverPid: server.child.pid,
+      load,
+      seconds,
+      log,
+    })
 
     log("deep pages: seeding 100,000 users")
     const appId = await seedUsers(db.url, 100_000)

@@ -6,7 +6,8 @@
 // `webhooksBench(...)` is called by bench/run.mjs; `node bench/webhooks.mjs` runs it alone on a fresh database.
 import { execFileSync, fork, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { createServer, request } from "node:http"
+import { Agent, createServer, request } from "node:http"
+import { readFileSync } from "node:fs"
 import { createServer as createNetServer } from "node:net"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -81,6 +82,8 @@ const sendDirectly = (requests) =>
 
 const sender = () =>
   process.once("message", async (requests) => {
+    // kept-alive connections, as the dispatcher's (same options)
+    const agent = new Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 16, timeout: 5_000 })
     const started = performance.now()
     let next = 0
     const one = ({ url, headers, body }) =>
@@ -93,7 +96,7 @@ const sender = () =>
             path: target.pathname,
             method: "POST",
             headers,
-            agent: false,
+            agent,
           },
           (res) => {
             res.resume()
@@ -108,7 +111,8 @@ const sender = () =>
         while (next < requests.length) await one(requests[next++])
       }),
     )
-    process.send({ ms: performance.now() - started })
+    const cpu = process.cpuUsage()
+    process.send({ ms: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 })
     process.exit(0)
   })
 
@@ -116,7 +120,22 @@ const sender = () =>
  * The scenario, on a running server at `base` whose `token` is the owner's (may manage webhooks and keys), on
  * `databaseUrl`. `load` is run.mjs's autocannon driver. The server must allow private targets.
  */
-export const webhooksBench = async ({ base, token, databaseUrl, load, seconds, events = 1500, log = () => {} }) => {
+/** CPU time (user + system) a process has used so far, in ms (Linux). */
+const cpuMsOf = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // clock ticks, 100 per second
+}
+
+export const webhooksBench = async ({
+  base,
+  token,
+  databaseUrl,
+  load,
+  seconds,
+  serverPid,
+  events = 3000,
+  log = () => {},
+}) => {
   const auth = { authorization: `Bearer ${token}` }
   const receivers = await Promise.all([startReceiver(0), startReceiver(0), startReceiver(0), startReceiver(slowMs)])
   try {
@@ -145,20 +164,34 @@ export const webhooksBench = async ({ base, token, databaseUrl, load, seconds, e
       lastDeliveredMs: lastOf(new Map(receivers.map((r) => [r, 0]))) - started,
     }
 
-    // Dispatch throughput: `events` committed at once (rows as commits leave them, plus one through the API that
-    // wakes the dispatcher), from that commit to the last receiver's 2xx.
+    // Dispatch throughput: `events` committed at once (rows as commits leave them, plus a test delivery through the
+    // API that wakes the dispatcher), from that commit to the last receiver's 2xx.
     log(`webhooks: ${events} events committed at once, dispatched to the 4 receivers`)
     const offsets = new Map(receivers.map((r) => [r, r.received.length]))
+    const cpuBefore = cpuMsOf(serverPid)
     const burstStarted = performance.now()
     await queueBacklog(databaseUrl, hooks, events * 4, new Date(), "burst")
-    await post(`${base}/keys`, { name: "bench-wake" }, auth)
+    await post(`${base}/webhooks/${hooks[0]}/test`, {}, auth)
     await waitUntil(
-      () => receivers.reduce((sum, r) => sum + r.received.length - offsets.get(r), 0) >= (events + 1) * 4,
+      () => receivers.reduce((sum, r) => sum + r.received.length - offsets.get(r), 0) >= events * 4 + 1,
       120_000,
       "every delivery of the burst",
     )
     const deliveredMs = lastOf(offsets) - burstStarted
-    const authsome = { events, deliveries: events * 4, ms: deliveredMs, eventsPerSecond: events / (deliveredMs / 1000) }
+    // the server's CPU per delivery (PostgreSQL's own work not included), against the baseline sender's
+    const serverCpuMsPerDelivery = (cpuMsOf(serverPid) - cpuBefore) / (events * 4 + 1)
+    const firstMs =
+      Math.min(...receivers.flatMap((r) => r.received.slice(offsets.get(r)).map((c) => c.at))) - burstStarted
+    const authsome = {
+      events,
+      deliveries: events * 4,
+      ms: deliveredMs,
+      eventsPerSecond: events / (deliveredMs / 1000),
+      // without the pickup (the wake-up request, the first claim): first 2xx to last
+      firstDeliveryMs: firstMs,
+      steadyEventsPerSecond: events / ((deliveredMs - firstMs) / 1000),
+      serverCpuMsPerDelivery,
+    }
 
     log("webhooks: baseline, the same signed requests POSTed directly")
     const requests = receivers.flatMap((receiver) =>
@@ -186,6 +219,7 @@ export const webhooksBench = async ({ base, token, databaseUrl, load, seconds, e
       deliveries: requests.length,
       ms: direct.ms,
       eventsPerSecond: requests.length / 4 / (direct.ms / 1000),
+      senderCpuMsPerDelivery: direct.cpuMs / requests.length,
     }
 
     // A backlog dispatched while the session check runs: deliveries queued in the table (as commits leave them),
@@ -337,6 +371,7 @@ const standalone = async () => {
       base,
       token: signup.body.session_token,
       databaseUrl,
+      serverPid: child.pid,
       load: autocannon,
       seconds,
       log,

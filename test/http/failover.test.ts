@@ -43,7 +43,7 @@ describe("failover drill", () => {
     plugins: [Password.plugin(), Organization.plugin()],
     // A mail claimed just before the cut and never sent is due again after the lease.
     mail: { dispatcher: { ...fastMail, lease: "4 seconds", sendTimeout: "2 seconds" } },
-    // Lease: twice the timeout plus 5 s.
+    // Lease: four times the timeout plus 5 s.
     webhooks: {
       allowPrivateTargets: true,
       pollInterval: "100 millis",

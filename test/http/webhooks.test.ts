@@ -13,7 +13,7 @@ import { SecretBox } from "../../src/services/secrets.js"
 import { EnvironmentStore, WebhookStore } from "../../src/services/store/index.js"
 import { resolveConfigSync } from "../../src/config.js"
 import { newWebhookSecret, nextRetryDelay, refusalOf, webhookSecretPurpose } from "../../src/services/webhooks/index.js"
-import { postSigned } from "../../src/services/webhooks/transport.js"
+import { closeConnections, makeConnections, postSigned } from "../../src/services/webhooks/transport.js"
 import { Client, startServer, strongPassword, type TestServer, uniqueEmail } from "../support/http.js"
 import { type Receiver, startReceiver } from "../support/webhooks.js"
 
@@ -207,6 +207,47 @@ describe("webhooks over HTTP", () => {
     })
   })
 
+  it("retries a failed delivery on request: pending again with the same webhook-id; 409 unless failed", async () => {
+    const target = await startReceiver()
+    try {
+      target.respond = () => 500
+      const hook = await addWebhook(target, ["user.created"])
+      await signUp(server)
+      const log = (path = "") => owner.client.get(`/webhooks/${hook.id}/deliveries${path}`, { token: owner.token })
+      const deadline = Date.now() + 10_000
+      while ((await log()).body.deliveries[0]?.status !== "failed") {
+        expect(Date.now()).toBeLessThan(deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      const failed = (await log()).body.deliveries[0]
+      expect(failed).toMatchObject({ attempts: 3, last_status_code: 500, last_error: "HTTP 500" })
+      target.respond = () => 204
+      const retried = await owner.client.post(`/webhooks/${hook.id}/deliveries/${failed.id}/retry`, undefined, {
+        token: owner.token,
+      })
+      expect(retried.status).toBe(202)
+      expect(retried.body).toMatchObject({ id: failed.id, status: "pending", attempts: 0 })
+      await target.waitFor((calls) => calls.some((call) => call.answered === 204))
+      expect(new Set(target.calls.map((call) => call.id))).toEqual(new Set([failed.id]))
+      let after = (await log()).body.deliveries[0]
+      for (let i = 0; i < 50 && after.status !== "delivered"; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        after = (await log()).body.deliveries[0]
+      }
+      expect(after).toMatchObject({ status: "delivered", attempts: 1, last_status_code: 204 })
+      const again = await owner.client.post(`/webhooks/${hook.id}/deliveries/${failed.id}/retry`, undefined, {
+        token: owner.token,
+      })
+      expect(again.status).toBe(409)
+      const unknown = await owner.client.post(`/webhooks/${hook.id}/deliveries/awhd_nope/retry`, undefined, {
+        token: owner.token,
+      })
+      expect(unknown.status).toBe(404)
+    } finally {
+      await target.close()
+    }
+  })
+
   it("a slow receiver does not delay another one, nor the request that caused the event", async () => {
     const slow = await startReceiver()
     const quick = await startReceiver()
@@ -277,9 +318,16 @@ describe("the SSRF guard", () => {
       receiver.respond = () => 302
       // A host name that does not resolve at all: reaching the receiver proves the checked address was used.
       const url = new URL(`http://rebinding.invalid:${receiver.port}/hook`)
+      const connections = makeConnections()
       const outcome = await Effect.runPromise(
-        postSigned({ url, address: "127.0.0.1", family: 4 }, { "content-type": "application/json" }, "{}", 2_000),
-      )
+        postSigned(
+          { url, address: "127.0.0.1", family: 4 },
+          { "content-type": "application/json" },
+          "{}",
+          2_000,
+          connections,
+        ),
+      ).finally(() => closeConnections(connections))
       expect(outcome).toMatchObject({ statusCode: 302, error: "HTTP 302 (redirects are not followed)" })
       expect(receiver.calls).toHaveLength(1)
       expect(receiver.calls[0]!.host).toBe(`rebinding.invalid:${receiver.port}`)

@@ -201,6 +201,16 @@ export const platformSuite = (h: Harness) => {
         })
         expect(stored.get(failed.id)).toMatchObject({ status: "failed", lastStatusCode: null, lastError: "timeout" })
         expect(ids(yield* deliveries.claimDue(outcomes(HOUR), 10, outcomes(2 * HOUR)))).toEqual([retried.id])
+
+        // only a failed delivery is queued again, with a fresh count of attempts
+        expect(Option.isNone(yield* deliveries.requeue(delivered.id, outcomes(HOUR)))).toBe(true)
+        const requeued = yield* deliveries.requeue(failed.id, outcomes(HOUR))
+        expect(Option.getOrThrow(requeued)).toMatchObject({
+          status: "pending",
+          attempts: 0,
+          nextAttemptAt: outcomes(HOUR),
+        })
+        expect(yield* deliveries.get(failed.id)).toMatchObject({ status: "pending", lastError: "timeout" })
       }),
     )
 

@@ -1,7 +1,7 @@
 /**
  * Webhook routes (http-api.md §5), all needing `webhook:*`: manage the webhooks of the request's app and
- * environment, read a webhook's delivery log (cursor pages), queue a test delivery. The secret is in the creation's
- * response only.
+ * environment, read a webhook's delivery log (cursor pages), queue a test delivery, retry a failed one. The secret is
+ * in the creation's response only.
  */
 import { Effect, Schema } from "effect"
 import { InvalidRequest } from "../../domain/errors.js"
@@ -227,10 +227,9 @@ export const webhookRoutes = Effect.gen(function* () {
     method: "POST",
     path: "/webhooks/:id/deliveries/:deliveryId/retry",
     tag: "Webhooks",
-    summary: "Send a failed delivery again, as a new delivery of the same event (same body); see the delivery log",
-    description: "Only a `failed` delivery among the webhook's newest 1,000 (409 for one that is not failed).",
+    summary: "Queue a failed delivery again (same `webhook-id`, a new retry schedule); 409 unless it failed",
     requires: "webhook:*",
-    responses: { 202: { description: "the queued delivery", schema: DeliveryJson } },
+    responses: { 202: { description: "the delivery, pending again", schema: DeliveryJson } },
     handler: (request) =>
       Effect.map(
         webhooks.retry(request.client, idParam(request.params), request.params["deliveryId"] ?? ""),

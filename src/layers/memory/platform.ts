@@ -1,4 +1,5 @@
 /** Memory implementations of the platform stores: webhooks and their outbox, mail, API keys, RBAC, audit, limits. */
+import { Effect, Option } from "effect"
 import { Conflict, NotFound } from "../../domain/errors.js"
 import type * as M from "../../domain/models.js"
 import { effectiveGrants, findGrant } from "../../domain/permissions.js"
@@ -120,6 +121,17 @@ export const makeWebhookDeliveryStore = ({ run }: Engine): WebhookDeliveryStoreS
         db.select("webhookDeliveries", (delivery) => delivery.webhookId === webhookId),
         page,
       ),
+    ),
+  get: (id) => run((db) => db.get("webhookDeliveries", id), "NotFound"),
+  requeue: (id, now) =>
+    Effect.map(
+      run((db) => {
+        const delivery = db.find("webhookDeliveries", id)
+        if (delivery === undefined || delivery.status !== "failed") return undefined
+        const changes = { status: "pending" as const, attempts: 0, nextAttemptAt: now, updatedAt: now }
+        return db.update("webhookDeliveries", delivery, changes)
+      }),
+      Option.fromNullable,
     ),
 })
 

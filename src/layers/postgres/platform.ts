@@ -100,6 +100,15 @@ const makeWebhookDeliveryStore = Effect.gen(function* () {
           WHERE id = ${id}`.pipe(Sql.exec),
     listByWebhook: (webhookId, page) =>
       onReplica((sql) => Sql.listPage(sql, WebhookDeliveries, [sql`webhook_id = ${webhookId}`], page)),
+    get: (id) =>
+      sql`SELECT ${WebhookDeliveries.select} FROM authsome_webhook_deliveries WHERE id = ${id}`.pipe(
+        Sql.one(WebhookDeliveries, "webhook_delivery"),
+      ),
+    requeue: (id, now) =>
+      sql`UPDATE authsome_webhook_deliveries
+          SET status = 'pending', attempts = 0, next_attempt_at = ${now}, updated_at = ${now}
+          WHERE id = ${id} AND status = 'failed'
+          RETURNING ${WebhookDeliveries.select}`.pipe(Sql.maybe(WebhookDeliveries)),
   })
 })
 

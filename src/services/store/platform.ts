@@ -53,6 +53,12 @@ export interface WebhookDeliveryStoreShape {
     now: Date,
   ) => Effect.Effect<void>
   readonly listByWebhook: (webhookId: Id.WebhookId, page: PageRequest) => Effect.Effect<Page<M.WebhookDelivery>>
+  readonly get: (id: Id.WebhookDeliveryId) => Effect.Effect<M.WebhookDelivery, NotFound>
+  /**
+   * Makes a `failed` delivery `pending` again, due at `now`, with a fresh count of attempts (a new retry schedule);
+   * `None` when it is not failed.
+   */
+  readonly requeue: (id: Id.WebhookDeliveryId, now: Date) => Effect.Effect<Option.Option<M.WebhookDelivery>>
 }
 export class WebhookDeliveryStore extends Context.Tag("authsome/WebhookDeliveryStore")<
   WebhookDeliveryStore,

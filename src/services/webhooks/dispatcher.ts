@@ -1,12 +1,13 @@
 /**
- * The webhook dispatcher: delivers the outbox rows `Events` queued, at least once. It claims due rows
- * (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances never take the same row) only as fast as it has free
- * slots, and each claimed row is delivered in its own fiber: a slow or dead receiver holds one slot for at most the
- * timeout and never delays another receiver (nor any HTTP response: nothing here runs in a request).
+ * The webhook dispatcher: delivers the outbox rows `Events` queued, at least once. It claims due rows in batches
+ * (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances never take the same row) a little ahead of its
+ * `concurrency`, and each claimed row is delivered in its own fiber: a slow receiver holds a slot per delivery in
+ * flight, each for at most the timeout, while the other slots go on delivering (nothing here runs in a request, so no
+ * HTTP response ever waits for a receiver).
  *
- * Each attempt re-checks the target against the SSRF guard and connects to the address it checked; a non-2xx answer,
- * a timeout or a refused target is retried on `webhooks.retrySchedule` (each wait with up to 20 % jitter), then the
- * delivery is `failed`. A claim leases its row; if this instance dies mid-delivery the row is due again after the
+ * The target is checked against the SSRF guard again right before every attempt (once per webhook for a claimed
+ * batch), and a new connection goes to the address checked; a non-2xx answer, a timeout or a refused target is
+ * retried on `webhooks.retrySchedule` (each wait with up to 20 % jitter), then the delivery is `failed`. A claim leases its row; if this instance dies mid-delivery the row is due again after the
  * lease, so nothing committed is lost.
  */
 import { Cause, Clock, Duration, Effect, FiberSet, Layer, Option, Queue } from "effect"
@@ -18,12 +19,12 @@ import { WebhookDeliveryStore, WebhookStore } from "../store/index.js"
 import type { DeliveryAttemptSuccess } from "../store/platform.js"
 import { webhookSecretPurpose } from "./service.js"
 import { signedHeaders } from "./signing.js"
-import { checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
-import { postSigned } from "./transport.js"
+import { type CheckedTarget, checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
+import { type Connections, closeConnections, makeConnections, postSigned } from "./transport.js"
 import { WebhookWakeUp } from "./wake-up.js"
 
-/** Rows claimed per statement at most (fewer when fewer slots are free). */
-const maxClaim = 100
+/** Rows claimed per statement at most. */
+const maxClaim = 500
 
 /** Successes recorded in one statement at most, and the longest a success waits to be recorded. */
 const flushBatch = 50
@@ -42,6 +43,8 @@ export const nextRetryDelay = (
   return base === undefined ? undefined : Math.round(Duration.toMillis(base) * (1 + 0.2 * random))
 }
 
+type Prepared = { readonly target: CheckedTarget; readonly secret: string } | { readonly refused: string }
+
 interface AttemptResult {
   readonly statusCode: number | null
   readonly durationMs: number | null
@@ -50,6 +53,7 @@ interface AttemptResult {
 
 const makeDeliverer = (
   settings: WebhooksSettings,
+  connections: Connections,
   recordSuccess: (success: DeliveryAttemptSuccess) => Effect.Effect<void>,
 ) =>
   Effect.gen(function* () {
@@ -57,13 +61,17 @@ const makeDeliverer = (
     const box = yield* SecretBox
     const timeoutMs = Duration.toMillis(settings.timeout)
 
-    /** One attempt: the webhook's current target and secret, the SSRF guard, the signed POST. */
-    const attempt = (delivery: M.WebhookDelivery, webhook: M.Webhook | undefined): Effect.Effect<AttemptResult> =>
+    /**
+     * Where a batch's deliveries to one webhook go, checked once for the batch right after its claim: the webhook's
+     * current URL through the SSRF guard (resolved now; the deliveries connect to the address checked here) and its
+     * secret, or why nothing can be sent.
+     */
+    const prepare = (webhook: M.Webhook | undefined): Effect.Effect<Prepared> =>
       Effect.gen(function* () {
-        if (webhook === undefined) return { statusCode: null, durationMs: null, error: "the webhook no longer exists" }
-        if (!webhook.active) return { statusCode: null, durationMs: null, error: "the webhook is disabled" }
+        if (webhook === undefined) return { refused: "the webhook no longer exists" }
+        if (!webhook.active) return { refused: "the webhook is disabled" }
         const url = parseTargetUrl(webhook.url)
-        if (typeof url === "string") return { statusCode: null, durationMs: null, error: `target URL ${url}` }
+        if (typeof url === "string") return { refused: `target URL ${url}` }
         const target = yield* Effect.either(
           checkTarget(url, settings.allowPrivateTargets).pipe(
             Effect.timeoutFail({
@@ -72,23 +80,28 @@ const makeDeliverer = (
             }),
           ),
         )
-        if (target._tag === "Left") {
-          return { statusCode: null, durationMs: null, error: `target refused: ${target.left.message}` }
-        }
-        const secret = box.open(webhookSecretPurpose, webhook.secret)
-        const body = JSON.stringify(delivery.payload)
-        const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-        const headers = signedHeaders(secret, delivery.id, delivery.eventType, timestamp, body)
-        return yield* postSigned(target.right, headers, body, timeoutMs)
+        if (target._tag === "Left") return { refused: `target refused: ${target.left.message}` }
+        return { target: target.right, secret: box.open(webhookSecretPurpose, webhook.secret) }
       })
 
+    /** One attempt: the signed POST to the prepared target. */
+    const attempt = (delivery: M.WebhookDelivery, prepared: Prepared): Effect.Effect<AttemptResult> => {
+      if ("refused" in prepared) return Effect.succeed({ statusCode: null, durationMs: null, error: prepared.refused })
+      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const body = JSON.stringify(delivery.payload)
+        const timestamp = Math.floor(now / 1000)
+        const headers = signedHeaders(prepared.secret, delivery.id, delivery.eventType, timestamp, body)
+        return postSigned(prepared.target, headers, body, timeoutMs, connections)
+      })
+    }
+
     /**
-     * Delivers one claimed row to its webhook as read at the claim, and records the outcome (`claimDue` already
-     * counted the attempt).
+     * Delivers one claimed row to its prepared target, and records the outcome (`claimDue` already counted the
+     * attempt).
      */
-    return (delivery: M.WebhookDelivery, webhook: M.Webhook | undefined): Effect.Effect<void> =>
+    const deliver = (delivery: M.WebhookDelivery, prepared: Prepared): Effect.Effect<void> =>
       Effect.gen(function* () {
-        const result = yield* attempt(delivery, webhook)
+        const result = yield* attempt(delivery, prepared)
         const now = new Date(yield* Clock.currentTimeMillis)
         const annotations = { deliveryId: delivery.id, webhookId: delivery.webhookId, attempts: delivery.attempts }
         if (result.error === null && result.statusCode !== null) {
@@ -115,13 +128,15 @@ const makeDeliverer = (
             : Effect.logError("webhook dispatch failed", cause).pipe(Effect.annotateLogs({ deliveryId: delivery.id })),
         ),
       )
+
+    return { prepare, deliver } as const
   })
 
 export const WebhookDispatcher = {
   /**
-   * Runs the dispatcher in a background fiber for as long as the layer lives. It claims as many due rows as it has
-   * free slots (`webhooks.concurrency`), at start, on every `WebhookWakeUp` signal, whenever a slot frees up while
-   * rows may be waiting, and every `webhooks.pollInterval`.
+   * Runs the dispatcher in a background fiber for as long as the layer lives. It claims due rows at start, on every
+   * `WebhookWakeUp` signal, whenever deliveries finish while rows may be waiting, and every `webhooks.pollInterval`;
+   * `webhooks.concurrency` deliveries run at once.
    */
   layer: Layer.scopedDiscard(
     Effect.gen(function* () {
@@ -158,11 +173,17 @@ export const WebhookDispatcher = {
           flushScheduled = true
           return Effect.asVoid(FiberSet.run(flushes, Effect.delay(flush, flushDelay)))
         })
-      const deliver = yield* makeDeliverer(settings, recordSuccess)
-      // A lease longer than any attempt: resolution and the POST have a deadline each, then the outcome is recorded.
-      const lease = 2 * Duration.toMillis(settings.timeout) + 5_000
+      const connections = yield* Effect.acquireRelease(Effect.sync(makeConnections), (open) =>
+        Effect.sync(() => closeConnections(open)),
+      )
+      const { prepare, deliver } = yield* makeDeliverer(settings, connections, recordSuccess)
+      // Claimed rows wait for one of `concurrency` permits, so claims run ahead of the deliveries (up to twice
+      // `concurrency` rows owned) and come in large batches. The lease covers the wait for a permit (at most one
+      // attempt's worth) and the attempt itself (resolution and the POST have a deadline each).
+      const permits = yield* Effect.makeSemaphore(settings.concurrency)
+      const owned = 2 * settings.concurrency
+      const lease = 4 * Duration.toMillis(settings.timeout) + 5_000
       const slotFreed = yield* Queue.dropping<void>(1)
-      const minBatch = Math.max(1, Math.floor(settings.concurrency / 4))
 
       const waitForWork = wakeUp.await.pipe(
         Effect.timeoutOption(settings.pollInterval),
@@ -170,32 +191,35 @@ export const WebhookDispatcher = {
       )
 
       /**
-       * Claims what fits in the free slots (once a quarter of them are free, so that claims come in batches), reads
+       * Claims rows once at most `concurrency` are owned (delivering or waiting for a permit), up to `owned`; reads
        * each webhook of the batch once, and starts each delivery; returns whether the claim was full.
        */
       const claimRound = Effect.gen(function* () {
-        const inFlight = yield* FiberSet.size(running)
-        const free = settings.concurrency - inFlight
-        if (free <= 0 || (inFlight > 0 && free < minBatch)) {
+        const held = yield* FiberSet.size(running)
+        if (held > settings.concurrency) {
           yield* Queue.take(slotFreed)
           return true
         }
-        const want = Math.min(free, maxClaim)
+        const want = Math.min(owned - held, maxClaim)
         const now = yield* Clock.currentTimeMillis
         const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease))
-        const targets = new Map<string, M.Webhook | undefined>()
+        const targets = new Map<string, Prepared>()
         yield* Effect.forEach(
           new Set(due.map((delivery) => delivery.webhookId)),
           (id) =>
-            Effect.map(Effect.option(webhooks.get(id)), (found) => {
-              targets.set(id, Option.getOrUndefined(found))
-            }),
+            Effect.flatMap(Effect.option(webhooks.get(id)), (found) =>
+              Effect.map(prepare(Option.getOrUndefined(found)), (prepared) => {
+                targets.set(id, prepared)
+              }),
+            ),
           { concurrency: 4, discard: true },
         )
         for (const delivery of due) {
           yield* FiberSet.run(
             running,
-            deliver(delivery, targets.get(delivery.webhookId)).pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))),
+            permits
+              .withPermits(1)(deliver(delivery, targets.get(delivery.webhookId)!))
+              .pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))),
           )
         }
         return due.length === want

@@ -5,7 +5,7 @@
  */
 import { Clock, Effect, Option } from "effect"
 import { Conflict, InvalidRequest, NotFound } from "../../domain/errors.js"
-import { isId, newId, type WebhookId } from "../../domain/ids.js"
+import { isId, newId, type WebhookDeliveryId, type WebhookId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import { AuthConfig } from "../config.js"
 import type { ClientContext } from "../context.js"
@@ -167,44 +167,20 @@ export class Webhooks extends Effect.Service<Webhooks>()("authsome/Webhooks", {
         return delivery
       })
 
-    /** How far back in a webhook's log a failed delivery can be found to be sent again. */
-    const retryWindow = 1_000
-
-    /**
-     * Sends a failed delivery again: a new delivery of the same event (same payload, so a receiver that deduplicates
-     * by the body's `id` sees one event), made by the dispatcher with a fresh schedule; returns it. Only a `failed`
-     * delivery among the webhook's newest 1,000 can be retried; any other is `NotFound` or a `Conflict`.
-     */
+    /** Queues a failed delivery of the webhook again, with a new retry schedule; any other is `Conflict`. */
     const retry = (client: ClientContext, id: string, deliveryId: string) =>
       Effect.gen(function* () {
         const webhook = yield* find(client, id)
-        let cursor: string | undefined
-        let failed: M.WebhookDelivery | undefined
-        for (let seen = 0; seen < retryWindow && failed === undefined; seen += 100) {
-          const page = yield* deliveries.listByWebhook(webhook.id, { limit: 100, cursor })
-          failed = page.items.find((delivery) => delivery.id === deliveryId)
-          cursor = page.nextCursor
-          if (cursor === undefined) break
+        const found = isId("webhookDelivery", deliveryId)
+          ? yield* Effect.option(deliveries.get(deliveryId as WebhookDeliveryId))
+          : Option.none<M.WebhookDelivery>()
+        if (Option.isNone(found) || found.value.webhookId !== webhook.id) {
+          return yield* new NotFound({ entity: "webhook_delivery" })
         }
-        if (failed === undefined) return yield* new NotFound({ entity: "delivery" })
-        if (failed.status !== "failed") return yield* new Conflict({ message: "only a failed delivery is retried" })
-        const at = yield* now
-        const again: M.WebhookDelivery = {
-          ...failed,
-          id: newId.webhookDelivery(),
-          status: "pending",
-          attempts: 0,
-          nextAttemptAt: at,
-          lastStatusCode: null,
-          lastDurationMs: null,
-          lastError: null,
-          deliveredAt: null,
-          createdAt: at,
-          updatedAt: at,
-        }
-        yield* deliveries.enqueue([again])
+        const requeued = yield* deliveries.requeue(found.value.id, yield* now)
+        if (Option.isNone(requeued)) return yield* new Conflict({ message: "only a failed delivery can be retried" })
         yield* wakeUp.signal
-        return again
+        return requeued.value
       })
 
     return { create, list, get: find, update, remove, deliveryLog, sendTest, retry } as const

@@ -1,10 +1,11 @@
 /**
- * One webhook POST to an address the SSRF guard checked: the connection goes to that address (the host name is only
+ * One webhook POST to an address the SSRF guard checked: a new connection goes to that address (the host name is only
  * the `Host` header and the TLS server name), redirects are not followed (a 3xx is a failed attempt), and the whole
- * exchange has one deadline.
+ * exchange has one deadline. Connections are kept alive between deliveries (`Connections`); a reused one was opened
+ * to an address checked when it was opened.
  */
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http"
-import { request as httpsRequest } from "node:https"
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from "node:http"
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import type { LookupFunction } from "node:net"
 import { Effect } from "effect"
 import type { CheckedTarget } from "./targets.js"
@@ -30,6 +31,22 @@ const pinnedLookup =
     }
   }
 
+/** Kept-alive connections to receivers, per host and port (closed idle after a few seconds). */
+export interface Connections {
+  readonly http: HttpAgent
+  readonly https: HttpsAgent
+}
+
+export const makeConnections = (): Connections => {
+  const options = { keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 16, timeout: 5_000 }
+  return { http: new HttpAgent(options), https: new HttpsAgent(options) }
+}
+
+export const closeConnections = (connections: Connections) => {
+  connections.http.destroy()
+  connections.https.destroy()
+}
+
 /** The most of a response body read (and thrown away) before the connection is released. */
 const maxBodyBytes = 64 * 1024
 
@@ -38,6 +55,7 @@ export const postSigned = (
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
+  connections: Connections,
 ): Effect.Effect<PostOutcome> =>
   Effect.async<PostOutcome>((resume) => {
     const started = performance.now()
@@ -58,7 +76,7 @@ export const postSigned = (
       path: `${url.pathname}${url.search}`,
       headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
       lookup: pinnedLookup(target),
-      agent: false,
+      agent: url.protocol === "https:" ? connections.https : connections.http,
     }
     const onResponse = (response: IncomingMessage) => {
       const status = response.statusCode ?? 0
