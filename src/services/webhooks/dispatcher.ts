@@ -144,7 +144,6 @@ export const WebhookDispatcher = {
       const deliveries = yield* WebhookDeliveryStore
       const webhooks = yield* WebhookStore
       const wakeUp = yield* WebhookWakeUp
-      const running = yield* FiberSet.make<void, never>()
 
       // Successes are recorded in batches (one UPDATE for many rows): when `flushBatch` have gathered, or
       // `flushDelay` after the first. A crash before the write only means those are delivered again.
@@ -177,6 +176,8 @@ export const WebhookDispatcher = {
         Effect.sync(() => closeConnections(open)),
       )
       const { prepare, deliver } = yield* makeDeliverer(settings, connections, recordSuccess)
+      // Made last, so closed first: deliveries in flight stop, then the connections close, then successes are written.
+      const running = yield* FiberSet.make<void, never>()
       // Claimed rows wait for one of `concurrency` permits, so claims run ahead of the deliveries (up to twice
       // `concurrency` rows owned) and come in large batches. The lease covers the wait for a permit (at most one
       // attempt's worth) and the attempt itself (resolution and the POST have a deadline each).
