@@ -243,9 +243,13 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
         ]
         for (const plugin of plugins) if (plugin.routes) routes.push(...(yield* plugin.routes))
         const errors = makeErrorResponder([...coreErrors, ...plugins.flatMap((plugin) => plugin.errors ?? [])])
-        let openApi: ReturnType<typeof makeOpenApi> | undefined
-        routes.push(...(yield* metaRoutes(() => openApi)))
-        openApi = makeOpenApi(routes, errors.declarations, { basePath: config.basePath, version })
+        // Made at its first request, not at start-up (it is a tenth of the start-up time), from every route.
+        let document: ReturnType<typeof makeOpenApi> | undefined
+        const openApi = () => {
+          document ??= makeOpenApi(routes, errors.declarations, { basePath: config.basePath, version })
+          return document
+        }
+        routes.push(...(yield* metaRoutes(openApi)))
         const pipelineDeps = {
           config,
           tenancy: yield* Tenancy,
@@ -259,7 +263,9 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
           return {
             basePath: config.basePath,
             routes,
-            openApi,
+            get openApi() {
+              return openApi()
+            },
             handle: api,
             isPage: () => false,
             httpApp: toHttpApp(api),
@@ -275,7 +281,16 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
           request.mountPath === undefined && !inApi(request.url) && pages.owns(request.url)
             ? pages.serve(request)
             : api(request)
-        return { basePath: config.basePath, routes, openApi, handle, isPage: pages.owns, httpApp: toHttpApp(handle) }
+        return {
+          basePath: config.basePath,
+          routes,
+          get openApi() {
+            return openApi()
+          },
+          handle,
+          isPage: pages.owns,
+          httpApp: toHttpApp(handle),
+        }
       }),
     ) as Layer.Layer<AuthsomeHttp, never, any>
 }
