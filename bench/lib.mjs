@@ -98,5 +98,31 @@ export const post = async (url, body, headers = {}) => {
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   })
-  return { status: response.status, body: await response.json() }
+  return { status: response.status, body: response.status === 204 ? undefined : await response.json() }
 }
+
+/** Runs autocannon in its own process and returns requests/s, p50/p99 latency and the non-2xx count. */
+export const load = ({ url, connections, method = "GET", headers = {}, body, duration = seconds }) =>
+  new Promise((resolve, reject) => {
+    const args = [join(root, "node_modules/autocannon/autocannon.js"), "--json", "-c", String(connections)]
+    args.push("-d", String(duration), "-m", method)
+    for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`)
+    if (body !== undefined) args.push("-b", JSON.stringify(body), "-H", "content-type=application/json")
+    args.push(url)
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] })
+    let out = ""
+    child.stdout.on("data", (chunk) => {
+      out += chunk
+    })
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited with ${code}`))
+      const result = JSON.parse(out)
+      resolve({
+        rps: result.requests.total / result.duration,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        non2xx: result.non2xx + result.errors + result.timeouts,
+        total: result.requests.total,
+      })
+    })
+  })

@@ -1,40 +1,14 @@
 // `npm run bench`: starts the built server on a fresh PostgreSQL database, drives it with autocannon from a separate
 // process, measures a baseline in the same run for every scenario, prints one table and appends the results (with
 // machine info) to bench/results/.
-import { execFileSync, fork, spawn } from "node:child_process"
+import { execFileSync, fork } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import os from "node:os"
 import { join } from "node:path"
 import pg from "pg"
-import { createDatabase, freePort, log, password, peakRssMb, post, root, seconds, startAuthsome } from "./lib.mjs"
+import { createDatabase, freePort, load, log, password, peakRssMb, post, root, seconds, startAuthsome } from "./lib.mjs"
 import { reportRows as webhookRows, webhooksBench } from "./webhooks.mjs"
 import { pgbouncerRow, pgbouncerScenario } from "./pgbouncer.mjs"
-
-/** Runs autocannon in its own process and returns requests/s, p50/p99 latency and the non-2xx count. */
-const load = ({ url, connections, method = "GET", headers = {}, body, duration = seconds }) =>
-  new Promise((resolve, reject) => {
-    const args = [join(root, "node_modules/autocannon/autocannon.js"), "--json", "-c", String(connections)]
-    args.push("-d", String(duration), "-m", method)
-    for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`)
-    if (body !== undefined) args.push("-b", JSON.stringify(body), "-H", "content-type=application/json")
-    args.push(url)
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] })
-    let out = ""
-    child.stdout.on("data", (chunk) => {
-      out += chunk
-    })
-    child.once("exit", (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}`))
-      const result = JSON.parse(out)
-      resolve({
-        rps: result.requests.total / result.duration,
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        non2xx: result.non2xx + result.errors + result.timeouts,
-        total: result.requests.total,
-      })
-    })
-  })
 
 /**
  * Through the API, as the first user (the owner): roles base ← middle ← top, `doc:read` granted to base only, and a

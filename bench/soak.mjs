@@ -105,7 +105,7 @@ const main = async () => {
   const port = await freePort()
   let startedAt = Date.now()
   const receiver = await startReceiver(() => startedAt)
-  const server = await startAuthsome(db.url, port, { AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS: "on" })
+  const server = await startAuthsome(db.url, port)
   const base = `http://127.0.0.1:${port}/v1/auth`
   try {
     const owner = await post(`${base}/signup`, { email: "owner@example.com", password })

@@ -4,17 +4,12 @@
 // concurrency. Then the session check's p99 (steady load) alone and while a backlog of deliveries is dispatched.
 //
 // `webhooksBench(...)` is called by bench/run.mjs; `node bench/webhooks.mjs` runs it alone on a fresh database.
-import { execFileSync, fork, spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
-import { Agent, createServer, request } from "node:http"
+import { execFileSync, fork } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { createServer as createNetServer } from "node:net"
-import { dirname, join } from "node:path"
+import { Agent, createServer, request } from "node:http"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
-
-const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+import { createDatabase, freePort, load, log, password, post, root, seconds, sleep, startAuthsome } from "./lib.mjs"
 /** The dispatcher's default concurrency (`webhooks.concurrency`); the baseline sends with the same. */
 const concurrency = 64
 const slowMs = 50
@@ -43,15 +38,6 @@ const startReceiver = (delayMs) =>
       }),
     )
   })
-
-const post = async (url, body, headers = {}) => {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  })
-  return { status: response.status, body: response.status === 204 ? undefined : await response.json() }
-}
 
 const waitUntil = async (predicate, timeoutMs, what) => {
   const deadline = Date.now() + timeoutMs
@@ -287,101 +273,29 @@ export const reportRows = (w) => [
 
 // --- standalone ----------------------------------------------------------------------------------------------------
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const probe = createNetServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address()
-      probe.close(() => resolve(port))
-    })
-  })
-
-/** autocannon in its own process (as run.mjs drives it). */
-const autocannon = ({ url, connections, headers = {}, duration }) =>
-  new Promise((resolve, reject) => {
-    const args = [join(root, "node_modules/autocannon/autocannon.js"), "--json", "-c", String(connections)]
-    args.push("-d", String(duration))
-    for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`)
-    args.push(url)
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] })
-    let out = ""
-    child.stdout.on("data", (chunk) => {
-      out += chunk
-    })
-    child.once("exit", (code) => {
-      if (code !== 0) return reject(new Error(`autocannon exited with ${code}`))
-      const result = JSON.parse(out)
-      resolve({
-        rps: result.requests.total / result.duration,
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        non2xx: result.non2xx + result.errors + result.timeouts,
-      })
-    })
-  })
-
 const standalone = async () => {
-  const log = (message) => process.stderr.write(`bench: ${message}\n`)
-  const adminUrl = process.env.AUTHSOME_BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres"
-  const seconds = Number(process.env.BENCH_SECONDS ?? 10)
   log("building")
   execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
-  const name = `authsome_bench_${randomBytes(4).toString("hex")}`
-  const admin = async (sql) => {
-    const client = new pg.Client({ connectionString: adminUrl })
-    await client.connect()
-    await client.query(sql).finally(() => client.end())
-  }
-  await admin(`CREATE DATABASE ${name}`)
-  const url = new URL(adminUrl)
-  url.pathname = `/${name}`
-  const databaseUrl = url.toString()
+  const db = await createDatabase()
   const port = await freePort()
-  const child = spawn(join(root, "bin/authsome.js"), ["serve"], {
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      AUTHSOME_SECRET: "a bench root secret of at least thirty-two chars",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      AUTHSOME_REQUIRE_EMAIL_VERIFICATION: "false",
-      AUTHSOME_RATE_LIMIT: "off",
-      AUTHSOME_LOCKOUT: "off",
-      AUTHSOME_LOG_LEVEL: "error",
-      AUTHSOME_WEBHOOKS_ALLOW_PRIVATE_TARGETS: "on",
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  })
+  const server = await startAuthsome(db.url, port)
   try {
     const base = `http://127.0.0.1:${port}/v1/auth`
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`)
-      const ok = await fetch(`${base}/health`).then(
-        (r) => r.status === 200,
-        () => false,
-      )
-      if (ok) break
-      await sleep(20)
-    }
-    const signup = await post(`${base}/signup`, {
-      email: "bench@example.com",
-      password: "correct horse battery staple",
-    })
+    const signup = await post(`${base}/signup`, { email: "bench@example.com", password })
     const result = await webhooksBench({
       base,
       token: signup.body.session_token,
-      databaseUrl,
-      serverPid: child.pid,
-      load: autocannon,
+      databaseUrl: db.url,
+      serverPid: server.child.pid,
+      load,
       seconds,
       log,
     })
     console.log(JSON.stringify(result, null, 2))
     for (const row of reportRows(result)) console.log(row.map(String).join("  |  "))
   } finally {
-    child.kill("SIGTERM")
-    await new Promise((resolve) => child.once("exit", resolve))
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await server.stop()
+    await db.drop()
   }
 }
 

@@ -10,6 +10,7 @@
  * retried on `webhooks.retrySchedule` (each wait with up to 20 % jitter), then the delivery is `failed`. A claim leases its row; if this instance dies mid-delivery the row is due again after the
  * lease, so nothing committed is lost.
  */
+import { performance } from "node:perf_hooks"
 import { Cause, Clock, Duration, Effect, FiberSet, Layer, Option, Queue } from "effect"
 import type * as M from "../../domain/models.js"
 import type { WebhooksSettings } from "../../config.js"
@@ -29,6 +30,15 @@ const maxClaim = 500
 /** Successes recorded in one statement at most, and the longest a success waits to be recorded. */
 const flushBatch = 50
 const flushDelay = Duration.millis(20)
+
+/**
+ * Deliveries yield to requests: while the event loop is busier than `busyUtilization` (sampled every `paceEvery`), at
+ * most `busyConcurrency` deliveries are in flight, so a backlog does not take the CPU the API needs; a server with
+ * CPU to spare delivers at its full `concurrency`.
+ */
+const busyUtilization = 0.7
+const busyConcurrency = 2
+const paceEvery = Duration.millis(100)
 
 /** Pause after a wake-up signal: `Events` signals inside the caller's transaction, which commits a moment later. */
 const wakeUpDelay = Duration.millis(20)
@@ -186,6 +196,40 @@ export const WebhookDispatcher = {
       const lease = 4 * Duration.toMillis(settings.timeout) + 5_000
       const slotFreed = yield* Queue.dropping<void>(1)
 
+      let busy = false
+      let inFlight = 0
+      let lastSample = performance.eventLoopUtilization()
+      // A plain timer, not Effect's clock: it measures the real event loop (and a TestClock does not drive it).
+      yield* Effect.acquireRelease(
+        Effect.sync(() => {
+          const timer = setInterval(() => {
+            const sample = performance.eventLoopUtilization()
+            busy = performance.eventLoopUtilization(sample, lastSample).utilization > busyUtilization
+            lastSample = sample
+          }, Duration.toMillis(paceEvery))
+          timer.unref()
+          return timer
+        }),
+        (timer) => Effect.sync(() => clearInterval(timer)),
+      )
+      const admitted: Effect.Effect<void> = Effect.suspend(() => {
+        if (busy && inFlight >= busyConcurrency) return Effect.zipRight(Effect.sleep(paceEvery), admitted)
+        inFlight++
+        return Effect.void
+      })
+      const paced = <A, E, R>(delivery: Effect.Effect<A, E, R>) =>
+        Effect.uninterruptibleMask((restore) =>
+          Effect.zipRight(
+            restore(admitted),
+            Effect.ensuring(
+              restore(delivery),
+              Effect.sync(() => {
+                inFlight--
+              }),
+            ),
+          ),
+        )
+
       const waitForWork = wakeUp.await.pipe(
         Effect.timeoutOption(settings.pollInterval),
         Effect.flatMap((signalled) => (Option.isSome(signalled) ? Effect.sleep(wakeUpDelay) : Effect.void)),
@@ -219,7 +263,7 @@ export const WebhookDispatcher = {
           yield* FiberSet.run(
             running,
             permits
-              .withPermits(1)(deliver(delivery, targets.get(delivery.webhookId)!))
+              .withPermits(1)(paced(deliver(delivery, targets.get(delivery.webhookId)!)))
               .pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))),
           )
         }
