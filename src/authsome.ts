@@ -51,6 +51,7 @@ import { type InvalidSmtpUrl, MailDispatcher, Mailer, MailQueue } from "./servic
 import { PluginRegistry } from "./services/plugin-registry.js"
 import { RateLimiter } from "./services/rate-limit.js"
 import { Roles } from "./services/roles.js"
+import { RequestActivity } from "./services/request-activity.js"
 import { SecretBox } from "./services/secrets.js"
 import { Sessions } from "./services/sessions.js"
 import { SignIn } from "./services/sign-in.js"
@@ -118,6 +119,7 @@ const coreServices = Layer.merge(Admin.Default, Apps.Default).pipe(
       MailQueue.Default,
       PluginRegistry.Default,
       SignUpForms.Default,
+      RequestActivity.Default,
     ),
   ),
   Layer.provideMerge(SecretBox.Default),
@@ -256,6 +258,7 @@ export class AuthsomeHttp extends Context.Tag("authsome/AuthsomeHttp")<AuthsomeH
           sessions: yield* Sessions,
           apiKeys: yield* ApiKeys,
           authorization: yield* Authorization,
+          activity: yield* RequestActivity,
           errors,
         }
         const api = makePipeline(routes, { ...pipelineDeps, requestLog: options.requestLog })

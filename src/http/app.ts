@@ -12,6 +12,7 @@ import type { Authenticated, Route, SessionRouteRequest } from "../plugin/route.
 import { type ApiKeys, isApiKeyToken } from "../services/api-keys.js"
 import type { Authorization } from "../services/authorization.js"
 import type { ClientContext } from "../services/context.js"
+import type { RequestActivity } from "../services/request-activity.js"
 import type { Sessions } from "../services/sessions.js"
 import type { Tenancy } from "../services/tenancy.js"
 import { clientAddress, makeProxyMatcher } from "./client-ip.js"
@@ -121,13 +122,15 @@ export interface PipelineDeps {
   readonly sessions: Sessions
   readonly apiKeys: ApiKeys
   readonly authorization: Authorization
+  /** Counts the requests (the webhook dispatcher yields to them); absent, nothing is counted. */
+  readonly activity?: RequestActivity | undefined
   readonly errors: ReturnType<typeof makeErrorResponder>
   /** Receives one entry per request; default: `Effect.logInfo("request")` with the entry as annotations. */
   readonly requestLog?: ((entry: RequestLogEntry) => void) | undefined
 }
 
 export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) => {
-  const { config, tenancy, sessions, apiKeys, authorization, errors, requestLog } = deps
+  const { config, tenancy, sessions, apiKeys, authorization, activity, errors, requestLog } = deps
   const match = compile(routes)
   const isTrustedProxy = makeProxyMatcher(config.trustedProxies)
   const { ensureSameOrigin, corsHeaders } = makeOriginPolicy(config)
@@ -304,6 +307,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
   /** Answers one request; never fails (every failure is an enveloped response). */
   const serve = (request: ApiRequest): Effect.Effect<ApiResponse> => {
     const started = performance.now()
+    activity?.started()
     const given = request.headers["x-request-id"]
     const requestId = given !== undefined && requestIdPattern.test(given) ? given : randomUUID()
     const trace: RequestTrace = { ip: null, userId: null }

@@ -22,6 +22,7 @@ import type { Introspection } from "../services/introspection.js"
 import type { MailQueue } from "../services/mail/queue.js"
 import type { PluginHooks, PluginRegistry } from "../services/plugin-registry.js"
 import type { RateLimiter } from "../services/rate-limit.js"
+import type { RequestActivity } from "../services/request-activity.js"
 import type { Roles } from "../services/roles.js"
 import type { SecretBox } from "../services/secrets.js"
 import type { Sessions } from "../services/sessions.js"
@@ -58,6 +59,7 @@ export type EngineServices =
   | SecretBox
   | HttpKit
   | Webhooks
+  | RequestActivity
   | Admin
   | Apps
   | SignUpForms

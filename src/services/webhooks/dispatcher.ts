@@ -15,6 +15,7 @@ import { Cause, Clock, Duration, Effect, FiberSet, Layer, Option, Queue } from "
 import type * as M from "../../domain/models.js"
 import type { WebhooksSettings } from "../../config.js"
 import { AuthConfig } from "../config.js"
+import { RequestActivity } from "../request-activity.js"
 import { SecretBox } from "../secrets.js"
 import { WebhookDeliveryStore, WebhookStore } from "../store/index.js"
 import type { DeliveryAttemptSuccess } from "../store/platform.js"
@@ -32,9 +33,9 @@ const flushBatch = 50
 const flushDelay = Duration.millis(20)
 
 /**
- * Deliveries yield to requests: while the event loop is busier than `busyUtilization` (sampled every `paceEvery`), at
- * most `busyConcurrency` deliveries are in flight, so a backlog does not take the CPU the API needs; a server with
- * CPU to spare delivers at its full `concurrency`.
+ * Deliveries yield to requests: while API requests arrive and the event loop is busier than `busyUtilization`
+ * (sampled every `paceEvery`), at most `busyConcurrency` deliveries are in flight, so a backlog does not take the CPU
+ * the API needs; otherwise (no requests, or CPU to spare) the dispatcher delivers at its full `concurrency`.
  */
 const busyUtilization = 0.7
 const busyConcurrency = 2
@@ -154,6 +155,7 @@ export const WebhookDispatcher = {
       const deliveries = yield* WebhookDeliveryStore
       const webhooks = yield* WebhookStore
       const wakeUp = yield* WebhookWakeUp
+      const activity = yield* RequestActivity
 
       // Successes are recorded in batches (one UPDATE for many rows): when `flushBatch` have gathered, or
       // `flushDelay` after the first. A crash before the write only means those are delivered again.
@@ -199,13 +201,18 @@ export const WebhookDispatcher = {
       let busy = false
       let inFlight = 0
       let lastSample = performance.eventLoopUtilization()
+      let lastRequests = activity.count()
       // A plain timer, not Effect's clock: it measures the real event loop (and a TestClock does not drive it).
       yield* Effect.acquireRelease(
         Effect.sync(() => {
           const timer = setInterval(() => {
             const sample = performance.eventLoopUtilization()
-            busy = performance.eventLoopUtilization(sample, lastSample).utilization > busyUtilization
+            const requests = activity.count()
+            busy =
+              requests !== lastRequests &&
+              performance.eventLoopUtilization(sample, lastSample).utilization > busyUtilization
             lastSample = sample
+            lastRequests = requests
           }, Duration.toMillis(paceEvery))
           timer.unref()
           return timer
