@@ -10,7 +10,8 @@ import { type ApiResponse, empty, json, withCookies } from "../http/message.js"
 import { makeOriginPolicy } from "../http/origin.js"
 import { refreshedJson, tokensJson } from "../http/schemas.js"
 import { AuthConfig } from "../services/config.js"
-import { RateLimiter, type RateLimitPolicy } from "../services/rate-limit.js"
+import { sha256Hex } from "../services/crypto.js"
+import { coreRateLimits, RateLimiter, type RateLimitPolicy } from "../services/rate-limit.js"
 import type { IssuedTokens } from "../services/sessions.js"
 import type { RouteRequest } from "./route.js"
 
@@ -119,6 +120,13 @@ export class HttpKit extends Effect.Service<HttpKit>()("authsome/HttpKit", {
     const limitByAppSubject = (request: RouteRequest<unknown>, policy: RateLimitPolicy, subject: string) =>
       limit(request, policy, `${request.client.app.id}:${subject}`)
 
+    /** The limits of a route that mails `email`: per client address, and per address mailed (kept hashed). */
+    const limitMailTo = (request: RouteRequest<unknown>, email: string) =>
+      Effect.zipRight(
+        limitByIp(request, coreRateLimits.mailIp),
+        limitByAppSubject(request, coreRateLimits.mailEmail, `email:${sha256Hex(email)}`),
+      )
+
     return {
       signedIn,
       redirectSignedIn,
@@ -128,6 +136,7 @@ export class HttpKit extends Effect.Service<HttpKit>()("authsome/HttpKit", {
       ensureSameOrigin,
       limitByIp,
       limitByAppSubject,
+      limitMailTo,
     } as const
   }),
 }) {}

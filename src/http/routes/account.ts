@@ -7,7 +7,6 @@ import { Accounts } from "../../services/accounts.js"
 import { coreRateLimits } from "../../services/rate-limit.js"
 import { SignIn } from "../../services/sign-in.js"
 import { Store } from "../../services/store/index.js"
-import { sha256Hex } from "../../services/crypto.js"
 import {
   AuditEventJson,
   auditEventJson,
@@ -78,8 +77,7 @@ export const accountRoutes = Effect.gen(function* () {
     responses: { 200: { description: "always ok", schema: StatusJson } },
     handler: (request) =>
       Effect.gen(function* () {
-        yield* kit.limitByIp(request, coreRateLimits.mailIp)
-        yield* kit.limitByAppSubject(request, coreRateLimits.mailEmail, `email:${sha256Hex(request.body.email)}`)
+        yield* kit.limitMailTo(request, request.body.email)
         yield* accounts.resendVerification(request.body.email, request.client)
         return status("ok")
       }),

@@ -7,7 +7,6 @@ import {
   json,
   publicRoute,
   StatusJson,
-  sha256Hex,
   TokenField,
   TokensJson,
 } from "../../plugin/index.js"
@@ -29,8 +28,7 @@ export const magicLinkRoutes = Effect.gen(function* () {
     responses: { 200: { description: "always ok", schema: StatusJson } },
     handler: (request) =>
       Effect.gen(function* () {
-        yield* kit.limitByIp(request, coreRateLimits.mailIp)
-        yield* kit.limitByAppSubject(request, coreRateLimits.mailEmail, `email:${sha256Hex(request.body.email)}`)
+        yield* kit.limitMailTo(request, request.body.email)
         yield* links.send(request.body.email, request.client)
         return json(200, { status: "ok" })
       }),

@@ -107,8 +107,7 @@ export const passwordRoutes = Effect.gen(function* () {
     responses: { 200: { description: "always ok", schema: StatusJson } },
     handler: (request) =>
       Effect.gen(function* () {
-        yield* kit.limitByIp(request, coreRateLimits.mailIp)
-        yield* kit.limitByAppSubject(request, coreRateLimits.mailEmail, `email:${sha256Hex(request.body.email)}`)
+        yield* kit.limitMailTo(request, request.body.email)
         yield* passwords.forgotPassword(request.body.email, request.client)
         return json(200, { status: "ok" })
       }),
