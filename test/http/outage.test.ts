@@ -7,26 +7,23 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type ApiResponse, Client, type TestServer, startServer, strongPassword, uniqueEmail } from "../support/http.js"
 import { adminUrl, createDatabase } from "../support/postgres.js"
-import { makeProxy } from "../support/proxy.js"
+import { proxied } from "../support/proxy.js"
 import { expectError, query } from "../support/security.js"
 
 describe("every route while the database is down", () => {
   let database: Awaited<ReturnType<typeof createDatabase>>
-  let proxy: ReturnType<typeof makeProxy>
+  let proxy: Awaited<ReturnType<typeof proxied>>["proxy"]
   let port: number
   let server: TestServer
 
   beforeAll(async () => {
     database = await createDatabase("outage")
-    const target = new URL(database.url)
-    proxy = makeProxy(target.hostname, Number(target.port || 5432))
-    port = await proxy.start(0)
-    const viaProxy = new URL(database.url)
-    viaProxy.hostname = "127.0.0.1"
-    viaProxy.port = String(port)
+    const viaProxy = await proxied(database.url)
+    proxy = viaProxy.proxy
+    port = viaProxy.port
     server = await startServer({
       quiet: true,
-      databaseUrl: viaProxy.toString(),
+      databaseUrl: viaProxy.url,
       config: { emailVerification: { required: false }, rateLimit: { enabled: true }, lockout: { enabled: true } },
     })
   })

@@ -2,25 +2,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Client, signUpAndSignIn, startServer, type TestServer } from "../support/http.js"
 import { createDatabase } from "../support/postgres.js"
-import { makeProxy } from "../support/proxy.js"
+import { proxied } from "../support/proxy.js"
 
 describe("database unreachable", () => {
   let database: Awaited<ReturnType<typeof createDatabase>>
-  let proxy: ReturnType<typeof makeProxy>
+  let proxy: Awaited<ReturnType<typeof proxied>>["proxy"]
   let port: number
   let server: TestServer
 
   beforeAll(async () => {
     database = await createDatabase("down")
-    const target = new URL(database.url)
-    proxy = makeProxy(target.hostname, Number(target.port || 5432))
-    port = await proxy.start(0)
-    const viaProxy = new URL(database.url)
-    viaProxy.hostname = "127.0.0.1"
-    viaProxy.port = String(port)
+    const viaProxy = await proxied(database.url)
+    proxy = viaProxy.proxy
+    port = viaProxy.port
     server = await startServer({
       quiet: true,
-      databaseUrl: viaProxy.toString(),
+      databaseUrl: viaProxy.url,
       config: { emailVerification: { required: false } },
     })
   })

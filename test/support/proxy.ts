@@ -42,3 +42,14 @@ export const makeProxy = (host: string, port: number) => {
       }),
   }
 }
+
+/** `databaseUrl` reached through a new proxy on a free port: the proxy, its port, and the URL that goes through it. */
+export const proxied = async (databaseUrl: string) => {
+  const target = new URL(databaseUrl)
+  const proxy = makeProxy(target.hostname, Number(target.port || 5432))
+  const port = await proxy.start(0)
+  const url = new URL(databaseUrl)
+  url.hostname = "127.0.0.1"
+  url.port = String(port)
+  return { proxy, port, url: url.toString() }
+}
