@@ -1,6 +1,7 @@
 // The pooler scenario of `npm run bench`: the session check through PgBouncer in transaction mode (a second server
 // on the same database with AUTHSOME_DB_POOL_MODE=transaction) against the same check on the direct connection, in the
-// same run, interleaved over two rounds and averaged. PgBouncer is Debian's `pgbouncer` (1.18; .ci/run installs it),
+// same run, after a warm-up of the pooled server, interleaved over three rounds (alternating which goes first) and
+// averaged. PgBouncer is Debian's `pgbouncer` (1.18; .ci/run installs it),
 // started on a free port in a temporary directory, as the OS user `postgres` when the bench runs as root.
 import { execFileSync, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -78,12 +79,21 @@ export const pgbouncerScenario = async ({ databaseUrl, sessionLoad, startAuthsom
   try {
     server = await startAuthsome(bouncer.url, port, { AUTHSOME_DB_POOL_MODE: "transaction" })
     const pooledLoad = { ...sessionLoad, url: `http://127.0.0.1:${port}${new URL(sessionLoad.url).pathname}` }
+    // The direct server has run every scenario before this one; the pooled one has just started: it is warmed up
+    // (JIT, pools) first, and the rounds alternate which goes first, so neither gains from its place.
+    log("session check through PgBouncer: warm-up")
+    await load({ ...pooledLoad, duration: 3 })
     const direct = []
     const pooled = []
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < 3; round++) {
       log(`session check direct vs through PgBouncer (transaction mode): round ${round + 1}`)
-      direct.push(await load(sessionLoad))
-      pooled.push(await load(pooledLoad))
+      if (round % 2 === 0) {
+        direct.push(await load(sessionLoad))
+        pooled.push(await load(pooledLoad))
+      } else {
+        pooled.push(await load(pooledLoad))
+        direct.push(await load(sessionLoad))
+      }
     }
     const mean = (runs) => runs.reduce((sum, run) => sum + run.rps, 0) / runs.length
     return { pooledRps: mean(pooled), directRps: mean(direct), pgbouncerPoolSize: poolSize, pooled, direct }

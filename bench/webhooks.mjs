@@ -69,7 +69,7 @@ const sendDirectly = (requests) =>
 const sender = () =>
   process.once("message", async (requests) => {
     // kept-alive connections, as the dispatcher's (same options)
-    const agent = new Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 16, timeout: 5_000 })
+    const agent = new Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: concurrency, timeout: 5_000 })
     const started = performance.now()
     let next = 0
     const one = ({ url, headers, body }) =>
@@ -275,7 +275,7 @@ export const reportRows = (w) => [
 
 const standalone = async () => {
   log("building")
-  execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
+  if (!process.env.NO_BUILD) execFileSync("npm", ["run", "--silent", "build"], { cwd: root, stdio: "inherit" })
   const db = await createDatabase()
   const port = await freePort()
   const server = await startAuthsome(db.url, port)

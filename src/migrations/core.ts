@@ -545,6 +545,15 @@ const adminIndexes = ddl(12, "add_admin_indexes", [
   `DROP INDEX authsome_sessions_app_id_idx`,
 ])
 
+/**
+ * The dispatcher claims each webhook's earliest due rows (a per-webhook limit, so one receiver's backlog cannot take
+ * every slot): the webhooks with pending rows and their due rows come from this index.
+ */
+const deliveriesByWebhook = ddl(13, "add_webhook_delivery_due_by_webhook_index", [
+  `CREATE INDEX authsome_webhook_deliveries_webhook_due_idx ON authsome_webhook_deliveries (webhook_id, next_attempt_at)
+    WHERE status = 'pending'`,
+])
+
 export const coreMigrations: MigrationGroup = {
   name: "authsome",
   migrations: [
@@ -557,5 +566,6 @@ export const coreMigrations: MigrationGroup = {
     refreshSuccessors,
     deliveryDurations,
     adminIndexes,
+    deliveriesByWebhook,
   ],
 }

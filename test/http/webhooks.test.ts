@@ -5,6 +5,8 @@
  * `failed`, a slow receiver not delaying another, the delivery log's pages, and the SSRF guard at creation and at
  * delivery (its own server with private targets refused).
  */
+import { type AddressInfo } from "node:net"
+import { createServer } from "node:http"
 import { Effect } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import type { AuthsomeOptions } from "../../src/authsome.js"
@@ -294,6 +296,102 @@ describe("webhooks over HTTP", () => {
       expect(bad.status).toBe(400)
     } finally {
       await target.close()
+    }
+  })
+})
+
+describe("a receiver's backlog larger than the dispatcher's concurrency", () => {
+  // 4 slots, 2 per webhook: without the per-webhook limit one receiver's backlog would take all 4.
+  const limited = { ...fast, concurrency: 4, concurrencyPerWebhook: 2, timeout: "1500 millis" } as const
+  let server: TestServer
+  let owner: Awaited<ReturnType<typeof signUp>>
+
+  beforeAll(async () => {
+    server = await startServer({ config: { ...config, webhooks: limited } })
+    owner = await signUp(server)
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  const addWebhook = async (url: string, events: ReadonlyArray<string>) => {
+    const created = await owner.client.post("/webhooks", { url, events }, { token: owner.token })
+    expect(created.status).toBe(201)
+    return created.body as { id: string; secret: string }
+  }
+  const queueTests = async (id: string, count: number) => {
+    for (let i = 0; i < count; i++) {
+      expect((await owner.client.post(`/webhooks/${id}/test`, undefined, { token: owner.token })).status).toBe(202)
+    }
+  }
+  /** The quick receiver gets the sign-up's `user.created` within `withinMs` of the sign-up's answer. */
+  const quickReceiverIsNotDelayed = async (quick: Receiver, withinMs: number) => {
+    quick.secret = (await addWebhook(quick.url, ["user.created"])).secret
+    const user = await signUp(server)
+    const answered = Date.now()
+    await quick.waitFor((calls) => calls.some((c) => c.payload?.data.user_id === user.id), 5000)
+    return Date.now() - answered < withinMs
+  }
+
+  it("a slow receiver's backlog leaves slots for another receiver, and is delivered once each", async () => {
+    const slow = await startReceiver()
+    const quick = await startReceiver()
+    let inFlight = 0
+    let peak = 0
+    slow.respond = async () => {
+      peak = Math.max(peak, ++inFlight)
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      inFlight--
+      return 204
+    }
+    try {
+      const hook = await addWebhook(slow.url, ["org.created"])
+      slow.secret = hook.secret
+      await queueTests(hook.id, 8)
+      await expect.poll(() => inFlight, { timeout: 5000, interval: 20 }).toBeGreaterThan(0)
+      expect(await quickReceiverIsNotDelayed(quick, 800)).toBe(true)
+      await slow.waitFor((calls) => calls.filter((c) => c.payload?.type === "webhook.test").length === 8, 15_000)
+      expect(peak).toBe(2)
+      // Successes are recorded in batches, a moment after the answers.
+      const outcomes = async () =>
+        (
+          await owner.client.get(`/webhooks/${hook.id}/deliveries?limit=20`, { token: owner.token })
+        ).body.deliveries.map((d: { status: string; attempts: number }) => [d.status, d.attempts])
+      await expect.poll(outcomes, { timeout: 2000 }).toEqual(Array(8).fill(["delivered", 1]))
+      expect(new Set(slow.calls.map((c) => c.id)).size).toBe(8)
+    } finally {
+      await Promise.all([slow.close(), quick.close()])
+    }
+  })
+
+  it("a dead receiver gets one delivery at a time once it has failed, and another receiver is not delayed", async () => {
+    // Never answers: each attempt ends at the dispatcher's timeout, which closes the connection.
+    let open = 0
+    let peak = 0
+    const dead = createServer((_request, response) => {
+      peak = Math.max(peak, ++open)
+      response.on("close", () => open--)
+    })
+    await new Promise<void>((resolve) => dead.listen(0, "127.0.0.1", resolve))
+    const quick = await startReceiver()
+    try {
+      const hook = await addWebhook(`http://127.0.0.1:${(dead.address() as AddressInfo).port}/hook`, ["org.created"])
+      await queueTests(hook.id, 8)
+      await expect.poll(() => open, { timeout: 5000, interval: 20 }).toBe(2)
+      // The first two attempts time out; from then on the failing receiver is tried one delivery at a time.
+      await expect.poll(() => open, { timeout: 5000, interval: 20 }).toBe(0)
+      peak = open
+      expect(await quickReceiverIsNotDelayed(quick, 800)).toBe(true)
+      await new Promise((resolve) => setTimeout(resolve, 3500))
+      expect(peak).toBe(1)
+      const log = await owner.client.get(`/webhooks/${hook.id}/deliveries?limit=20`, { token: owner.token })
+      const attempted = log.body.deliveries.filter((d: { attempts: number }) => d.attempts > 0)
+      expect(attempted.length).toBeGreaterThanOrEqual(3)
+      expect(log.body.deliveries.every((d: { status: string }) => d.status !== "delivered")).toBe(true)
+      await owner.client.delete(`/webhooks/${hook.id}`, { token: owner.token })
+    } finally {
+      dead.closeAllConnections()
+      await Promise.all([new Promise((resolve) => dead.close(resolve)), quick.close()])
     }
   })
 })

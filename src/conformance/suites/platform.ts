@@ -38,6 +38,9 @@ import { seedEnv, seedOrg, seedTenant, seedUser } from "../seed.js"
 
 const NOW = at(HOUR)
 
+/** Claim limits that never bind. */
+const unlimited = { perWebhook: 1000, webhooks: new Map() }
+
 const ids = (rows: ReadonlyArray<{ readonly id: string }>) => rows.map((r) => r.id)
 const sortedIds = (rows: ReadonlyArray<{ readonly id: string }>) => ids(rows).sort()
 
@@ -136,18 +139,18 @@ export const platformSuite = (h: Harness) => {
         const now = epoch(HOUR)
         const lease = epoch(HOUR + 5 * MINUTE)
 
-        const first = yield* deliveries.claimDue(now, 3, lease)
-        const second = yield* deliveries.claimDue(now, 3, lease)
+        const first = yield* deliveries.claimDue(now, 3, lease, unlimited)
+        const second = yield* deliveries.claimDue(now, 3, lease, unlimited)
         expect(first).toHaveLength(3)
         expect(sortedIds([...first, ...second])).toEqual(sortedIds(due))
         for (const claimed of [...first, ...second]) {
           expect(claimed).toMatchObject({ status: "pending", attempts: 1, nextAttemptAt: lease })
         }
-        expect(yield* deliveries.claimDue(now, 3, lease)).toEqual([])
+        expect(yield* deliveries.claimDue(now, 3, lease, unlimited)).toEqual([])
         // An unfinished lease runs out: the rows are due again (at-least-once), and `later` has come due.
-        const retried = yield* deliveries.claimDue(epoch(2 * HOUR + MINUTE), 10, epoch(3 * HOUR))
+        const retried = yield* deliveries.claimDue(epoch(2 * HOUR + MINUTE), 10, epoch(3 * HOUR), unlimited)
         expect(sortedIds(retried)).toEqual(sortedIds([...due, later]))
-        expect((yield* deliveries.claimDue(epoch(2 * HOUR + MINUTE), 10, epoch(3 * HOUR))).length).toBe(0)
+        expect((yield* deliveries.claimDue(epoch(2 * HOUR + MINUTE), 10, epoch(3 * HOUR), unlimited)).length).toBe(0)
         const stored = yield* deliveriesOf(webhook)
         expect(due.map((d) => stored.get(d.id)?.attempts)).toEqual([2, 2, 2, 2])
       }),
@@ -163,7 +166,7 @@ export const platformSuite = (h: Harness) => {
         const [delivered, also, retried, failed] = [due(), due(), due(), due()]
         yield* deliveries.enqueue([delivered, also, retried, failed])
         const now = outcomes(MINUTE)
-        yield* deliveries.claimDue(now, 10, outcomes(2 * MINUTE))
+        yield* deliveries.claimDue(now, 10, outcomes(2 * MINUTE), unlimited)
         const retryAt = outcomes(10 * MINUTE)
         yield* deliveries.markDelivered(
           [
@@ -200,7 +203,7 @@ export const platformSuite = (h: Harness) => {
           deliveredAt: null,
         })
         expect(stored.get(failed.id)).toMatchObject({ status: "failed", lastStatusCode: null, lastError: "timeout" })
-        expect(ids(yield* deliveries.claimDue(outcomes(HOUR), 10, outcomes(2 * HOUR)))).toEqual([retried.id])
+        expect(ids(yield* deliveries.claimDue(outcomes(HOUR), 10, outcomes(2 * HOUR), unlimited))).toEqual([retried.id])
 
         // only a failed delivery is queued again, with a fresh count of attempts
         expect(Option.isNone(yield* deliveries.requeue(delivered.id, outcomes(HOUR)))).toBe(true)
@@ -214,6 +217,62 @@ export const platformSuite = (h: Harness) => {
       }),
     )
 
+    const limited = sweepEpoch()
+    h.test(
+      "claimDue takes no more of one webhook than its limit allows, earliest first",
+      Effect.gen(function* () {
+        const deliveries = yield* WebhookDeliveryStore
+        const tenant = yield* seedTenant()
+        const [backlog, limitedHook, skipped] = [
+          yield* seedWebhook(tenant),
+          yield* seedWebhook(tenant),
+          yield* seedWebhook(tenant),
+        ]
+        const rows = (webhook: M.Webhook, count: number, from: number) =>
+          Array.from({ length: count }, (_, i) =>
+            makeDelivery(webhook, { nextAttemptAt: limited((from + i) * SECOND) }),
+          )
+        const backlogRows = rows(backlog, 6, 0)
+        const limitedRows = rows(limitedHook, 3, 10)
+        const skippedRows = rows(skipped, 2, 20)
+        yield* deliveries.enqueue([...backlogRows, ...limitedRows, ...skippedRows])
+        const now = limited(HOUR)
+        const lease = limited(2 * HOUR)
+
+        const first = yield* deliveries.claimDue(now, 10, lease, {
+          perWebhook: 2,
+          webhooks: new Map([
+            [limitedHook.id, 1],
+            [skipped.id, 0],
+          ]),
+        })
+        expect(sortedIds(first)).toEqual(sortedIds([...backlogRows.slice(0, 2), limitedRows[0]!]))
+        // The overall limit still applies: each webhook's first row before any second one.
+        expect(sortedIds(yield* deliveries.claimDue(now, 3, lease, { perWebhook: 3, webhooks: new Map() }))).toEqual(
+          sortedIds([backlogRows[2]!, limitedRows[1]!, skippedRows[0]!]),
+        )
+        const rest = yield* deliveries.claimDue(now, 10, lease, unlimited)
+        expect(sortedIds(rest)).toEqual(sortedIds([...backlogRows.slice(3), limitedRows[2]!, skippedRows[1]!]))
+      }),
+    )
+
+    const fair = sweepEpoch()
+    h.test(
+      "claimDue takes each webhook's first row before any second one, so a backlog never starves another webhook",
+      Effect.gen(function* () {
+        const deliveries = yield* WebhookDeliveryStore
+        const tenant = yield* seedTenant()
+        const [backlog, other] = [yield* seedWebhook(tenant), yield* seedWebhook(tenant)]
+        const backlogRows = Array.from({ length: 5 }, (_, i) =>
+          makeDelivery(backlog, { nextAttemptAt: fair(i * SECOND) }),
+        )
+        const latecomer = makeDelivery(other, { nextAttemptAt: fair(MINUTE) })
+        yield* deliveries.enqueue([...backlogRows, latecomer])
+        const claimed = yield* deliveries.claimDue(fair(HOUR), 3, fair(2 * HOUR), unlimited)
+        expect(sortedIds(claimed)).toEqual(sortedIds([backlogRows[0]!, backlogRows[1]!, latecomer]))
+      }),
+    )
+
     const contended = sweepEpoch()
     h.test(
       "concurrent claimDue calls never claim the same delivery",
@@ -222,7 +281,7 @@ export const platformSuite = (h: Harness) => {
         const webhook = yield* seedWebhook(yield* seedTenant())
         const due = Array.from({ length: 12 }, () => makeDelivery(webhook, { nextAttemptAt: contended(0) }))
         yield* deliveries.enqueue(due)
-        const claims = yield* race(6, () => deliveries.claimDue(contended(MINUTE), 4, contended(HOUR)))
+        const claims = yield* race(6, () => deliveries.claimDue(contended(MINUTE), 4, contended(HOUR), unlimited))
         const claimed = claims.flat()
         expect(claimed).toHaveLength(12)
         expect(sortedIds(claimed)).toEqual(sortedIds(due))

@@ -5,6 +5,7 @@ import type * as M from "../../domain/models.js"
 import { effectiveGrants, findGrant } from "../../domain/permissions.js"
 import type {
   ApiKeyStoreShape,
+  DeliveryClaimLimits,
   AuditStoreShape,
   NotificationStoreShape,
   RateLimitStoreShape,
@@ -63,13 +64,16 @@ const claimDue = <K extends Outbox>(
   now: Date,
   limit: number,
   leaseUntil: Date,
+  claimable: (rows: Array<RowOf<K>>) => Array<RowOf<K>> = (rows) => rows,
 ): Array<RowOf<K>> => {
   const due = db.select(table, (row) => row.status === "pending" && row.nextAttemptAt.getTime() <= now.getTime())
-  return sorted(
-    due,
-    byTime(
-      (row) => row.nextAttemptAt,
-      (row) => row.id,
+  return claimable(
+    sorted(
+      due,
+      byTime(
+        (row) => row.nextAttemptAt,
+        (row) => row.id,
+      ),
     ),
   )
     .slice(0, limit)
@@ -83,12 +87,31 @@ const claimDue = <K extends Outbox>(
 const retryOrGiveUp = (nextAttemptAt: Date | null) =>
   nextAttemptAt === null ? { status: "failed" as const } : { nextAttemptAt }
 
+/**
+ * The earliest rows of each webhook, as many as `limits` allow it, each webhook's first row before any second one
+ * (in the given order within a rank), as the PostgreSQL claim takes them.
+ */
+const withinLimits =
+  (limits: DeliveryClaimLimits) =>
+  (due: Array<M.WebhookDelivery>): Array<M.WebhookDelivery> => {
+    const taken = new Map<string, number>()
+    const ranked: Array<{ row: M.WebhookDelivery; rank: number; order: number }> = []
+    due.forEach((row, order) => {
+      const rank = (taken.get(row.webhookId) ?? 0) + 1
+      if (rank > Math.min(limits.perWebhook, limits.webhooks.get(row.webhookId) ?? limits.perWebhook)) return
+      taken.set(row.webhookId, rank)
+      ranked.push({ row, rank, order })
+    })
+    return ranked.sort((a, b) => a.rank - b.rank || a.order - b.order).map(({ row }) => row)
+  }
+
 export const makeWebhookDeliveryStore = ({ run }: Engine): WebhookDeliveryStoreShape => ({
   enqueue: (deliveries) =>
     run((db) => {
       for (const delivery of deliveries) db.insert("webhookDeliveries", delivery)
     }),
-  claimDue: (now, limit, leaseUntil) => run((db) => claimDue(db, "webhookDeliveries", now, limit, leaseUntil)),
+  claimDue: (now, limit, leaseUntil, limits) =>
+    run((db) => claimDue(db, "webhookDeliveries", now, limit, leaseUntil, withinLimits(limits))),
   markDelivered: (successes, now) =>
     run((db) => {
       for (const success of successes) {

@@ -5,6 +5,7 @@ import * as M from "../../domain/models.js"
 import {
   ApiKeyStore,
   type ApiKeyWithUser,
+  type DeliveryClaimLimits,
   AuditStore,
   NotificationStore,
   RateLimitStore,
@@ -48,6 +49,50 @@ const claimDue = <A>(sql: Sql.Client, table: Sql.Table<A>, now: Date, limit: num
              RETURNING ${table.select}`.pipe(Sql.all(table))
 }
 
+/**
+ * Claims due deliveries, at most `limits` allow of each webhook. The webhooks with pending rows are found by a skip
+ * scan of the per-webhook due index (one descent per webhook, however long its backlog); each one's earliest due rows
+ * are locked (SKIP LOCKED) up to its own limit; of those, `limit` are leased, taking each webhook's first row before
+ * any second one (earliest first within a rank), so a long backlog never starves another webhook. Rows locked but not
+ * taken are free again when the statement ends.
+ */
+const claimDueDeliveries = (
+  sql: Sql.Client,
+  now: Date,
+  limit: number,
+  leaseUntil: Date,
+  limits: DeliveryClaimLimits,
+) => {
+  const lower = JSON.stringify(Array.from(limits.webhooks, ([id, allowed]) => ({ id, allowed })))
+  return sql`WITH RECURSIVE pending(id) AS (
+               (SELECT webhook_id FROM authsome_webhook_deliveries WHERE status = 'pending'
+                ORDER BY webhook_id LIMIT 1)
+               UNION ALL
+               SELECT (SELECT webhook_id FROM authsome_webhook_deliveries
+                       WHERE status = 'pending' AND webhook_id > p.id ORDER BY webhook_id LIMIT 1)
+               FROM pending p WHERE p.id IS NOT NULL
+             ), picked AS (
+               SELECT c.id FROM pending p
+               LEFT JOIN jsonb_to_recordset(${lower}::jsonb) AS l (id text, allowed integer) ON l.id = p.id
+               CROSS JOIN LATERAL (
+                 SELECT id, next_attempt_at, row_number() OVER (ORDER BY next_attempt_at, id) AS rank
+                 FROM (
+                   SELECT id, next_attempt_at FROM authsome_webhook_deliveries
+                   WHERE webhook_id = p.id AND status = 'pending' AND next_attempt_at <= ${now}
+                   ORDER BY next_attempt_at
+                   LIMIT LEAST(COALESCE(l.allowed, ${limits.perWebhook}), ${limits.perWebhook}, ${limit})
+                   FOR UPDATE SKIP LOCKED
+                 ) locked
+               ) c
+               WHERE p.id IS NOT NULL
+               ORDER BY c.rank, c.next_attempt_at LIMIT ${limit}
+             )
+             UPDATE authsome_webhook_deliveries AS d
+             SET next_attempt_at = ${leaseUntil}, attempts = d.attempts + 1
+             FROM picked WHERE d.id = picked.id
+             RETURNING ${WebhookDeliveries.selectAs("d", "")}`.pipe(Sql.all(WebhookDeliveries))
+}
+
 /** A failed attempt either schedules the next one or, without one, fails the row for good. */
 const nextAttemptOrFailed = (sql: Sql.Client, nextAttemptAt: Date | null) =>
   nextAttemptAt === null ? sql`status = 'failed'` : sql`next_attempt_at = ${nextAttemptAt}`
@@ -81,7 +126,7 @@ const makeWebhookDeliveryStore = Effect.gen(function* () {
   return WebhookDeliveryStore.of({
     enqueue: (deliveries) =>
       deliveries.length === 0 ? Effect.void : sql`${Sql.insertInto(sql, WebhookDeliveries, deliveries)}`.pipe(Sql.exec),
-    claimDue: (now, limit, leaseUntil) => claimDue(sql, WebhookDeliveries, now, limit, leaseUntil),
+    claimDue: (now, limit, leaseUntil, limits) => claimDueDeliveries(sql, now, limit, leaseUntil, limits),
     markDelivered: (successes, now) =>
       successes.length === 0
         ? Effect.void

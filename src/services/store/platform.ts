@@ -37,14 +37,28 @@ export interface DeliveryAttemptFailure {
   readonly nextAttemptAt: Date | null
 }
 
+/** How many rows of each webhook one claim may take, so a receiver with a backlog cannot take every slot. */
+export interface DeliveryClaimLimits {
+  /** Rows any one webhook may get. */
+  readonly perWebhook: number
+  /** Lower limits for some webhooks (rows still in flight, a failing receiver); 0 leaves a webhook out. */
+  readonly webhooks: ReadonlyMap<Id.WebhookId, number>
+}
+
 /** The webhook outbox: rows are written in the transaction of the change, then delivered at least once. */
 export interface WebhookDeliveryStoreShape {
   readonly enqueue: (deliveries: ReadonlyArray<M.WebhookDelivery>) => Effect.Effect<void>
   /**
-   * Claims up to `limit` pending deliveries due at `now` (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never
-   * claim the same row), pushing their `nextAttemptAt` to `leaseUntil` and counting the attempt.
+   * Claims up to `limit` pending deliveries due at `now`, earliest first but never more of one webhook than `limits`
+   * allow (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never claim the same row), pushing their
+   * `nextAttemptAt` to `leaseUntil` and counting the attempt.
    */
-  readonly claimDue: (now: Date, limit: number, leaseUntil: Date) => Effect.Effect<ReadonlyArray<M.WebhookDelivery>>
+  readonly claimDue: (
+    now: Date,
+    limit: number,
+    leaseUntil: Date,
+    limits: DeliveryClaimLimits,
+  ) => Effect.Effect<ReadonlyArray<M.WebhookDelivery>>
   /** Marks the deliveries delivered (one statement for many: the dispatcher records its successes in batches). */
   readonly markDelivered: (successes: ReadonlyArray<DeliveryAttemptSuccess>, now: Date) => Effect.Effect<void>
   readonly markAttemptFailed: (
@@ -69,7 +83,7 @@ export class WebhookDeliveryStore extends Context.Tag("authsome/WebhookDeliveryS
 export interface NotificationStoreShape {
   readonly enqueue: (notification: M.Notification) => Effect.Effect<M.Notification>
   readonly get: (id: Id.NotificationId) => Effect.Effect<M.Notification, NotFound>
-  /** As `WebhookDeliveryStore.claimDue`. */
+  /** As `WebhookDeliveryStore.claimDue`, without limits per recipient. */
   readonly claimDue: (now: Date, limit: number, leaseUntil: Date) => Effect.Effect<ReadonlyArray<M.Notification>>
   /** Marks it sent and clears `subject`, `body` and `html` (they may hold codes and links). */
   readonly markSent: (id: Id.NotificationId, now: Date) => Effect.Effect<void>

@@ -3,7 +3,9 @@
  * (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances never take the same row) a little ahead of its
  * `concurrency`, and each claimed row is delivered in its own fiber: a slow receiver holds a slot per delivery in
  * flight, each for at most the timeout, while the other slots go on delivering (nothing here runs in a request, so no
- * HTTP response ever waits for a receiver).
+ * HTTP response ever waits for a receiver). A claim takes no more of one webhook than `concurrencyPerWebhook` (three
+ * quarters of `concurrency` by default) minus its rows still held here, and of a webhook whose last attempt failed only one at a time, so a slow or dead
+ * receiver with a long backlog never holds the slots the other receivers need.
  *
  * The target is checked against the SSRF guard again right before every attempt (once per webhook for a claimed
  * batch), and a new connection goes to the address checked; a non-2xx answer, a timeout or a refused target is
@@ -18,7 +20,7 @@ import { AuthConfig } from "../config.js"
 import { RequestActivity } from "../request-activity.js"
 import { SecretBox } from "../secrets.js"
 import { WebhookDeliveryStore, WebhookStore } from "../store/index.js"
-import type { DeliveryAttemptSuccess } from "../store/platform.js"
+import type { DeliveryAttemptSuccess, DeliveryClaimLimits } from "../store/platform.js"
 import { webhookSecretPurpose } from "./service.js"
 import { signedHeaders } from "./signing.js"
 import { type CheckedTarget, checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
@@ -60,6 +62,33 @@ interface AttemptResult {
   readonly statusCode: number | null
   readonly durationMs: number | null
   readonly error: string | null
+}
+
+/**
+ * Which webhooks this instance is delivering to, and which are failing, for the limits of the next claim: each
+ * webhook gets `perWebhook` rows in flight at most, a failing one (its last attempt here failed) one.
+ */
+const makeReceiverLoad = (perWebhook: number) => {
+  const inFlight = new Map<string, number>()
+  const failing = new Set<string>()
+  return {
+    claimed: (webhookId: string) => inFlight.set(webhookId, (inFlight.get(webhookId) ?? 0) + 1),
+    finished: (webhookId: string, succeeded: boolean) => {
+      const left = (inFlight.get(webhookId) ?? 1) - 1
+      if (left === 0) inFlight.delete(webhookId)
+      else inFlight.set(webhookId, left)
+      if (succeeded) failing.delete(webhookId)
+      else failing.add(webhookId)
+    },
+    limits: (): DeliveryClaimLimits => {
+      const webhooks = new Map<M.Webhook["id"], number>()
+      for (const id of new Set([...inFlight.keys(), ...failing])) {
+        const allowed = (failing.has(id) ? 1 : perWebhook) - (inFlight.get(id) ?? 0)
+        webhooks.set(id as M.Webhook["id"], Math.max(0, allowed))
+      }
+      return { perWebhook, webhooks }
+    },
+  }
 }
 
 const makeDeliverer = (
@@ -108,16 +137,16 @@ const makeDeliverer = (
 
     /**
      * Delivers one claimed row to its prepared target, and records the outcome (`claimDue` already counted the
-     * attempt).
+     * attempt); succeeds with whether the receiver took it.
      */
-    const deliver = (delivery: M.WebhookDelivery, prepared: Prepared): Effect.Effect<void> =>
+    const deliver = (delivery: M.WebhookDelivery, prepared: Prepared): Effect.Effect<boolean> =>
       Effect.gen(function* () {
         const result = yield* attempt(delivery, prepared)
         const now = new Date(yield* Clock.currentTimeMillis)
         const annotations = { deliveryId: delivery.id, webhookId: delivery.webhookId, attempts: delivery.attempts }
         if (result.error === null && result.statusCode !== null) {
           yield* recordSuccess({ id: delivery.id, statusCode: result.statusCode, durationMs: result.durationMs ?? 0 })
-          return
+          return true
         }
         const error = result.error ?? "no answer"
         const delay = nextRetryDelay(delivery.attempts, settings.retrySchedule, Math.random())
@@ -132,11 +161,15 @@ const makeDeliverer = (
             ? Effect.logError("webhook delivery failed for good")
             : Effect.logWarning("webhook delivery failed, will retry")
         ).pipe(Effect.annotateLogs({ ...annotations, error, nextAttemptAt: nextAttemptAt?.toISOString() }))
+        return false
       }).pipe(
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.failCause(cause as Cause.Cause<never>)
-            : Effect.logError("webhook dispatch failed", cause).pipe(Effect.annotateLogs({ deliveryId: delivery.id })),
+            : Effect.logError("webhook dispatch failed", cause).pipe(
+                Effect.annotateLogs({ deliveryId: delivery.id }),
+                Effect.as(false),
+              ),
         ),
       )
 
@@ -184,8 +217,9 @@ export const WebhookDispatcher = {
           flushScheduled = true
           return Effect.asVoid(FiberSet.run(flushes, Effect.delay(flush, flushDelay)))
         })
-      const connections = yield* Effect.acquireRelease(Effect.sync(makeConnections), (open) =>
-        Effect.sync(() => closeConnections(open)),
+      const connections = yield* Effect.acquireRelease(
+        Effect.sync(() => makeConnections(settings.concurrency)),
+        (open) => Effect.sync(() => closeConnections(open)),
       )
       const { prepare, deliver } = yield* makeDeliverer(settings, connections, recordSuccess)
       // Made last, so closed first: deliveries in flight stop, then the connections close, then successes are written.
@@ -197,6 +231,20 @@ export const WebhookDispatcher = {
       const owned = 2 * settings.concurrency
       const lease = 4 * Duration.toMillis(settings.timeout) + 5_000
       const slotFreed = yield* Queue.dropping<void>(1)
+      const perWebhook = Math.min(
+        settings.concurrencyPerWebhook ?? Math.max(1, Math.floor(0.75 * settings.concurrency)),
+        settings.concurrency,
+      )
+      const receivers = makeReceiverLoad(perWebhook)
+      // Set when the last claim left a webhook out or gave one all it was allowed: more of its rows may be due, so the
+      // next claim comes once deliveries end rather than at the next poll; after a quarter of a webhook's share has
+      // ended, so claims stay batches rather than one row per finished delivery.
+      let limitReached = false
+      let endedSinceClaim = 0
+      const claimAfterEnded = Math.max(1, Math.floor(perWebhook / 4))
+      const deliveryEnded = Effect.suspend(() =>
+        ++endedSinceClaim >= claimAfterEnded ? Queue.offer(slotFreed, undefined) : Effect.void,
+      )
 
       let busy = false
       let inFlight = 0
@@ -237,9 +285,11 @@ export const WebhookDispatcher = {
           ),
         )
 
-      const waitForWork = wakeUp.await.pipe(
-        Effect.timeoutOption(settings.pollInterval),
-        Effect.flatMap((signalled) => (Option.isSome(signalled) ? Effect.sleep(wakeUpDelay) : Effect.void)),
+      const afterWakeUp = Effect.zipRight(wakeUp.await, Effect.sleep(wakeUpDelay))
+      const waitForWork = Effect.suspend(() =>
+        (limitReached ? Effect.race(afterWakeUp, Queue.take(slotFreed)) : afterWakeUp).pipe(
+          Effect.timeoutOption(settings.pollInterval),
+        ),
       )
 
       /**
@@ -253,8 +303,20 @@ export const WebhookDispatcher = {
           return true
         }
         const want = Math.min(owned - held, maxClaim)
+        endedSinceClaim = 0
         const now = yield* Clock.currentTimeMillis
-        const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease))
+        const limits = receivers.limits()
+        const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease), limits)
+        const claimedOf = new Map<string, number>()
+        for (const delivery of due) {
+          receivers.claimed(delivery.webhookId)
+          claimedOf.set(delivery.webhookId, (claimedOf.get(delivery.webhookId) ?? 0) + 1)
+        }
+        limitReached =
+          Array.from(limits.webhooks.values()).includes(0) ||
+          Array.from(claimedOf).some(
+            ([id, count]) => count >= (limits.webhooks.get(id as M.Webhook["id"]) ?? limits.perWebhook),
+          )
         const targets = new Map<string, Prepared>()
         yield* Effect.forEach(
           new Set(due.map((delivery) => delivery.webhookId)),
@@ -271,7 +333,14 @@ export const WebhookDispatcher = {
             running,
             permits
               .withPermits(1)(paced(deliver(delivery, targets.get(delivery.webhookId)!)))
-              .pipe(Effect.ensuring(Queue.offer(slotFreed, undefined))),
+              .pipe(
+                Effect.onExit((exit) =>
+                  Effect.zipRight(
+                    Effect.sync(() => receivers.finished(delivery.webhookId, exit._tag === "Success" && exit.value)),
+                    deliveryEnded,
+                  ),
+                ),
+              ),
           )
         }
         return due.length === want

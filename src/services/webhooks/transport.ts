@@ -37,8 +37,9 @@ export interface Connections {
   readonly https: HttpsAgent
 }
 
-export const makeConnections = (): Connections => {
-  const options = { keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: 16, timeout: 5_000 }
+/** Keeps up to `keep` idle connections per host and port: as many as deliveries in flight to one receiver. */
+export const makeConnections = (keep = 16): Connections => {
+  const options = { keepAlive: true, keepAliveMsecs: 1_000, maxFreeSockets: keep, timeout: 5_000 }
   return { http: new HttpAgent(options), https: new HttpsAgent(options) }
 }
 
