@@ -29,10 +29,10 @@ export const defaultHashParams: HashParams = { memoryCost: 19456, timeCost: 2, p
 /** Options of the hasher that do not affect the hashes. */
 export interface HasherOptions {
   /**
-   * How many hashes/verifications run at once (the worker threads); more wait for a turn. Default: one more than
-   * the CPUs, at most 4, so no core idles while the next task is handed out (sign-ins/s +8 % over one per CPU on
-   * two cores). The workers run at low priority, so they take only the CPU the event loop leaves; each holds
-   * `memoryCost` KiB while it hashes.
+   * How many hashes/verifications run at once (the worker threads); more wait for a turn. Default: one per CPU, at
+   * most 4 (on two cores, one more gave the same sign-ins/s — 105.6/112.5 vs 107.7/111.5, interleaved — and a
+   * 17 MB higher peak RSS). The workers run at low priority, so they take only the CPU the event loop leaves; each
+   * holds `memoryCost` KiB while it hashes.
    */
   readonly maxConcurrency?: number
   /** The workers' `nice` value (Linux; 0 to 19). Default 19: hashing yields to everything else. */
@@ -47,7 +47,7 @@ export interface HasherOptions {
 /** About a second of work for the default pool on two cores. */
 export const defaultMaxQueued = 64
 
-export const defaultMaxConcurrency = (): number => Math.min(4, availableParallelism() + 1)
+export const defaultMaxConcurrency = (): number => Math.min(4, availableParallelism())
 
 /** `Algorithm.Argon2id` of `@node-rs/argon2` (an ambient const enum, which `isolatedModules` cannot reference). */
 const ARGON2ID = 2 as Algorithm

@@ -30,7 +30,7 @@ export const PasswordOptions = Schema.Struct({
     }),
     () => ({}),
   ),
-  /** Hashes computed at once (worker threads). Default: one more than the CPUs, at most 4. */
+  /** Hashes computed at once (worker threads). Default: one per CPU, at most 4. */
   hashConcurrency: Schema.optional(Positive),
   /** Hashes that may wait for a worker; past it password requests get 503 `unavailable` at once. Default 64. */
   hashQueue: Schema.optional(Schema.Int.pipe(Schema.nonNegative())),
