@@ -4,13 +4,15 @@
  * `concurrency`, and each claimed row is delivered in its own fiber: a slow receiver holds a slot per delivery in
  * flight, each for at most the timeout, while the other slots go on delivering (nothing here runs in a request, so no
  * HTTP response ever waits for a receiver). A claim takes no more of one webhook than `concurrencyPerWebhook` (three
- * quarters of `concurrency` by default) minus its rows still held here, and of a webhook whose last attempt failed only one at a time, so a slow or dead
- * receiver with a long backlog never holds the slots the other receivers need.
+ * quarters of `concurrency` by default) minus its rows still held here, of a webhook whose last attempt failed one at
+ * a time, and every webhook's first due row before any second one: a slow or dead receiver with a long backlog never
+ * holds the slots the other receivers need.
  *
  * The target is checked against the SSRF guard again right before every attempt (once per webhook for a claimed
  * batch), and a new connection goes to the address checked; a non-2xx answer, a timeout or a refused target is
- * retried on `webhooks.retrySchedule` (each wait with up to 20 % jitter), then the delivery is `failed`. A claim leases its row; if this instance dies mid-delivery the row is due again after the
- * lease, so nothing committed is lost.
+ * retried on `webhooks.retrySchedule` (each wait with up to 20 % jitter), then the delivery is `failed`. A claim
+ * leases its row; if this instance dies mid-delivery the row is due again after the lease, so nothing committed is
+ * lost.
  */
 import { performance } from "node:perf_hooks"
 import { Cause, Clock, Duration, Effect, FiberSet, Layer, Option, Queue } from "effect"
