@@ -34,7 +34,12 @@ const startReceiver = (delayMs) =>
       resolve({
         url: `http://127.0.0.1:${server.address().port}/hook`,
         received,
-        close: () => new Promise((r) => server.close(r)),
+        // Kept-alive connections are dropped too: the dispatcher may still be working through a backlog over one.
+        close: () =>
+          new Promise((r) => {
+            server.close(r)
+            server.closeAllConnections()
+          }),
       }),
     )
   })

@@ -5,7 +5,7 @@
  * `failed`, a slow receiver not delaying another, the delivery log's pages, and the SSRF guard at creation and at
  * delivery (its own server with private targets refused).
  */
-import { type AddressInfo } from "node:net"
+import type { AddressInfo } from "node:net"
 import { createServer } from "node:http"
 import { Effect } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"

@@ -65,6 +65,8 @@ export const platformSuite = (h: Harness) => {
         const webhook = makeWebhook(tenant, { events: ["user.created", "session.created"] })
         expect(yield* webhooks.create(webhook)).toEqual(webhook)
         expect(yield* webhooks.get(webhook.id)).toEqual(webhook)
+        expect(yield* webhooks.getMany([newId.webhook(), webhook.id])).toEqual([webhook])
+        expect(yield* webhooks.getMany([])).toEqual([])
         const patch = { url: "https://hooks.example.com/v2", events: ["*"], active: false }
         const updated = yield* webhooks.update(webhook.id, patch, NOW)
         expect(updated).toEqual({ ...webhook, ...patch, updatedAt: NOW })

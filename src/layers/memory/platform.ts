@@ -26,6 +26,13 @@ const rolePatch = patchOf<RolePatch>({ name: true, slug: true, description: true
 export const makeWebhookStore = ({ run }: Engine): WebhookStoreShape => ({
   create: (webhook) => run((db) => db.insert("webhooks", webhook)),
   get: (id) => run((db) => db.get("webhooks", id), "NotFound"),
+  getMany: (ids) =>
+    run((db) =>
+      ids.flatMap((id) => {
+        const webhook = db.find("webhooks", id)
+        return webhook === undefined ? [] : [webhook]
+      }),
+    ),
   update: (id, patch, now) =>
     run((db) => db.update("webhooks", db.get("webhooks", id), { ...webhookPatch(patch), updatedAt: now }), "NotFound"),
   delete: (id) => run((db) => db.delete("webhooks", db.get("webhooks", id)), "NotFound"),

@@ -104,6 +104,11 @@ const makeWebhookStore = Effect.gen(function* () {
       sql`${Sql.insertInto(sql, Webhooks, [webhook])} RETURNING ${Webhooks.select}`.pipe(Sql.returned(Webhooks)),
     get: (id) =>
       sql`SELECT ${Webhooks.select} FROM authsome_webhooks WHERE id = ${id}`.pipe(Sql.one(Webhooks, "webhook")),
+    getMany: (ids) =>
+      ids.length === 0
+        ? Effect.succeed([])
+        : sql`SELECT ${Webhooks.select} FROM authsome_webhooks
+              WHERE id IN (${sql.csv(ids.map((id) => sql`${id}`))})`.pipe(Sql.all(Webhooks)),
     update: (id, patch, now) =>
       sql`UPDATE authsome_webhooks SET ${Sql.assignments(sql, Webhooks, { ...patch, updatedAt: now })}
           WHERE id = ${id} RETURNING ${Webhooks.select}`.pipe(Sql.one(Webhooks, "webhook")),

@@ -9,6 +9,8 @@ export type WebhookPatch = Partial<Pick<M.Webhook, "url" | "events" | "active">>
 export interface WebhookStoreShape {
   readonly create: (webhook: M.Webhook) => Effect.Effect<M.Webhook>
   readonly get: (id: Id.WebhookId) => Effect.Effect<M.Webhook, NotFound>
+  /** The webhooks of `ids` that exist, in no particular order (one read for a claimed batch's webhooks). */
+  readonly getMany: (ids: ReadonlyArray<Id.WebhookId>) => Effect.Effect<ReadonlyArray<M.Webhook>>
   readonly update: (id: Id.WebhookId, patch: WebhookPatch, now: Date) => Effect.Effect<M.Webhook, NotFound>
   readonly delete: (id: Id.WebhookId) => Effect.Effect<void, NotFound>
   /** Newest first. */

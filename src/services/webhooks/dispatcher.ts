@@ -15,7 +15,7 @@
  * lost.
  */
 import { performance } from "node:perf_hooks"
-import { Cause, Clock, Duration, Effect, FiberSet, Layer, Option, Queue } from "effect"
+import { Cause, Clock, Duration, Effect, FiberSet, Layer, Queue } from "effect"
 import type * as M from "../../domain/models.js"
 import type { WebhooksSettings } from "../../config.js"
 import { AuthConfig } from "../config.js"
@@ -320,14 +320,14 @@ export const WebhookDispatcher = {
             ([id, count]) => count >= (limits.webhooks.get(id as M.Webhook["id"]) ?? limits.perWebhook),
           )
         const targets = new Map<string, Prepared>()
+        const ids = Array.from(new Set(due.map((delivery) => delivery.webhookId)))
+        const found = new Map((yield* webhooks.getMany(ids)).map((webhook) => [webhook.id, webhook]))
         yield* Effect.forEach(
-          new Set(due.map((delivery) => delivery.webhookId)),
+          ids,
           (id) =>
-            Effect.flatMap(Effect.option(webhooks.get(id)), (found) =>
-              Effect.map(prepare(Option.getOrUndefined(found)), (prepared) => {
-                targets.set(id, prepared)
-              }),
-            ),
+            Effect.map(prepare(found.get(id)), (prepared) => {
+              targets.set(id, prepared)
+            }),
           { concurrency: 4, discard: true },
         )
         for (const delivery of due) {
