@@ -43,6 +43,8 @@ export type WebhookEventType = (typeof webhookEventTypes)[number]
 
 const deliverable = new Set<string>(webhookEventTypes)
 
+type EventData = Readonly<Record<string, unknown>>
+
 export interface EventInput extends AuditInput {
   /** The webhook payload's `data` (defaults to the audit metadata plus the user id). */
   readonly data?: Readonly<Record<string, unknown>>
@@ -56,60 +58,76 @@ export class Events extends Effect.Service<Events>()("authsome/Events", {
     const deliveries = yield* WebhookDeliveryStore
     const wakeUp = yield* WebhookWakeUp
 
-    /** The deliveries of one event for every webhook of its app and environment subscribed to its type (unsaved). */
-    const deliveriesOf = (event: M.AuditEvent, data: Readonly<Record<string, unknown>>) =>
+    /**
+     * The deliveries of a change's events (one app and environment, the client's) for every webhook subscribed to
+     * their types (unsaved): one read of the subscriptions for all of them.
+     */
+    const deliveriesOf = (recorded: ReadonlyArray<{ readonly event: M.AuditEvent; readonly data: EventData }>) =>
       Effect.gen(function* () {
-        if (!deliverable.has(event.type) || event.envId === null) return []
-        const subscribed = yield* webhooks.listSubscribed(event.appId, event.envId, event.type)
-        const payload = {
-          id: event.id,
-          type: event.type,
-          created_at: event.createdAt.toISOString(),
-          app_id: event.appId,
-          env_id: event.envId,
-          data,
-        }
-        return subscribed.map(
-          (webhook): M.WebhookDelivery => ({
-            id: newId.webhookDelivery(),
-            appId: event.appId,
-            webhookId: webhook.id,
-            eventId: event.id,
-            eventType: event.type,
-            payload,
-            status: "pending",
-            attempts: 0,
-            nextAttemptAt: event.createdAt,
-            lastStatusCode: null,
-            lastDurationMs: null,
-            lastError: null,
-            deliveredAt: null,
-            createdAt: event.createdAt,
-            updatedAt: event.createdAt,
-          }),
-        )
+        const wanted = recorded.filter(({ event }) => deliverable.has(event.type) && event.envId !== null)
+        const first = wanted[0]?.event
+        if (first === undefined || first.envId === null) return []
+        const types = Array.from(new Set(wanted.map(({ event }) => event.type)))
+        const subscribed = yield* webhooks.listSubscribed(first.appId, first.envId, types)
+        return wanted.flatMap(({ event, data }) => {
+          const payload = {
+            id: event.id,
+            type: event.type,
+            created_at: event.createdAt.toISOString(),
+            app_id: event.appId,
+            env_id: event.envId,
+            data,
+          }
+          return subscribed
+            .filter((webhook) => webhook.events.includes("*") || webhook.events.includes(event.type))
+            .map(
+              (webhook): M.WebhookDelivery => ({
+                id: newId.webhookDelivery(),
+                appId: event.appId,
+                webhookId: webhook.id,
+                eventId: event.id,
+                eventType: event.type,
+                payload,
+                status: "pending",
+                attempts: 0,
+                nextAttemptAt: event.createdAt,
+                lastStatusCode: null,
+                lastDurationMs: null,
+                lastError: null,
+                deliveredAt: null,
+                createdAt: event.createdAt,
+                updatedAt: event.createdAt,
+              }),
+            )
+        })
       })
 
     /** Saves deliveries made by `deliveriesOf` (in the transaction of their events) and wakes the dispatcher. */
     const enqueue = (queued: ReadonlyArray<M.WebhookDelivery>) =>
       queued.length === 0 ? Effect.void : Effect.zipRight(deliveries.enqueue(queued), wakeUp.signal)
 
-    const dataOf = (input: EventInput) => input.data ?? { ...input.metadata, user_id: input.userId ?? null }
+    const dataOf = (input: EventInput): EventData => input.data ?? { ...input.metadata, user_id: input.userId ?? null }
 
-    /** The event's row (at `now`) and its webhook deliveries, for a store that writes the row with its change. */
-    const prepare = (client: ClientContext, input: EventInput, now: Date) => {
-      const event = audit.event(client, input, now)
-      return Effect.map(deliveriesOf(event, dataOf(input)), (queued) => ({ event, deliveries: queued }))
+    /**
+     * The rows (at `now`) of one change's events, all for the client's app and environment, and their webhook
+     * deliveries, for a store that writes the rows with its change.
+     */
+    const prepare = (client: ClientContext, inputs: ReadonlyArray<EventInput>, now: Date) => {
+      const recorded = inputs.map((input) => ({ event: audit.event(client, input, now), data: dataOf(input) }))
+      return Effect.map(deliveriesOf(recorded), (queued) => ({
+        events: recorded.map(({ event }) => event),
+        deliveries: queued,
+      }))
     }
 
     /** Records the event and queues its webhook deliveries. Call inside the change's transaction. */
     const emit = (client: ClientContext, input: EventInput) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.flatMap(prepare(client, input, new Date(now)), ({ event, deliveries: queued }) =>
+        Effect.flatMap(prepare(client, [input], new Date(now)), ({ events: [event], deliveries: queued }) =>
           // the event and its deliveries are one unit even when the caller has no transaction (a savepoint in one)
           queued.length === 0
-            ? audit.write(event)
-            : store.transaction(Effect.zipRight(audit.write(event), enqueue(queued))),
+            ? audit.write(event!)
+            : store.transaction(Effect.zipRight(audit.write(event!), enqueue(queued))),
         ),
       )
 

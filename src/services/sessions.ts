@@ -110,9 +110,9 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         const refreshToken = randomToken()
         const id = newId.session()
         const userId = user.id
-        const recorded = yield* Effect.all([
-          events.prepare(
-            ctx,
+        const recorded = yield* events.prepare(
+          ctx,
+          [
             {
               type: "session.created",
               userId,
@@ -121,13 +121,11 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
                 ? { session_id: id, impersonated_by: options.impersonatedBy }
                 : { session_id: id },
             },
-            at,
-          ),
-          ...(options.event
-            ? [events.prepare(ctx, { ...options.event, metadata: { ...options.event.metadata, session_id: id } }, at)]
-            : []),
-        ])
-        const queued = recorded.flatMap((event) => event.deliveries)
+            ...(options.event ? [{ ...options.event, metadata: { ...options.event.metadata, session_id: id } }] : []),
+          ],
+          at,
+        )
+        const queued = recorded.deliveries
         const create = sessions.create(
           {
             id,
@@ -148,7 +146,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
             createdAt: at,
             updatedAt: at,
           },
-          recorded.map((event) => event.event),
+          recorded.events,
         )
         // Without subscribed webhooks a sign-in stays one statement; with some, their deliveries join it.
         const session = yield* queued.length === 0

@@ -98,13 +98,18 @@ export const platformSuite = (h: Harness) => {
         const exact = yield* seedWebhook(tenant, { events: ["user.deleted", "user.created"] })
         const wildcard = yield* seedWebhook(tenant, { events: ["*"] })
         yield* seedWebhook(tenant, { events: ["user.created"], active: false })
-        yield* seedWebhook(tenant, { events: ["user.deleted"] })
+        const deletedOnly = yield* seedWebhook(tenant, { events: ["user.deleted"] })
         yield* seedWebhook(tenant, { events: ["user.created.extra", "user"] })
         yield* seedWebhook(yield* seedEnv(tenant), { events: ["user.created"] })
         yield* seedWebhook(yield* seedTenant(), { events: ["*"] })
-        const subscribed = yield* webhooks.listSubscribed(tenant.app.id, tenant.env.id, "user.created")
+        const subscribed = yield* webhooks.listSubscribed(tenant.app.id, tenant.env.id, ["user.created"])
         expect(sortedIds(subscribed)).toEqual(sortedIds([exact, wildcard]))
-        expect(ids(yield* webhooks.listSubscribed(tenant.app.id, tenant.env.id, "org.created"))).toEqual([wildcard.id])
+        expect(ids(yield* webhooks.listSubscribed(tenant.app.id, tenant.env.id, ["org.created"]))).toEqual([
+          wildcard.id,
+        ])
+        // several event types at once: the webhooks subscribed to any of them, each once
+        const either = yield* webhooks.listSubscribed(tenant.app.id, tenant.env.id, ["user.deleted", "user.created"])
+        expect(sortedIds(either)).toEqual(sortedIds([exact, wildcard, deletedOnly]))
       }),
     )
   })

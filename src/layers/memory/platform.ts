@@ -43,7 +43,7 @@ export const makeWebhookStore = ({ run }: Engine): WebhookStoreShape => ({
         newestFirst,
       ),
     ),
-  listSubscribed: (appId, envId, eventType) =>
+  listSubscribed: (appId, envId, eventTypes) =>
     run((db) =>
       sorted(
         db.select(
@@ -52,7 +52,7 @@ export const makeWebhookStore = ({ run }: Engine): WebhookStoreShape => ({
             webhook.appId === appId &&
             webhook.envId === envId &&
             webhook.active &&
-            (webhook.events.includes(eventType) || webhook.events.includes("*")),
+            (webhook.events.includes("*") || eventTypes.some((type) => webhook.events.includes(type))),
         ),
         oldestFirst,
       ),

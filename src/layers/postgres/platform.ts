@@ -117,10 +117,11 @@ const makeWebhookStore = Effect.gen(function* () {
       sql`SELECT ${Webhooks.select} FROM authsome_webhooks WHERE app_id = ${appId} ORDER BY id DESC`.pipe(
         Sql.all(Webhooks),
       ),
-    listSubscribed: (appId, envId, eventType) =>
+    listSubscribed: (appId, envId, eventTypes) =>
       sql`SELECT ${Webhooks.select} FROM authsome_webhooks
           WHERE app_id = ${appId} AND env_id = ${envId} AND active
-            AND (${eventType} = ANY(events) OR '*' = ANY(events))
+            AND (events && ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(eventTypes)}::jsonb))
+                 OR '*' = ANY(events))
           ORDER BY id`.pipe(Sql.all(Webhooks)),
   })
 })

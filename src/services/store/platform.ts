@@ -15,11 +15,14 @@ export interface WebhookStoreShape {
   readonly delete: (id: Id.WebhookId) => Effect.Effect<void, NotFound>
   /** Newest first. */
   readonly listByApp: (appId: Id.AppId) => Effect.Effect<ReadonlyArray<M.Webhook>>
-  /** Active webhooks of the app + environment whose `events` contain `eventType` or `*`. */
+  /**
+   * Active webhooks of the app + environment whose `events` contain one of `eventTypes` or `*` (one read for the
+   * several events of one change).
+   */
   readonly listSubscribed: (
     appId: Id.AppId,
     envId: Id.EnvironmentId,
-    eventType: string,
+    eventTypes: ReadonlyArray<string>,
   ) => Effect.Effect<ReadonlyArray<M.Webhook>>
 }
 export class WebhookStore extends Context.Tag("authsome/WebhookStore")<WebhookStore, WebhookStoreShape>() {}
