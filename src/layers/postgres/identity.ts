@@ -103,13 +103,17 @@ const makeSessionStore = Effect.gen(function* () {
   const sql = yield* Sql.client
   const onReplica = yield* Sql.replicaReads
   const transaction = Sql.transaction(sql)
-  // The per-request validation read: one lookup by token hash joined to the live user, with explicit columns.
+  // The per-request validation read: one lookup by token hash joined to the live user. Behind a transaction pooler
+  // (unnamed statements) the same lookup runs in its PL/pgSQL function, which keeps its plan (migration 14).
+  const pooled = yield* Sql.behindTransactionPooler
   const sessionByTokenHash = yield* Sql.preparedRead(
     "authsome_session_by_token_hash",
     (tokenHash: string) =>
-      sql`SELECT to_jsonb(s) AS s, to_jsonb(u) AS u
-          FROM authsome_sessions s JOIN authsome_users u ON u.id = s.user_id
-          WHERE s.token_hash = ${tokenHash} AND u.deleted_at IS NULL`,
+      pooled
+        ? sql`SELECT s, u FROM authsome_session_by_token_hash(${tokenHash})`
+        : sql`SELECT to_jsonb(s) AS s, to_jsonb(u) AS u
+              FROM authsome_sessions s JOIN authsome_users u ON u.id = s.user_id
+              WHERE s.token_hash = ${tokenHash} AND u.deleted_at IS NULL`,
     [""],
   )
 

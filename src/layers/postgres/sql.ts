@@ -31,6 +31,12 @@ export const client = Effect.map(SqlClient.SqlClient, (sql) => sql.withoutTransf
  * (`PgPoolMode` "transaction") it stays on the pool but unnamed: a named statement would be prepared on one server
  * connection and looked for on another.
  */
+/** Whether statements reach PostgreSQL through a transaction pooler (`AUTHSOME_DB_POOL_MODE=transaction`). */
+export const behindTransactionPooler = Effect.map(
+  Effect.serviceOption(PgPoolMode),
+  (mode) => Option.getOrElse(mode, () => "session") === "transaction",
+)
+
 export const preparedRead = <Args extends ReadonlyArray<unknown>>(
   name: string,
   statement: (...args: Args) => Statement<Row>,
@@ -38,7 +44,7 @@ export const preparedRead = <Args extends ReadonlyArray<unknown>>(
 ) =>
   Effect.gen(function* () {
     const pool = yield* Effect.serviceOption(PgPool)
-    const named = Option.getOrElse(yield* Effect.serviceOption(PgPoolMode), () => "session") === "session"
+    const named = !(yield* behindTransactionPooler)
     const [text] = statement(...placeholders).compile()
     const viaPool = (shared: pg.Pool, values: Args) =>
       Effect.async<ReadonlyArray<Row>, SqlError>((resume) => {
