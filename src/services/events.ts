@@ -47,7 +47,7 @@ type EventData = Readonly<Record<string, unknown>>
 
 export interface EventInput extends AuditInput {
   /** The webhook payload's `data` (defaults to the audit metadata plus the user id). */
-  readonly data?: Readonly<Record<string, unknown>>
+  readonly data?: EventData
 }
 
 export class Events extends Effect.Service<Events>()("authsome/Events", {
@@ -122,14 +122,15 @@ export class Events extends Effect.Service<Events>()("authsome/Events", {
 
     /** Records the event and queues its webhook deliveries. Call inside the change's transaction. */
     const emit = (client: ClientContext, input: EventInput) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.flatMap(prepare(client, [input], new Date(now)), ({ events: [event], deliveries: queued }) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const event = audit.event(client, input, new Date(now))
+        return Effect.flatMap(deliveriesOf([{ event, data: dataOf(input) }]), (queued) =>
           // the event and its deliveries are one unit even when the caller has no transaction (a savepoint in one)
           queued.length === 0
-            ? audit.write(event!)
-            : store.transaction(Effect.zipRight(audit.write(event!), enqueue(queued))),
-        ),
-      )
+            ? audit.write(event)
+            : store.transaction(Effect.zipRight(audit.write(event), enqueue(queued))),
+        )
+      })
 
     /** `user.created`, emitted by every way of making an account (in its transaction); `method` says which. */
     const userCreated = (client: ClientContext, user: M.User, method: string, actorId?: UserId) =>

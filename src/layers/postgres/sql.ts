@@ -24,6 +24,12 @@ export type Client = SqlClient.SqlClient
 /** The client every store uses: the user's, with its name transforms switched off. */
 export const client = Effect.map(SqlClient.SqlClient, (sql) => sql.withoutTransforms())
 
+/** Whether statements reach PostgreSQL through a transaction pooler (`AUTHSOME_DB_POOL_MODE=transaction`). */
+export const behindTransactionPooler = Effect.map(
+  Effect.serviceOption(PgPoolMode),
+  (mode) => Option.getOrElse(mode, () => "session") === "transaction",
+)
+
 /**
  * A statement for the hottest reads: prepared (parsed and planned once per connection) and run straight on the `pg`
  * pool when `Pg.layer` shares one and the caller is not inside a transaction; otherwise `fallback` runs through the
@@ -31,12 +37,6 @@ export const client = Effect.map(SqlClient.SqlClient, (sql) => sql.withoutTransf
  * (`PgPoolMode` "transaction") it stays on the pool but unnamed: a named statement would be prepared on one server
  * connection and looked for on another.
  */
-/** Whether statements reach PostgreSQL through a transaction pooler (`AUTHSOME_DB_POOL_MODE=transaction`). */
-export const behindTransactionPooler = Effect.map(
-  Effect.serviceOption(PgPoolMode),
-  (mode) => Option.getOrElse(mode, () => "session") === "transaction",
-)
-
 export const preparedRead = <Args extends ReadonlyArray<unknown>>(
   name: string,
   statement: (...args: Args) => Statement<Row>,

@@ -54,9 +54,10 @@ export interface DeliveryClaimLimits {
 export interface WebhookDeliveryStoreShape {
   readonly enqueue: (deliveries: ReadonlyArray<M.WebhookDelivery>) => Effect.Effect<void>
   /**
-   * Claims up to `limit` pending deliveries due at `now`, earliest first but never more of one webhook than `limits`
-   * allow (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so instances never claim the same row), pushing their
-   * `nextAttemptAt` to `leaseUntil` and counting the attempt.
+   * Claims up to `limit` pending deliveries due at `now`, never more of one webhook than `limits` allow, each
+   * webhook's first due row before any second one (earliest first within a rank), with `FOR UPDATE SKIP LOCKED` on
+   * PostgreSQL so instances never claim the same row; pushes their `nextAttemptAt` to `leaseUntil` and counts the
+   * attempt.
    */
   readonly claimDue: (
     now: Date,

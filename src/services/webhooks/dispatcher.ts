@@ -74,7 +74,22 @@ const makeReceiverLoad = (perWebhook: number) => {
   const inFlight = new Map<string, number>()
   const failing = new Set<string>()
   return {
-    claimed: (webhookId: string) => inFlight.set(webhookId, (inFlight.get(webhookId) ?? 0) + 1),
+    /**
+     * Counts a claim's rows in; whether the claim left a webhook out or gave one all `limits` allowed it (then more
+     * of its rows may be due).
+     */
+    claimed: (due: ReadonlyArray<M.WebhookDelivery>, limits: DeliveryClaimLimits): boolean => {
+      const claimedOf = new Map<string, number>()
+      for (const { webhookId } of due) {
+        inFlight.set(webhookId, (inFlight.get(webhookId) ?? 0) + 1)
+        claimedOf.set(webhookId, (claimedOf.get(webhookId) ?? 0) + 1)
+      }
+      const allowed = (id: string) => limits.webhooks.get(id as M.Webhook["id"]) ?? limits.perWebhook
+      return (
+        Array.from(limits.webhooks.values()).includes(0) ||
+        Array.from(claimedOf).some(([id, count]) => count >= allowed(id))
+      )
+    },
     finished: (webhookId: string, succeeded: boolean) => {
       const left = (inFlight.get(webhookId) ?? 1) - 1
       if (left === 0) inFlight.delete(webhookId)
@@ -249,7 +264,7 @@ export const WebhookDispatcher = {
       )
 
       let busy = false
-      let inFlight = 0
+      let delivering = 0
       let lastSample = performance.eventLoopUtilization()
       let lastRequests = activity.count()
       // A plain timer, not Effect's clock: it measures the real event loop (and a TestClock does not drive it).
@@ -270,8 +285,8 @@ export const WebhookDispatcher = {
         (timer) => Effect.sync(() => clearInterval(timer)),
       )
       const admitted: Effect.Effect<void> = Effect.suspend(() => {
-        if (busy && inFlight >= busyConcurrency) return Effect.zipRight(Effect.sleep(paceEvery), admitted)
-        inFlight++
+        if (busy && delivering >= busyConcurrency) return Effect.zipRight(Effect.sleep(paceEvery), admitted)
+        delivering++
         return Effect.void
       })
       const paced = <A, E, R>(delivery: Effect.Effect<A, E, R>) =>
@@ -281,7 +296,7 @@ export const WebhookDispatcher = {
             Effect.ensuring(
               restore(delivery),
               Effect.sync(() => {
-                inFlight--
+                delivering--
               }),
             ),
           ),
@@ -309,16 +324,7 @@ export const WebhookDispatcher = {
         const now = yield* Clock.currentTimeMillis
         const limits = receivers.limits()
         const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease), limits)
-        const claimedOf = new Map<string, number>()
-        for (const delivery of due) {
-          receivers.claimed(delivery.webhookId)
-          claimedOf.set(delivery.webhookId, (claimedOf.get(delivery.webhookId) ?? 0) + 1)
-        }
-        limitReached =
-          Array.from(limits.webhooks.values()).includes(0) ||
-          Array.from(claimedOf).some(
-            ([id, count]) => count >= (limits.webhooks.get(id as M.Webhook["id"]) ?? limits.perWebhook),
-          )
+        limitReached = receivers.claimed(due, limits)
         const targets = new Map<string, Prepared>()
         const ids = Array.from(new Set(due.map((delivery) => delivery.webhookId)))
         const found = new Map((yield* webhooks.getMany(ids)).map((webhook) => [webhook.id, webhook]))
