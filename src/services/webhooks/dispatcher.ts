@@ -141,30 +141,10 @@ const makeDeliverer = (
         return { target: target.right, secret: box.open(webhookSecretPurpose, webhook.secret) }
       })
 
-    /** One attempt: the signed POST to the prepared target. */
-    const attempt = (delivery: M.WebhookDelivery, prepared: Prepared): Effect.Effect<AttemptResult> => {
-      if ("refused" in prepared) return Effect.succeed({ statusCode: null, durationMs: null, error: prepared.refused })
-      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const body = JSON.stringify(delivery.payload)
-        const timestamp = Math.floor(now / 1000)
-        const headers = signedHeaders(prepared.secret, delivery.id, delivery.eventType, timestamp, body)
-        return postSigned(prepared.target, headers, body, timeoutMs, connections)
-      })
-    }
-
-    /**
-     * Delivers one claimed row to its prepared target, and records the outcome (`claimDue` already counted the
-     * attempt); succeeds with whether the receiver took it.
-     */
-    const deliver = (delivery: M.WebhookDelivery, prepared: Prepared): Effect.Effect<boolean> =>
+    /** Records a failed attempt: due again after the schedule's next wait, or `failed` when it is exhausted. */
+    const recordFailure = (delivery: M.WebhookDelivery, result: AttemptResult) =>
       Effect.gen(function* () {
-        const result = yield* attempt(delivery, prepared)
         const now = new Date(yield* Clock.currentTimeMillis)
-        const annotations = { deliveryId: delivery.id, webhookId: delivery.webhookId, attempts: delivery.attempts }
-        if (result.error === null && result.statusCode !== null) {
-          yield* recordSuccess({ id: delivery.id, statusCode: result.statusCode, durationMs: result.durationMs ?? 0 })
-          return true
-        }
         const error = result.error ?? "no answer"
         const delay = nextRetryDelay(delivery.attempts, settings.retrySchedule, Math.random())
         const nextAttemptAt = delay === undefined ? null : new Date(now.getTime() + delay)
@@ -177,18 +157,54 @@ const makeDeliverer = (
           nextAttemptAt === null
             ? Effect.logError("webhook delivery failed for good")
             : Effect.logWarning("webhook delivery failed, will retry")
-        ).pipe(Effect.annotateLogs({ ...annotations, error, nextAttemptAt: nextAttemptAt?.toISOString() }))
+        ).pipe(
+          Effect.annotateLogs({
+            deliveryId: delivery.id,
+            webhookId: delivery.webhookId,
+            attempts: delivery.attempts,
+            error,
+            nextAttemptAt: nextAttemptAt?.toISOString(),
+          }),
+        )
         return false
-      }).pipe(
-        Effect.catchAllCause((cause) =>
-          Cause.isInterruptedOnly(cause)
-            ? Effect.failCause(cause as Cause.Cause<never>)
-            : Effect.logError("webhook dispatch failed", cause).pipe(
-                Effect.annotateLogs({ deliveryId: delivery.id }),
-                Effect.as(false),
-              ),
-        ),
+      })
+
+    /**
+     * Delivers one claimed row to its prepared target, and records the outcome (`claimDue` already counted the
+     * attempt); succeeds with whether the receiver took it. The common case, a 2xx, is a handful of steps: this runs
+     * once per delivery, thousands of times a second in a burst.
+     */
+    const deliver = (delivery: M.WebhookDelivery, prepared: Prepared): Effect.Effect<boolean> => {
+      const outcome: Effect.Effect<boolean> =
+        "refused" in prepared
+          ? recordFailure(delivery, { statusCode: null, durationMs: null, error: prepared.refused })
+          : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const body = JSON.stringify(delivery.payload)
+              const headers = signedHeaders(
+                prepared.secret,
+                delivery.id,
+                delivery.eventType,
+                Math.floor(now / 1000),
+                body,
+              )
+              return Effect.flatMap(postSigned(prepared.target, headers, body, timeoutMs, connections), (result) =>
+                result.error === null && result.statusCode !== null
+                  ? Effect.as(
+                      recordSuccess({ id: delivery.id, statusCode: result.statusCode, durationMs: result.durationMs }),
+                      true,
+                    )
+                  : recordFailure(delivery, result),
+              )
+            })
+      return Effect.catchAllCause(outcome, (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : Effect.logError("webhook dispatch failed", cause).pipe(
+              Effect.annotateLogs({ deliveryId: delivery.id }),
+              Effect.as(false),
+            ),
       )
+    }
 
     return { prepare, deliver } as const
   })
@@ -239,12 +255,13 @@ export const WebhookDispatcher = {
         (open) => Effect.sync(() => closeConnections(open)),
       )
       const { prepare, deliver } = yield* makeDeliverer(settings, connections, recordSuccess)
-      // Made last, so closed first: deliveries in flight stop, then the connections close, then successes are written.
-      const running = yield* FiberSet.make<void, never>()
-      // Claimed rows wait for one of `concurrency` permits, so claims run ahead of the deliveries (up to twice
-      // `concurrency` rows owned) and come in large batches. The lease covers the wait for a permit (at most one
-      // attempt's worth) and the attempt itself (resolution and the POST have a deadline each).
-      const permits = yield* Effect.makeSemaphore(settings.concurrency)
+      // Claimed rows wait in `waiting` for one of `concurrency` workers, so claims run ahead of the deliveries (up to
+      // twice `concurrency` rows owned) and come in large batches. The lease covers the wait for a worker (at most one
+      // attempt's worth) and the attempt itself (resolution and the POST have a deadline each). Long-lived workers
+      // rather than a fiber per delivery: a burst runs thousands of deliveries a second, and each fiber costs.
+      const waiting: Array<{ readonly delivery: M.WebhookDelivery; readonly prepared: Prepared }> = []
+      const workAvailable = yield* Effect.makeLatch(false)
+      let delivering = 0
       const owned = 2 * settings.concurrency
       const lease = 4 * Duration.toMillis(settings.timeout) + 5_000
       const slotFreed = yield* Queue.dropping<void>(1)
@@ -259,12 +276,8 @@ export const WebhookDispatcher = {
       let limitReached = false
       let endedSinceClaim = 0
       const claimAfterEnded = Math.max(1, Math.floor(perWebhook / 4))
-      const deliveryEnded = Effect.suspend(() =>
-        ++endedSinceClaim >= claimAfterEnded ? Queue.offer(slotFreed, undefined) : Effect.void,
-      )
 
       let busy = false
-      let delivering = 0
       let lastSample = performance.eventLoopUtilization()
       let lastRequests = activity.count()
       // A plain timer, not Effect's clock: it measures the real event loop (and a TestClock does not drive it).
@@ -284,23 +297,24 @@ export const WebhookDispatcher = {
         }),
         (timer) => Effect.sync(() => clearInterval(timer)),
       )
-      const admitted: Effect.Effect<void> = Effect.suspend(() => {
-        if (busy && delivering >= busyConcurrency) return Effect.zipRight(Effect.sleep(paceEvery), admitted)
+
+      /** One worker's next step: wait (paced, or for work), or deliver the next waiting row. */
+      const workerStep: Effect.Effect<void> = Effect.suspend(() => {
+        if (busy && delivering >= busyConcurrency) return Effect.sleep(paceEvery)
+        const next = waiting.shift()
+        if (next === undefined) {
+          workAvailable.unsafeClose()
+          return workAvailable.await
+        }
         delivering++
-        return Effect.void
+        return Effect.flatMap(deliver(next.delivery, next.prepared), (succeeded) => {
+          delivering--
+          receivers.finished(next.delivery.webhookId, succeeded)
+          return ++endedSinceClaim >= claimAfterEnded ? Queue.offer(slotFreed, undefined) : Effect.void
+        })
       })
-      const paced = <A, E, R>(delivery: Effect.Effect<A, E, R>) =>
-        Effect.uninterruptibleMask((restore) =>
-          Effect.zipRight(
-            restore(admitted),
-            Effect.ensuring(
-              restore(delivery),
-              Effect.sync(() => {
-                delivering--
-              }),
-            ),
-          ),
-        )
+      // Not `Effect.forever`, which yields to the scheduler after every step: each step waits on I/O anyway.
+      const worker: Effect.Effect<never> = Effect.flatMap(workerStep, () => worker)
 
       const afterWakeUp = Effect.zipRight(wakeUp.await, Effect.sleep(wakeUpDelay))
       const waitForWork = Effect.suspend(() =>
@@ -310,11 +324,11 @@ export const WebhookDispatcher = {
       )
 
       /**
-       * Claims rows once at most `concurrency` are owned (delivering or waiting for a permit), up to `owned`; reads
-       * each webhook of the batch once, and starts each delivery; returns whether the claim was full.
+       * Claims rows once at most `concurrency` are owned (delivering or waiting for a worker), up to `owned`; reads
+       * each webhook of the batch once, and hands the rows to the workers; returns whether the claim was full.
        */
       const claimRound = Effect.gen(function* () {
-        const held = yield* FiberSet.size(running)
+        const held = waiting.length + delivering
         if (held > settings.concurrency) {
           yield* Queue.take(slotFreed)
           return true
@@ -336,21 +350,8 @@ export const WebhookDispatcher = {
             }),
           { concurrency: 4, discard: true },
         )
-        for (const delivery of due) {
-          yield* FiberSet.run(
-            running,
-            permits
-              .withPermits(1)(paced(deliver(delivery, targets.get(delivery.webhookId)!)))
-              .pipe(
-                Effect.onExit((exit) =>
-                  Effect.zipRight(
-                    Effect.sync(() => receivers.finished(delivery.webhookId, exit._tag === "Success" && exit.value)),
-                    deliveryEnded,
-                  ),
-                ),
-              ),
-          )
-        }
+        for (const delivery of due) waiting.push({ delivery, prepared: targets.get(delivery.webhookId)! })
+        if (due.length > 0) workAvailable.unsafeOpen()
         return due.length === want
       }).pipe(
         Effect.catchAllCause((cause) =>
@@ -360,11 +361,16 @@ export const WebhookDispatcher = {
         ),
       )
 
+      // Started last, so stopped first: deliveries in flight stop, then the connections close, then successes are
+      // written.
       yield* Effect.forkScoped(
-        Effect.forever(Effect.flatMap(claimRound, (full) => (full ? Effect.void : waitForWork))).pipe(
-          Effect.annotateLogs({ service: "WebhookDispatcher" }),
-          Effect.interruptible,
-        ),
+        Effect.all(
+          [
+            Effect.forever(Effect.flatMap(claimRound, (full) => (full ? Effect.void : waitForWork))),
+            ...Array.from({ length: settings.concurrency }, () => worker),
+          ],
+          { concurrency: "unbounded", discard: true },
+        ).pipe(Effect.annotateLogs({ service: "WebhookDispatcher" }), Effect.interruptible),
       )
     }),
   ),
