@@ -1,12 +1,12 @@
 /**
  * The webhook dispatcher: delivers the outbox rows `Events` queued, at least once. It claims due rows in batches
  * (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances never take the same row) a little ahead of its
- * `concurrency`, and each claimed row is delivered in its own fiber: a slow receiver holds a slot per delivery in
- * flight, each for at most the timeout, while the other slots go on delivering (nothing here runs in a request, so no
- * HTTP response ever waits for a receiver). A claim takes no more of one webhook than `concurrencyPerWebhook` (three
- * quarters of `concurrency` by default) minus its rows still held here, of a webhook whose last attempt failed one at
- * a time, and every webhook's first due row before any second one: a slow or dead receiver with a long backlog never
- * holds the slots the other receivers need.
+ * `concurrency`, and `concurrency` workers deliver the claimed rows, one each at a time: a slow receiver holds a worker
+ * per delivery in flight, each for at most the timeout, while the other workers go on delivering (nothing here runs in
+ * a request, so no HTTP response ever waits for a receiver). A claim takes no more of one webhook than
+ * `concurrencyPerWebhook` (three quarters of `concurrency` by default) minus its rows still held here, of a webhook
+ * whose last attempt failed one at a time, and every webhook's first due row before any second one: a slow or dead
+ * receiver with a long backlog never holds the workers the other receivers need.
  *
  * The target is checked against the SSRF guard again right before every attempt (once per webhook for a claimed
  * batch), and a new connection goes to the address checked; a non-2xx answer, a timeout or a refused target is
