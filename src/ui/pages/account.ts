@@ -5,7 +5,6 @@
  * answer, anything else redirects back with a notice.
  */
 import { Effect } from "effect"
-import QRCode from "qrcode"
 import {
   actionButton,
   type ApiResult,
@@ -22,6 +21,7 @@ import {
 } from "../context.js"
 import { type Fragment, html, trusted } from "../html.js"
 import { layout } from "../layout.js"
+import { qrCodeSvg } from "../qr-code.js"
 
 interface Flash {
   readonly notice?: string | undefined
@@ -299,7 +299,7 @@ const totpStart: Action = (ctx, signedIn) =>
         result.status === 409 ? { notice: ctx.t.totpOn } : { error: errorText(ctx.t, result) },
       )
     }
-    const qr = yield* Effect.promise(() => QRCode.toString(result.body.otpauth_url, { type: "svg", margin: 1 }))
+    const qr = yield* qrCodeSvg(result.body.otpauth_url)
     return yield* totpSetup(ctx, signedIn, result.body.secret, qr)
   })
 
@@ -336,12 +336,7 @@ const totpVerify: Action = (ctx, signedIn) =>
     }
     // The enrollment is still open: show its setup again (the seed came with the form; it is the user's own).
     const secret = ctx.form.get("secret") ?? ""
-    const qr = yield* Effect.promise(() =>
-      QRCode.toString(`otpauth://totp/${encodeURIComponent(ctx.brand.name)}?secret=${secret}`, {
-        type: "svg",
-        margin: 1,
-      }),
-    )
+    const qr = yield* qrCodeSvg(`otpauth://totp/${encodeURIComponent(ctx.brand.name)}?secret=${secret}`)
     return yield* totpSetup(ctx, signedIn, secret, qr, errorText(ctx.t, result))
   })
 

@@ -4,7 +4,6 @@
  * and sign-out. Each form posts to its page, which calls the JSON API and renders its answer.
  */
 import { Effect } from "effect"
-import QRCode from "qrcode"
 import {
   type ApiResult,
   alert,
@@ -19,6 +18,7 @@ import {
 import { type Fragment, html, trusted } from "../html.js"
 import { layout } from "../layout.js"
 import { fill } from "../text/en.js"
+import { qrCodeSvg } from "../qr-code.js"
 
 const defaultNext = "/account"
 
@@ -331,20 +331,16 @@ interface MfaSetup {
 }
 
 const mfaPage = (ctx: PageContext, ticket: string, error?: string, status = 200, setup?: MfaSetup) =>
-  Effect.flatMap(
-    setup
-      ? Effect.promise(() => QRCode.toString(setup.otpauthUrl, { type: "svg", margin: 1 }))
-      : Effect.succeed(undefined),
-    (qr) =>
-      page(
-        ctx,
-        ctx.t.mfaTitle,
-        html`<h1>${ctx.t.mfaTitle}</h1>${alert(error)}${
-          setup && qr
-            ? html`<p>${ctx.t.mfaEnrollRequired}</p><p>${ctx.t.totpScan}</p><div class="qr" role="img" aria-label="${ctx.t.qrCode}">${trusted(qr)}</div>
+  Effect.flatMap(setup ? qrCodeSvg(setup.otpauthUrl) : Effect.succeed(undefined), (qr) =>
+    page(
+      ctx,
+      ctx.t.mfaTitle,
+      html`<h1>${ctx.t.mfaTitle}</h1>${alert(error)}${
+        setup && qr
+          ? html`<p>${ctx.t.mfaEnrollRequired}</p><p>${ctx.t.totpScan}</p><div class="qr" role="img" aria-label="${ctx.t.qrCode}">${trusted(qr)}</div>
 <p>${ctx.t.totpSecret}: <code id="totp-secret">${setup.secret}</code></p>`
-            : html`<p>${ctx.t.mfaIntro}</p>`
-        }
+          : html`<p>${ctx.t.mfaIntro}</p>`
+      }
 ${form(
   ctx,
   "/mfa",
@@ -356,8 +352,8 @@ ${form(
 ${field({ name: "code", label: ctx.t.mfaCode, autocomplete: "one-time-code", required: true, autofocus: true, invalid: !!error })}
 <button type="submit" class="full">${ctx.t.verify}</button>`,
 )}`,
-        status,
-      ),
+      status,
+    ),
   )
 
 /** A sign-in refused for MFA: the code step, after enrolling first where the app requires MFA of everyone. */
