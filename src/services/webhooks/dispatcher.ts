@@ -24,7 +24,7 @@ import { SecretBox } from "../secrets.js"
 import { WebhookDeliveryStore, WebhookStore } from "../store/index.js"
 import type { DeliveryAttemptSuccess, DeliveryClaimLimits } from "../store/platform.js"
 import { webhookSecretPurpose } from "./service.js"
-import { signedHeaders } from "./signing.js"
+import { signedHeaders, signingKey } from "./signing.js"
 import { type CheckedTarget, checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
 import { type Connections, closeConnections, makeConnections, postSigned } from "./transport.js"
 import { WebhookWakeUp } from "./wake-up.js"
@@ -58,7 +58,7 @@ export const nextRetryDelay = (
   return base === undefined ? undefined : Math.round(Duration.toMillis(base) * (1 + 0.2 * random))
 }
 
-type Prepared = { readonly target: CheckedTarget; readonly secret: string } | { readonly refused: string }
+type Prepared = { readonly target: CheckedTarget; readonly key: Buffer } | { readonly refused: string }
 
 interface AttemptResult {
   readonly statusCode: number | null
@@ -138,7 +138,7 @@ const makeDeliverer = (
           ),
         )
         if (target._tag === "Left") return { refused: `target refused: ${target.left.message}` }
-        return { target: target.right, secret: box.open(webhookSecretPurpose, webhook.secret) }
+        return { target: target.right, key: signingKey(box.open(webhookSecretPurpose, webhook.secret)) }
       })
 
     /** Records a failed attempt: due again after the schedule's next wait, or `failed` when it is exhausted. */
@@ -180,13 +180,7 @@ const makeDeliverer = (
           ? recordFailure(delivery, { statusCode: null, durationMs: null, error: prepared.refused })
           : Effect.flatMap(Clock.currentTimeMillis, (now) => {
               const body = JSON.stringify(delivery.payload)
-              const headers = signedHeaders(
-                prepared.secret,
-                delivery.id,
-                delivery.eventType,
-                Math.floor(now / 1000),
-                body,
-              )
+              const headers = signedHeaders(prepared.key, delivery.id, delivery.eventType, Math.floor(now / 1000), body)
               return Effect.flatMap(postSigned(prepared.target, headers, body, timeoutMs, connections), (result) =>
                 result.error === null && result.statusCode !== null
                   ? Effect.as(

@@ -11,15 +11,19 @@ const secretPrefix = "whsec_"
 /** A new signing secret: 256 random bits. */
 export const newWebhookSecret = (): string => `${secretPrefix}${randomBuffer(32).toString("base64")}`
 
+/** The HMAC key a `whsec_…` secret stands for (decoded once for many deliveries). */
+export const signingKey = (secret: string): Buffer => Buffer.from(secret.slice(secretPrefix.length), "base64")
+
+const signWith = (key: Buffer, id: string, timestamp: number, body: string): string =>
+  `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`
+
 /** The value of the `webhook-signature` header. */
-export const signature = (secret: string, id: string, timestamp: number, body: string): string => {
-  const key = Buffer.from(secret.slice(secretPrefix.length), "base64")
-  return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`
-}
+export const signature = (secret: string, id: string, timestamp: number, body: string): string =>
+  signWith(signingKey(secret), id, timestamp, body)
 
 /** The headers of one attempt; `id` is the delivery's, the same on every retry so receivers can deduplicate. */
 export const signedHeaders = (
-  secret: string,
+  key: Buffer,
   id: string,
   eventType: string,
   timestamp: number,
@@ -29,6 +33,6 @@ export const signedHeaders = (
   "user-agent": "Authsome-Webhooks/1",
   "webhook-id": id,
   "webhook-timestamp": String(timestamp),
-  "webhook-signature": signature(secret, id, timestamp, body),
+  "webhook-signature": signWith(key, id, timestamp, body),
   "x-authsome-event": eventType,
 })

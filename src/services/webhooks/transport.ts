@@ -48,6 +48,27 @@ export const closeConnections = (connections: Connections) => {
   connections.https.destroy()
 }
 
+/** A checked target's request options but the headers; made once per target, for the many deliveries to it. */
+const endpoints = new WeakMap<CheckedTarget, RequestOptions>()
+const endpointOf = (target: CheckedTarget, connections: Connections): RequestOptions => {
+  const { url } = target
+  const agent = url.protocol === "https:" ? connections.https : connections.http
+  let endpoint = endpoints.get(target)
+  if (endpoint?.agent !== agent) {
+    endpoint = {
+      method: "POST",
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port === "" ? undefined : Number(url.port),
+      path: `${url.pathname}${url.search}`,
+      lookup: pinnedLookup(target),
+      agent,
+    }
+    endpoints.set(target, endpoint)
+  }
+  return endpoint
+}
+
 /** The most of a response body read (and thrown away) before the connection is released. */
 const maxBodyBytes = 64 * 1024
 
@@ -68,16 +89,9 @@ export const postSigned = (
       clearTimeout(timer)
       resume(Effect.succeed({ statusCode, durationMs: elapsed(), error }))
     }
-    const { url } = target
     const options: RequestOptions = {
-      method: "POST",
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: url.port === "" ? undefined : Number(url.port),
-      path: `${url.pathname}${url.search}`,
+      ...endpointOf(target, connections),
       headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
-      lookup: pinnedLookup(target),
-      agent: url.protocol === "https:" ? connections.https : connections.http,
     }
     const onResponse = (response: IncomingMessage) => {
       const status = response.statusCode ?? 0
@@ -97,7 +111,7 @@ export const postSigned = (
       response.on("close", done)
       response.on("error", done)
     }
-    const req = url.protocol === "https:" ? httpsRequest(options, onResponse) : httpRequest(options, onResponse)
+    const req = options.protocol === "https:" ? httpsRequest(options, onResponse) : httpRequest(options, onResponse)
     const timer = setTimeout(() => {
       req.destroy()
       finish(null, `no answer within ${timeoutMs} ms`)
