@@ -570,6 +570,44 @@ const sessionLookupFunction = ddl(14, "add_session_lookup_function", [
     $lookup$`,
 ])
 
+/**
+ * The other per-request reads as PL/pgSQL functions, for the same reason as migration 14: the API-key lookup (a
+ * request with `X-API-Key`) and the role walk of a permission check (`/authorize`, routes that require a permission).
+ * Their queries are the prepared ones of the direct connection (`layers/postgres/platform.ts`).
+ */
+const keyAndPermissionFunctions = ddl(15, "add_api_key_and_permission_lookup_functions", [
+  `CREATE FUNCTION authsome_api_key_by_hash(wanted_hash text) RETURNS TABLE (k jsonb, u jsonb)
+    LANGUAGE plpgsql STABLE AS $lookup$
+    BEGIN
+      RETURN QUERY SELECT to_jsonb(kk), to_jsonb(uu)
+        FROM authsome_api_keys kk JOIN authsome_users uu ON uu.id = kk.user_id
+        WHERE kk.key_hash = wanted_hash AND uu.deleted_at IS NULL;
+    END
+    $lookup$`,
+  `CREATE FUNCTION authsome_resolve_permission(
+      wanted_user text, wanted_app text, wanted_org text, wanted_resource text, wanted_action text
+    ) RETURNS TABLE (role_id text, role_slug text, resource text, action text, depth integer)
+    LANGUAGE plpgsql STABLE AS $resolve$
+    #variable_conflict use_column
+    BEGIN
+      RETURN QUERY WITH RECURSIVE chain(role_id, slug, parent_id, depth) AS (
+          SELECT r.id, r.slug, r.parent_id, 0
+          FROM authsome_user_roles ur JOIN authsome_roles r ON r.id = ur.role_id
+          WHERE ur.user_id = wanted_user AND ur.app_id = wanted_app AND (ur.org_id IS NULL OR ur.org_id = wanted_org)
+          UNION ALL
+          SELECT r.id, r.slug, r.parent_id, c.depth + 1
+          FROM chain c JOIN authsome_roles r ON r.id = c.parent_id
+          WHERE c.depth < 32
+        )
+        SELECT c.role_id, c.slug, p.resource, p.action, c.depth
+        FROM chain c JOIN authsome_permissions p ON p.role_id = c.role_id
+        WHERE (p.resource = wanted_resource OR p.resource = '*') AND (p.action = wanted_action OR p.action = '*')
+        ORDER BY c.depth, (p.resource = '*')::int + (p.action = '*')::int, c.slug COLLATE "C", p.id COLLATE "C"
+        LIMIT 1;
+    END
+    $resolve$`,
+])
+
 export const coreMigrations: MigrationGroup = {
   name: "authsome",
   migrations: [
@@ -584,5 +622,6 @@ export const coreMigrations: MigrationGroup = {
     adminIndexes,
     deliveriesByWebhook,
     sessionLookupFunction,
+    keyAndPermissionFunctions,
   ],
 }

@@ -208,12 +208,16 @@ const makeNotificationStore = Effect.gen(function* () {
 
 const makeApiKeyStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  // Behind a transaction pooler (unnamed statements) the lookup runs in its PL/pgSQL function (migration 15).
+  const pooled = yield* Sql.behindTransactionPooler
   const keyWithUser = yield* Sql.preparedRead(
     "authsome_api_key_with_user",
     (keyHash: string) =>
-      sql`SELECT to_jsonb(k) AS k, to_jsonb(u) AS u
-          FROM authsome_api_keys k JOIN authsome_users u ON u.id = k.user_id
-          WHERE k.key_hash = ${keyHash} AND u.deleted_at IS NULL`,
+      pooled
+        ? sql`SELECT k, u FROM authsome_api_key_by_hash(${keyHash})`
+        : sql`SELECT to_jsonb(k) AS k, to_jsonb(u) AS u
+              FROM authsome_api_keys k JOIN authsome_users u ON u.id = k.user_id
+              WHERE k.key_hash = ${keyHash} AND u.deleted_at IS NULL`,
     [""],
   )
   return ApiKeyStore.of({
@@ -277,13 +281,18 @@ const makeRbacStore = Effect.gen(function* () {
       }),
     )
 
+  // Behind a transaction pooler (unnamed statements) the walk runs in its PL/pgSQL function (migration 15).
+  const pooled = yield* Sql.behindTransactionPooler
   const resolve = yield* Sql.preparedRead(
     "authsome_resolve_permission",
     // The pool binds the arguments by position: they must appear in the SQL in this order.
     (userId: string, appId: string, orgId: string | null, resource: string, action: string) =>
-      // The chain carries each role's slug and parent, so the walk is one index lookup per level. Cycles cannot be
-      // written (`updateRole`); the depth bound keeps a cycle in the data from running away all the same.
-      sql`WITH RECURSIVE chain(role_id, slug, parent_id, depth) AS (
+      pooled
+        ? sql`SELECT role_id, role_slug, resource, action, depth
+              FROM authsome_resolve_permission(${userId}, ${appId}, ${orgId}, ${resource}, ${action})`
+        : // The chain carries each role's slug and parent, so the walk is one index lookup per level. Cycles cannot be
+          // written (`updateRole`); the depth bound keeps a cycle in the data from running away all the same.
+          sql`WITH RECURSIVE chain(role_id, slug, parent_id, depth) AS (
             SELECT r.id, r.slug, r.parent_id, 0
             FROM authsome_user_roles ur JOIN authsome_roles r ON r.id = ur.role_id
             WHERE ur.user_id = ${userId} AND ur.app_id = ${appId} AND (ur.org_id IS NULL OR ur.org_id = ${orgId})
