@@ -398,6 +398,41 @@ describe("a receiver's backlog larger than the dispatcher's concurrency", () => 
       await Promise.all([new Promise((resolve) => dead.close(resolve)), quick.close()])
     }
   })
+
+  it("receivers that are slow together leave a worker for another receiver", async () => {
+    // Each slow receiver is within its limit (2 of the 4 workers): together they could hold all 4.
+    const slowOnes = [await startReceiver(), await startReceiver()]
+    const quick = await startReceiver()
+    let inFlight = 0
+    let peak = 0
+    // Within the 1.5 s timeout, so every request the receivers count is one a worker waits for.
+    const answerIn1200ms = async () => {
+      peak = Math.max(peak, ++inFlight)
+      await new Promise((resolve) => setTimeout(resolve, 1200))
+      inFlight--
+      return 204
+    }
+    const hooks: Array<string> = []
+    try {
+      for (const slow of slowOnes) {
+        slow.respond = answerIn1200ms
+        const hook = await addWebhook(slow.url, ["org.created"])
+        slow.secret = hook.secret
+        hooks.push(hook.id)
+        await queueTests(hook.id, 4)
+      }
+      // Three workers take their rows; one is kept for a receiver with nothing under way.
+      await expect.poll(() => inFlight, { timeout: 5000, interval: 20 }).toBe(3)
+      expect(await quickReceiverIsNotDelayed(quick, 800)).toBe(true)
+      for (const slow of slowOnes) {
+        await slow.waitFor((calls) => calls.filter((c) => c.payload?.type === "webhook.test").length === 4, 15_000)
+      }
+      expect(peak).toBe(3)
+    } finally {
+      for (const id of hooks) await owner.client.delete(`/webhooks/${id}`, { token: owner.token })
+      await Promise.all([...slowOnes.map((slow) => slow.close()), quick.close()])
+    }
+  })
 })
 
 describe("the retry schedule", () => {

@@ -6,7 +6,9 @@
  * a request, so no HTTP response ever waits for a receiver). A claim takes no more of one webhook than
  * `concurrencyPerWebhook` (three quarters of `concurrency` by default) minus its rows still held here, of a webhook
  * whose last attempt failed one at a time, and every webhook's first due row before any second one: a slow or dead
- * receiver with a long backlog never holds the workers the other receivers need.
+ * receiver with a long backlog never holds the workers the other receivers need. Workers take the row of the webhook
+ * with the fewest deliveries under way, and an eighth of them is kept for webhooks with none, so several receivers
+ * that are slow together do not hold them all either.
  *
  * The target is checked against the SSRF guard again right before every attempt (once per webhook for a claimed
  * batch), and a new connection goes to the address checked; a non-2xx answer, a timeout or a refused target is
@@ -104,6 +106,63 @@ const makeReceiverLoad = (perWebhook: number) => {
         webhooks.set(id as M.Webhook["id"], Math.max(0, allowed))
       }
       return { perWebhook, webhooks }
+    },
+  }
+}
+
+interface ClaimedRow {
+  readonly delivery: M.WebhookDelivery
+  readonly prepared: Prepared
+}
+
+/**
+ * Claimed rows waiting for one of `workers` workers, per webhook. The next row is one of the webhook with the fewest
+ * deliveries under way (in turn among equals), and a webhook that already has one under way gets a worker only while
+ * more than `reserve` are free: receivers that are slow together (each within its claim limit) never hold the workers
+ * a quiet receiver's delivery needs.
+ */
+const makeWaitingRows = (workers: number, reserve: number) => {
+  const queues = new Map<string, Array<ClaimedRow>>()
+  const underWayOf = new Map<string, number>()
+  let waiting = 0
+  let underWay = 0
+  return {
+    /** Rows waiting, and deliveries under way. */
+    counts: () => ({ waiting, underWay }),
+    add: (row: ClaimedRow) => {
+      const queue = queues.get(row.delivery.webhookId)
+      if (queue === undefined) queues.set(row.delivery.webhookId, [row])
+      else queue.push(row)
+      waiting++
+    },
+    /** The next row to deliver, counted as under way; `undefined` when none may start now. */
+    take: (): ClaimedRow | undefined => {
+      let pick: string | undefined
+      let fewest = Number.POSITIVE_INFINITY
+      for (const id of queues.keys()) {
+        const count = underWayOf.get(id) ?? 0
+        if (count < fewest) {
+          pick = id
+          fewest = count
+          if (count === 0) break
+        }
+      }
+      if (pick === undefined || (fewest > 0 && underWay >= workers - reserve)) return undefined
+      const queue = queues.get(pick)!
+      const row = queue.shift()!
+      // to the back of the map: webhooks with as many under way take turns
+      queues.delete(pick)
+      if (queue.length > 0) queues.set(pick, queue)
+      waiting--
+      underWay++
+      underWayOf.set(pick, fewest + 1)
+      return row
+    },
+    finished: (webhookId: string) => {
+      underWay--
+      const left = (underWayOf.get(webhookId) ?? 1) - 1
+      if (left === 0) underWayOf.delete(webhookId)
+      else underWayOf.set(webhookId, left)
     },
   }
 }
@@ -249,13 +308,13 @@ export const WebhookDispatcher = {
         (open) => Effect.sync(() => closeConnections(open)),
       )
       const { prepare, deliver } = yield* makeDeliverer(settings, connections, recordSuccess)
-      // Claimed rows wait in `waiting` for one of `concurrency` workers, so claims run ahead of the deliveries (up to
+      // Claimed rows wait in `rows` for one of `concurrency` workers, so claims run ahead of the deliveries (up to
       // twice `concurrency` rows owned) and come in large batches. The lease covers the wait for a worker (at most one
       // attempt's worth) and the attempt itself (resolution and the POST have a deadline each). Long-lived workers
       // rather than a fiber per delivery: a burst runs thousands of deliveries a second, and each fiber costs.
-      const waiting: Array<{ readonly delivery: M.WebhookDelivery; readonly prepared: Prepared }> = []
+      // An eighth of the workers (one at least) is kept for webhooks with nothing under way.
+      const rows = makeWaitingRows(settings.concurrency, Math.max(1, Math.floor(settings.concurrency / 8)))
       const workAvailable = yield* Effect.makeLatch(false)
-      let delivering = 0
       const owned = 2 * settings.concurrency
       const lease = 4 * Duration.toMillis(settings.timeout) + 5_000
       const slotFreed = yield* Queue.dropping<void>(1)
@@ -292,17 +351,19 @@ export const WebhookDispatcher = {
         (timer) => Effect.sync(() => clearInterval(timer)),
       )
 
-      /** One worker's next step: wait (paced, or for work), or deliver the next waiting row. */
+      /**
+       * One worker's next step: wait (paced, or for work), or deliver the next row. A worker that finds no row it may
+       * start waits for the next claim; rows held back by the reserve are taken by the workers whose deliveries end.
+       */
       const workerStep: Effect.Effect<void> = Effect.suspend(() => {
-        if (busy && delivering >= busyConcurrency) return Effect.sleep(paceEvery)
-        const next = waiting.shift()
+        if (busy && rows.counts().underWay >= busyConcurrency) return Effect.sleep(paceEvery)
+        const next = rows.take()
         if (next === undefined) {
           workAvailable.unsafeClose()
           return workAvailable.await
         }
-        delivering++
         return Effect.flatMap(deliver(next.delivery, next.prepared), (succeeded) => {
-          delivering--
+          rows.finished(next.delivery.webhookId)
           receivers.finished(next.delivery.webhookId, succeeded)
           return ++endedSinceClaim >= claimAfterEnded ? Queue.offer(slotFreed, undefined) : Effect.void
         })
@@ -322,7 +383,8 @@ export const WebhookDispatcher = {
        * each webhook of the batch once, and hands the rows to the workers; returns whether the claim was full.
        */
       const claimRound = Effect.gen(function* () {
-        const held = waiting.length + delivering
+        const { waiting, underWay } = rows.counts()
+        const held = waiting + underWay
         if (held > settings.concurrency) {
           yield* Queue.take(slotFreed)
           return true
@@ -344,7 +406,7 @@ export const WebhookDispatcher = {
             }),
           { concurrency: 4, discard: true },
         )
-        for (const delivery of due) waiting.push({ delivery, prepared: targets.get(delivery.webhookId)! })
+        for (const delivery of due) rows.add({ delivery, prepared: targets.get(delivery.webhookId)! })
         if (due.length > 0) workAvailable.unsafeOpen()
         return due.length === want
       }).pipe(
