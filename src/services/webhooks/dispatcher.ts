@@ -68,60 +68,18 @@ interface AttemptResult {
   readonly error: string | null
 }
 
-/**
- * Which webhooks this instance is delivering to, and which are failing, for the limits of the next claim: each
- * webhook gets `perWebhook` rows in flight at most, a failing one (its last attempt here failed) one.
- */
-const makeReceiverLoad = (perWebhook: number) => {
-  const inFlight = new Map<string, number>()
-  const failing = new Set<string>()
-  return {
-    /**
-     * Counts a claim's rows in; whether the claim left a webhook out or gave one all `limits` allowed it (then more
-     * of its rows may be due).
-     */
-    claimed: (due: ReadonlyArray<M.WebhookDelivery>, limits: DeliveryClaimLimits): boolean => {
-      const claimedOf = new Map<string, number>()
-      for (const { webhookId } of due) {
-        inFlight.set(webhookId, (inFlight.get(webhookId) ?? 0) + 1)
-        claimedOf.set(webhookId, (claimedOf.get(webhookId) ?? 0) + 1)
-      }
-      const allowed = (id: string) => limits.webhooks.get(id as M.Webhook["id"]) ?? limits.perWebhook
-      return (
-        Array.from(limits.webhooks.values()).includes(0) ||
-        Array.from(claimedOf).some(([id, count]) => count >= allowed(id))
-      )
-    },
-    finished: (webhookId: string, succeeded: boolean) => {
-      const left = (inFlight.get(webhookId) ?? 1) - 1
-      if (left === 0) inFlight.delete(webhookId)
-      else inFlight.set(webhookId, left)
-      if (succeeded) failing.delete(webhookId)
-      else failing.add(webhookId)
-    },
-    limits: (): DeliveryClaimLimits => {
-      const webhooks = new Map<M.Webhook["id"], number>()
-      for (const id of new Set([...inFlight.keys(), ...failing])) {
-        const allowed = (failing.has(id) ? 1 : perWebhook) - (inFlight.get(id) ?? 0)
-        webhooks.set(id as M.Webhook["id"], Math.max(0, allowed))
-      }
-      return { perWebhook, webhooks }
-    },
-  }
-}
-
 interface ClaimedRow {
   readonly delivery: M.WebhookDelivery
   readonly prepared: Prepared
 }
 
 /**
- * Claimed rows waiting for one of `workers` workers, per webhook. The next row is one of the webhook with the fewest
- * deliveries under way (in turn among equals), and a webhook that already has one under way gets a worker only while
- * more than `reserve` are free: receivers that are slow together (each within its claim limit) never hold the workers
- * a quiet receiver's delivery needs.
+ * The rows this instance has claimed and not finished, per webhook: waiting for one of `workers` workers, or under
+ * way. The next row is one of the webhook with the fewest deliveries under way (in turn among equals), and a webhook
+ * that already has one under way gets a worker only while more than `reserve` are free: receivers that are slow
+ * together (each within its claim limit) never hold the workers a quiet receiver's delivery needs.
  */
-const makeWaitingRows = (workers: number, reserve: number) => {
+const makeClaimedRows = (workers: number, reserve: number) => {
   const queues = new Map<string, Array<ClaimedRow>>()
   const underWayOf = new Map<string, number>()
   let waiting = 0
@@ -129,6 +87,10 @@ const makeWaitingRows = (workers: number, reserve: number) => {
   return {
     /** Rows waiting, and deliveries under way. */
     counts: () => ({ waiting, underWay }),
+    /** The webhooks with rows held here (waiting or under way). */
+    webhooks: (): ReadonlySet<string> => new Set([...queues.keys(), ...underWayOf.keys()]),
+    /** The rows of one webhook held here. */
+    heldOf: (webhookId: string): number => (queues.get(webhookId)?.length ?? 0) + (underWayOf.get(webhookId) ?? 0),
     add: (row: ClaimedRow) => {
       const queue = queues.get(row.delivery.webhookId)
       if (queue === undefined) queues.set(row.delivery.webhookId, [row])
@@ -150,7 +112,7 @@ const makeWaitingRows = (workers: number, reserve: number) => {
       if (pick === undefined || (fewest > 0 && underWay >= workers - reserve)) return undefined
       const queue = queues.get(pick)!
       const row = queue.shift()!
-      // to the back of the map: webhooks with as many under way take turns
+      // to the back of the map (or out of it): webhooks with as many under way take turns
       queues.delete(pick)
       if (queue.length > 0) queues.set(pick, queue)
       waiting--
@@ -163,6 +125,38 @@ const makeWaitingRows = (workers: number, reserve: number) => {
       const left = (underWayOf.get(webhookId) ?? 1) - 1
       if (left === 0) underWayOf.delete(webhookId)
       else underWayOf.set(webhookId, left)
+    },
+  }
+}
+
+/**
+ * The limits of the next claim: each webhook gets `perWebhook` rows held here at most, a failing one (its last
+ * attempt here failed) one.
+ */
+const makeReceiverLoad = (perWebhook: number, rows: ReturnType<typeof makeClaimedRows>) => {
+  const failing = new Set<string>()
+  return {
+    /** Whether a claim left a webhook out or gave one all `limits` allowed it (then more of its rows may be due). */
+    limitReached: (due: ReadonlyArray<M.WebhookDelivery>, limits: DeliveryClaimLimits): boolean => {
+      const claimedOf = new Map<string, number>()
+      for (const { webhookId } of due) claimedOf.set(webhookId, (claimedOf.get(webhookId) ?? 0) + 1)
+      const allowed = (id: string) => limits.webhooks.get(id as M.Webhook["id"]) ?? limits.perWebhook
+      return (
+        Array.from(limits.webhooks.values()).includes(0) ||
+        Array.from(claimedOf).some(([id, count]) => count >= allowed(id))
+      )
+    },
+    finished: (webhookId: string, succeeded: boolean) => {
+      if (succeeded) failing.delete(webhookId)
+      else failing.add(webhookId)
+    },
+    limits: (): DeliveryClaimLimits => {
+      const webhooks = new Map<M.Webhook["id"], number>()
+      for (const id of new Set([...rows.webhooks(), ...failing])) {
+        const allowed = (failing.has(id) ? 1 : perWebhook) - rows.heldOf(id)
+        webhooks.set(id as M.Webhook["id"], Math.max(0, allowed))
+      }
+      return { perWebhook, webhooks }
     },
   }
 }
@@ -313,7 +307,7 @@ export const WebhookDispatcher = {
       // attempt's worth) and the attempt itself (resolution and the POST have a deadline each). Long-lived workers
       // rather than a fiber per delivery: a burst runs thousands of deliveries a second, and each fiber costs.
       // An eighth of the workers (one at least) is kept for webhooks with nothing under way.
-      const rows = makeWaitingRows(settings.concurrency, Math.max(1, Math.floor(settings.concurrency / 8)))
+      const rows = makeClaimedRows(settings.concurrency, Math.max(1, Math.floor(settings.concurrency / 8)))
       const workAvailable = yield* Effect.makeLatch(false)
       const owned = 2 * settings.concurrency
       const lease = 4 * Duration.toMillis(settings.timeout) + 5_000
@@ -322,7 +316,7 @@ export const WebhookDispatcher = {
         settings.concurrencyPerWebhook ?? Math.max(1, Math.floor(0.75 * settings.concurrency)),
         settings.concurrency,
       )
-      const receivers = makeReceiverLoad(perWebhook)
+      const receivers = makeReceiverLoad(perWebhook, rows)
       // Set when the last claim left a webhook out or gave one all it was allowed: more of its rows may be due, so the
       // next claim comes once deliveries end rather than at the next poll; after a quarter of a webhook's share has
       // ended, so claims stay batches rather than one row per finished delivery.
@@ -394,7 +388,7 @@ export const WebhookDispatcher = {
         const now = yield* Clock.currentTimeMillis
         const limits = receivers.limits()
         const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease), limits)
-        limitReached = receivers.claimed(due, limits)
+        limitReached = receivers.limitReached(due, limits)
         const targets = new Map<string, Prepared>()
         const ids = Array.from(new Set(due.map((delivery) => delivery.webhookId)))
         const found = new Map((yield* webhooks.getMany(ids)).map((webhook) => [webhook.id, webhook]))
