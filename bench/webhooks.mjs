@@ -5,7 +5,7 @@
 //
 // `webhooksBench(...)` is called by bench/run.mjs; `node bench/webhooks.mjs` runs it alone on a fresh database.
 import { execFileSync, fork } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { Agent, createServer, request } from "node:http"
 import { fileURLToPath } from "node:url"
 import pg from "pg"
@@ -117,6 +117,20 @@ const cpuMsOf = (pid) => {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 // clock ticks, 100 per second
 }
 
+/** CPU time of every PostgreSQL process on this machine so far, in ms (the server's queries run in them). */
+const postgresCpuMs = () => {
+  let total = 0
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+      if (stat.includes("(postgres)")) total += cpuMsOf(pid)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total
+}
+
 export const webhooksBench = async ({
   base,
   token,
@@ -162,6 +176,7 @@ export const webhooksBench = async ({
     const cpuBefore = cpuMsOf(serverPid)
     // from the commit: the bench's own insert of the rows is not the dispatcher's time
     const burstStarted = await queueBacklog(databaseUrl, hooks, events * 4, new Date(), "burst")
+    const postgresBefore = postgresCpuMs()
     await post(`${base}/webhooks/${hooks[0]}/test`, {}, auth)
     await waitUntil(
       () => receivers.reduce((sum, r) => sum + r.received.length - offsets.get(r), 0) >= events * 4 + 1,
@@ -171,6 +186,7 @@ export const webhooksBench = async ({
     const deliveredMs = lastOf(offsets) - burstStarted
     // the server's CPU per delivery (PostgreSQL's own work not included), against the baseline sender's
     const serverCpuMsPerDelivery = (cpuMsOf(serverPid) - cpuBefore) / (events * 4 + 1)
+    const postgresCpuMsPerDelivery = (postgresCpuMs() - postgresBefore) / (events * 4 + 1)
     const firstMs =
       Math.min(...receivers.flatMap((r) => r.received.slice(offsets.get(r)).map((c) => c.at))) - burstStarted
     const authsome = {
@@ -182,6 +198,11 @@ export const webhooksBench = async ({
       firstDeliveryMs: firstMs,
       steadyEventsPerSecond: events / ((deliveredMs - firstMs) / 1000),
       serverCpuMsPerDelivery,
+      postgresCpuMsPerDelivery,
+      // each receiver's last 2xx (the slow one is last): how long each waited on the others
+      lastByReceiverMs: receivers.map((r) =>
+        Math.round(Math.max(...r.received.slice(offsets.get(r)).map((c) => c.at)) - burstStarted),
+      ),
     }
 
     log("webhooks: baseline, the same signed requests POSTed directly")

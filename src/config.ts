@@ -167,9 +167,9 @@ export const WebhooksConfig = Schema.Struct({
   /** Deliveries in flight at once per instance. */
   concurrency: withDefault(Positive, () => 64),
   /**
-   * Deliveries in flight (or claimed and waiting for a slot) at once for one webhook per instance; three quarters of
-   * `concurrency` when unset. A receiver whose last attempt failed gets one at a time. So a slow or dead receiver's
-   * backlog always leaves slots to the others.
+   * Deliveries in flight at once for one webhook per instance; three quarters of `concurrency` when unset. A receiver
+   * whose last attempt failed gets one at a time. So a slow or dead receiver's backlog always leaves slots to the
+   * others.
    */
   concurrencyPerWebhook: Schema.optional(Positive),
   pollInterval: withDefault(DurationField, () => "1 second"),

@@ -5,8 +5,14 @@
  * `failed`, a slow receiver not delaying another, the delivery log's pages, and the SSRF guard at creation and at
  * delivery (its own server with private targets refused).
  */
-import type { AddressInfo } from "node:net"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
+import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { TLSSocket } from "node:tls"
 import { Effect } from "effect"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import type { AuthsomeOptions } from "../../src/authsome.js"
@@ -370,7 +376,12 @@ describe("a receiver's backlog larger than the dispatcher's concurrency", () => 
     let closed = 0
     let peak = 0
     const dead = createServer((_request, response) => {
-      peak = Math.max(peak, ++open)
+      open++
+      // Counted a moment after the arrival: the next attempt may come over another kept-alive connection in the
+      // same event-loop turn as the close of the one before, and an overlap of attempts here would last 1.5 s.
+      setTimeout(() => {
+        peak = Math.max(peak, open)
+      }, 20)
       response.on("close", () => {
         open--
         closed++
@@ -470,6 +481,54 @@ describe("the SSRF guard", () => {
       expect(receiver.calls[0]!.host).toBe(`rebinding.invalid:${receiver.port}`)
     } finally {
       await receiver.close()
+    }
+  })
+
+  it("over HTTPS, connects to the checked address and verifies the certificate against the host name (SNI)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "authsome-hooks-tls-"))
+    // A self-signed certificate for hooks.example.test, trusted by the dispatcher's connections in the first two posts.
+    execFileSync(
+      "openssl",
+      [
+        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"],
+        ...["-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=hooks.example.test"],
+        ...["-addext", "subjectAltName=DNS:hooks.example.test"],
+      ],
+      { cwd: dir, stdio: "ignore" },
+    )
+    const cert = readFileSync(join(dir, "cert.pem"))
+    const seen: Array<{ servername: string | false | null; host: string | undefined }> = []
+    const receiver = createHttpsServer({ cert, key: readFileSync(join(dir, "key.pem")) }, (request, response) => {
+      seen.push({ servername: (request.socket as TLSSocket).servername, host: request.headers.host })
+      request.resume()
+      request.on("end", () => response.writeHead(204).end())
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+    const port = (receiver.address() as AddressInfo).port
+    const post = async (host: string, trusted: boolean) => {
+      const connections = makeConnections(4, trusted ? { ca: cert } : {})
+      const target = { url: new URL(`https://${host}:${port}/hook`), address: "127.0.0.1", family: 4 } as const
+      return Effect.runPromise(postSigned(target, {}, "{}", 2_000, connections)).finally(() =>
+        closeConnections(connections),
+      )
+    }
+    try {
+      // Neither name resolves: reaching the receiver proves the checked address was used.
+      expect(await post("hooks.example.test", true)).toMatchObject({ statusCode: 204, error: null })
+      expect(seen).toEqual([{ servername: "hooks.example.test", host: `hooks.example.test:${port}` }])
+      expect(await post("other.example.test", true)).toMatchObject({
+        statusCode: null,
+        error: "connection failed: ERR_TLS_CERT_ALTNAME_INVALID",
+      })
+      expect(await post("hooks.example.test", false)).toMatchObject({
+        statusCode: null,
+        error: "connection failed: DEPTH_ZERO_SELF_SIGNED_CERT",
+      })
+      expect(seen).toHaveLength(1)
+    } finally {
+      receiver.closeAllConnections()
+      await new Promise((resolve) => receiver.close(resolve))
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 

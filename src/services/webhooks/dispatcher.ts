@@ -3,15 +3,16 @@
  * (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several instances never take the same row) a little ahead of its
  * `concurrency`, and `concurrency` workers deliver the claimed rows, one each at a time: a slow receiver holds a worker
  * per delivery in flight, each for at most the timeout, while the other workers go on delivering (nothing here runs in
- * a request, so no HTTP response ever waits for a receiver). A claim takes no more of one webhook than
- * `concurrencyPerWebhook` (three quarters of `concurrency` by default) minus its rows still held here, of a webhook
- * whose last attempt failed one at a time, and every webhook's first due row before any second one: a slow or dead
- * receiver with a long backlog never holds the workers the other receivers need. Workers take the row of the webhook
- * with the fewest deliveries under way, and an eighth of them is kept for webhooks with none, so several receivers
- * that are slow together do not hold them all either.
+ * a request, so no HTTP response ever waits for a receiver). One webhook has at most `concurrencyPerWebhook` (three
+ * quarters of `concurrency` by default) deliveries in flight, one whose last attempt failed one: a slow or dead
+ * receiver with a long backlog never holds the workers the other receivers need. A claim takes of one webhook that
+ * limit and a few rows more (so a slow receiver stays at its limit between claims) minus its rows still held here,
+ * and every webhook's first due row before any second one. Webhooks take turns for the workers, and an eighth of them
+ * is kept for webhooks with nothing under way, so several receivers that are slow together do not hold them all
+ * either.
  *
  * The target is checked against the SSRF guard again right before every attempt (once per webhook for a claimed
- * batch), and a new connection goes to the address checked; a non-2xx answer, a timeout or a refused target is
+ * batch), and connections go to the address checked; a non-2xx answer, a timeout or a refused target is
  * retried on `webhooks.retrySchedule` (each wait with up to 20 % jitter), then the delivery is `failed`. A claim
  * leases its row; if this instance dies mid-delivery the row is due again after the lease, so nothing committed is
  * lost.
@@ -74,68 +75,16 @@ interface ClaimedRow {
 }
 
 /**
- * The rows this instance has claimed and not finished, per webhook: waiting for one of `workers` workers, or under
- * way. The next row is one of the webhook with the fewest deliveries under way (in turn among equals), and a webhook
- * that already has one under way gets a worker only while more than `reserve` are free: receivers that are slow
- * together (each within its claim limit) never hold the workers a quiet receiver's delivery needs.
+ * Which receivers are failing (their last attempt here failed), and so how many deliveries each may have in flight
+ * (`perWebhook`, a failing one one) and how many rows a claim may take of each: its in-flight limit plus `ahead`
+ * (rows that wait here for the deliveries under way to end, so a slow receiver stays at its limit between claims),
+ * minus the rows held here already.
  */
-const makeClaimedRows = (workers: number, reserve: number) => {
-  const queues = new Map<string, Array<ClaimedRow>>()
-  const underWayOf = new Map<string, number>()
-  let waiting = 0
-  let underWay = 0
-  return {
-    /** Rows waiting, and deliveries under way. */
-    counts: () => ({ waiting, underWay }),
-    /** The webhooks with rows held here (waiting or under way). */
-    webhooks: (): ReadonlySet<string> => new Set([...queues.keys(), ...underWayOf.keys()]),
-    /** The rows of one webhook held here. */
-    heldOf: (webhookId: string): number => (queues.get(webhookId)?.length ?? 0) + (underWayOf.get(webhookId) ?? 0),
-    add: (row: ClaimedRow) => {
-      const queue = queues.get(row.delivery.webhookId)
-      if (queue === undefined) queues.set(row.delivery.webhookId, [row])
-      else queue.push(row)
-      waiting++
-    },
-    /** The next row to deliver, counted as under way; `undefined` when none may start now. */
-    take: (): ClaimedRow | undefined => {
-      let pick: string | undefined
-      let fewest = Number.POSITIVE_INFINITY
-      for (const id of queues.keys()) {
-        const count = underWayOf.get(id) ?? 0
-        if (count < fewest) {
-          pick = id
-          fewest = count
-          if (count === 0) break
-        }
-      }
-      if (pick === undefined || (fewest > 0 && underWay >= workers - reserve)) return undefined
-      const queue = queues.get(pick)!
-      const row = queue.shift()!
-      // to the back of the map (or out of it): webhooks with as many under way take turns
-      queues.delete(pick)
-      if (queue.length > 0) queues.set(pick, queue)
-      waiting--
-      underWay++
-      underWayOf.set(pick, fewest + 1)
-      return row
-    },
-    finished: (webhookId: string) => {
-      underWay--
-      const left = (underWayOf.get(webhookId) ?? 1) - 1
-      if (left === 0) underWayOf.delete(webhookId)
-      else underWayOf.set(webhookId, left)
-    },
-  }
-}
-
-/**
- * The limits of the next claim: each webhook gets `perWebhook` rows held here at most, a failing one (its last
- * attempt here failed) one.
- */
-const makeReceiverLoad = (perWebhook: number, rows: ReturnType<typeof makeClaimedRows>) => {
+const makeReceiverLoad = (perWebhook: number, ahead: number) => {
   const failing = new Set<string>()
+  const inFlightLimit = (webhookId: string) => (failing.has(webhookId) ? 1 : perWebhook)
   return {
+    inFlightLimit,
     /** Whether a claim left a webhook out or gave one all `limits` allowed it (then more of its rows may be due). */
     limitReached: (due: ReadonlyArray<M.WebhookDelivery>, limits: DeliveryClaimLimits): boolean => {
       const claimedOf = new Map<string, number>()
@@ -150,13 +99,75 @@ const makeReceiverLoad = (perWebhook: number, rows: ReturnType<typeof makeClaime
       if (succeeded) failing.delete(webhookId)
       else failing.add(webhookId)
     },
-    limits: (): DeliveryClaimLimits => {
+    limits: (rows: ReturnType<typeof makeClaimedRows>): DeliveryClaimLimits => {
       const webhooks = new Map<M.Webhook["id"], number>()
       for (const id of new Set([...rows.webhooks(), ...failing])) {
-        const allowed = (failing.has(id) ? 1 : perWebhook) - rows.heldOf(id)
+        const allowed = (failing.has(id) ? 1 : perWebhook + ahead) - rows.heldOf(id)
         webhooks.set(id as M.Webhook["id"], Math.max(0, allowed))
       }
-      return { perWebhook, webhooks }
+      return { perWebhook: perWebhook + ahead, webhooks }
+    },
+  }
+}
+
+/**
+ * The rows this instance has claimed and not finished, per webhook: waiting for one of `workers` workers, or under
+ * way. Webhooks take turns (the one served longest ago first), each up to its `inFlightLimit`, and a webhook that
+ * already has one under way gets a worker only while more than `reserve` are free: receivers that are slow together
+ * (each within its limit) never hold the workers a quiet receiver's delivery needs.
+ */
+const makeClaimedRows = (workers: number, reserve: number, inFlightLimit: (webhookId: string) => number) => {
+  const queues = new Map<string, Array<ClaimedRow>>()
+  const underWayOf = new Map<string, number>()
+  let waiting = 0
+  let underWay = 0
+  const mayStart = (webhookId: string, reserved: boolean) => {
+    const count = underWayOf.get(webhookId) ?? 0
+    return (count === 0 || !reserved) && count < inFlightLimit(webhookId)
+  }
+  return {
+    /** Rows waiting, and deliveries under way. */
+    counts: () => ({ waiting, underWay }),
+    /** The webhooks with rows held here (waiting or under way). */
+    webhooks: (): ReadonlySet<string> => new Set([...queues.keys(), ...underWayOf.keys()]),
+    /** The rows of one webhook held here. */
+    heldOf: (webhookId: string): number => (queues.get(webhookId)?.length ?? 0) + (underWayOf.get(webhookId) ?? 0),
+    add: (row: ClaimedRow) => {
+      const queue = queues.get(row.delivery.webhookId)
+      if (queue === undefined) queues.set(row.delivery.webhookId, [row])
+      else queue.push(row)
+      waiting++
+    },
+    /** Rows waiting that a worker could start now (not held back by their webhook's limit or the reserve). */
+    startable: (): number => {
+      const reserved = underWay >= workers - reserve
+      let count = 0
+      for (const [id, queue] of queues) if (mayStart(id, reserved)) count += queue.length
+      return count
+    },
+    /** The next row to deliver, counted as under way; `undefined` when none may start now. */
+    take: (): ClaimedRow | undefined => {
+      const reserved = underWay >= workers - reserve
+      // The map's order is the turn order.
+      for (const [id, queue] of queues) {
+        if (!mayStart(id, reserved)) continue
+        const count = underWayOf.get(id) ?? 0
+        const row = queue.shift()!
+        // to the back of the map (or out of it)
+        queues.delete(id)
+        if (queue.length > 0) queues.set(id, queue)
+        waiting--
+        underWay++
+        underWayOf.set(id, count + 1)
+        return row
+      }
+      return undefined
+    },
+    finished: (webhookId: string) => {
+      underWay--
+      const left = (underWayOf.get(webhookId) ?? 1) - 1
+      if (left === 0) underWayOf.delete(webhookId)
+      else underWayOf.set(webhookId, left)
     },
   }
 }
@@ -299,15 +310,13 @@ export const WebhookDispatcher = {
         })
       const connections = yield* Effect.acquireRelease(
         Effect.sync(() => makeConnections(settings.concurrency)),
-        (open) => Effect.sync(() => closeConnections(open)),
+        (open) => Effect.promise(() => closeConnections(open)),
       )
       const { prepare, deliver } = yield* makeDeliverer(settings, connections, recordSuccess)
       // Claimed rows wait in `rows` for one of `concurrency` workers, so claims run ahead of the deliveries (up to
       // twice `concurrency` rows owned) and come in large batches. The lease covers the wait for a worker (at most one
       // attempt's worth) and the attempt itself (resolution and the POST have a deadline each). Long-lived workers
       // rather than a fiber per delivery: a burst runs thousands of deliveries a second, and each fiber costs.
-      // An eighth of the workers (one at least) is kept for webhooks with nothing under way.
-      const rows = makeClaimedRows(settings.concurrency, Math.max(1, Math.floor(settings.concurrency / 8)))
       const workAvailable = yield* Effect.makeLatch(false)
       const owned = 2 * settings.concurrency
       const lease = 4 * Duration.toMillis(settings.timeout) + 5_000
@@ -316,13 +325,20 @@ export const WebhookDispatcher = {
         settings.concurrencyPerWebhook ?? Math.max(1, Math.floor(0.75 * settings.concurrency)),
         settings.concurrency,
       )
-      const receivers = makeReceiverLoad(perWebhook, rows)
       // Set when the last claim left a webhook out or gave one all it was allowed: more of its rows may be due, so the
       // next claim comes once deliveries end rather than at the next poll; after a quarter of a webhook's share has
-      // ended, so claims stay batches rather than one row per finished delivery.
+      // ended, so claims stay batches rather than one row per finished delivery. As many rows of a webhook as end
+      // between two such claims may wait here beyond its in-flight limit.
       let limitReached = false
       let endedSinceClaim = 0
       const claimAfterEnded = Math.max(1, Math.floor(perWebhook / 4))
+      const receivers = makeReceiverLoad(perWebhook, claimAfterEnded)
+      // An eighth of the workers (one at least) is kept for webhooks with nothing under way.
+      const rows = makeClaimedRows(
+        settings.concurrency,
+        Math.max(1, Math.floor(settings.concurrency / 8)),
+        receivers.inFlightLimit,
+      )
 
       let busy = false
       let lastSample = performance.eventLoopUtilization()
@@ -373,20 +389,21 @@ export const WebhookDispatcher = {
       )
 
       /**
-       * Claims rows once at most `concurrency` are owned (delivering or waiting for a worker), up to `owned`; reads
+       * Claims rows once at most half of `concurrency` wait for a worker (rows held back by their webhook's limit or the
+       * reserve do not count), up to `owned` held (delivering or waiting); reads
        * each webhook of the batch once, and hands the rows to the workers; returns whether the claim was full.
        */
       const claimRound = Effect.gen(function* () {
         const { waiting, underWay } = rows.counts()
         const held = waiting + underWay
-        if (held > settings.concurrency) {
+        if (held >= owned || rows.startable() > settings.concurrency / 2) {
           yield* Queue.take(slotFreed)
           return true
         }
         const want = Math.min(owned - held, maxClaim)
         endedSinceClaim = 0
         const now = yield* Clock.currentTimeMillis
-        const limits = receivers.limits()
+        const limits = receivers.limits(rows)
         const due = yield* deliveries.claimDue(new Date(now), want, new Date(now + lease), limits)
         limitReached = receivers.limitReached(due, limits)
         const targets = new Map<string, Prepared>()
