@@ -2,7 +2,7 @@
  * Routes about the server itself: health, the client configuration, the OpenAPI document and its reference page
  * (Swagger UI, its assets served from the installed `swagger-ui-dist`, never from a CDN).
  */
-import { readFileSync } from "node:fs"
+import { readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { Effect, Option, Schema } from "effect"
@@ -54,13 +54,14 @@ const OpenApiJson = Schema.Struct({
   components: Schema.Struct({ schemas: Schema.Record({ key: Schema.String, value: Schema.Unknown }) }),
 }).annotations({ identifier: "OpenApiDocument" })
 
-/** The reference page's files: Swagger UI's, as installed, and its start-up script. */
-const swaggerUi = () => {
+/** The reference page's files: Swagger UI's, as installed (1.5 MB, read at the first request for one, not at start). */
+const swaggerUi = async () => {
   const root = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"))
-  const read = (file: string) => readFileSync(join(root, file), "utf8")
+  const read = (file: string) => readFile(join(root, file), "utf8")
+  const [css, bundle] = await Promise.all([read("swagger-ui.css"), read("swagger-ui-bundle.js")])
   return {
-    "swagger-ui.css": { body: read("swagger-ui.css"), type: "text/css; charset=utf-8" },
-    "swagger-ui-bundle.js": { body: read("swagger-ui-bundle.js"), type: "text/javascript; charset=utf-8" },
+    "swagger-ui.css": { body: css, type: "text/css; charset=utf-8" },
+    "swagger-ui-bundle.js": { body: bundle, type: "text/javascript; charset=utf-8" },
   } as const
 }
 
@@ -140,7 +141,7 @@ export const metaRoutes = (document: () => unknown) =>
       handler: () => Effect.sync(() => json(200, document())),
     })
 
-    const assets = swaggerUi()
+    const assets = yield* Effect.cached(Effect.promise(swaggerUi))
     const page = `<!doctype html>
 <html lang="en">
 <head>
@@ -187,13 +188,11 @@ export const metaRoutes = (document: () => unknown) =>
         const file = request.params["file"]
         const asset =
           file === "start.js"
-            ? { body: start, type: "text/javascript; charset=utf-8" }
+            ? Effect.succeed({ body: start, type: "text/javascript; charset=utf-8" })
             : file === "swagger-ui.css" || file === "swagger-ui-bundle.js"
-              ? assets[file]
-              : undefined
-        return asset === undefined
-          ? Effect.fail(new NotFound({ entity: "file" }))
-          : Effect.succeed(text(200, asset.body, asset.type, { "content-security-policy": docsPolicy }))
+              ? Effect.map(assets, (files) => files[file])
+              : Effect.fail(new NotFound({ entity: "file" }))
+        return Effect.map(asset, ({ body, type }) => text(200, body, type, { "content-security-policy": docsPolicy }))
       },
     })
 
