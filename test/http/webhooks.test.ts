@@ -484,6 +484,36 @@ describe("the SSRF guard", () => {
     }
   })
 
+  it("reads at most 64 KiB of an answer's body: a 2xx with more is still delivered, a 500 with more still failed", async () => {
+    const big = "x".repeat(200 * 1024)
+    const receiver = createServer((request, response) => {
+      request.resume()
+      request.on("end", () => response.writeHead(request.url === "/ok" ? 200 : 500).end(big))
+    })
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve))
+    const port = (receiver.address() as AddressInfo).port
+    const connections = makeConnections(4)
+    const post = (path: string) =>
+      Effect.runPromise(
+        postSigned(
+          { url: new URL(`http://127.0.0.1:${port}${path}`), address: "127.0.0.1", family: 4 },
+          {},
+          "{}",
+          2_000,
+          connections,
+        ),
+      )
+    try {
+      expect(await post("/ok")).toMatchObject({ statusCode: 200, error: null })
+      expect(await post("/fail")).toMatchObject({ statusCode: 500, error: "HTTP 500" })
+      expect(await post("/ok")).toMatchObject({ statusCode: 200, error: null })
+    } finally {
+      await closeConnections(connections)
+      receiver.closeAllConnections()
+      await new Promise((resolve) => receiver.close(resolve))
+    }
+  })
+
   it("over HTTPS, connects to the checked address and verifies the certificate against the host name (SNI)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "authsome-hooks-tls-"))
     // A self-signed certificate for hooks.example.test, trusted by the dispatcher's connections in the first two posts.

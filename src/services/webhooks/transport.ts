@@ -28,8 +28,8 @@ export interface Connections {
 }
 
 /**
- * Up to `keep` connections per receiver address: as many as deliveries in flight to one receiver. `tls` adds trusted
- * certificate authorities (tests); the system's are trusted in any case.
+ * Up to `keep` connections per receiver address: as many as deliveries in flight to one receiver. `tls.ca` replaces
+ * the trusted certificate authorities (tests); without it, Node's bundled ones are trusted.
  */
 export const makeConnections = (keep = 16, tls: Pick<SecureContextOptions, "ca"> = {}): Connections => {
   let agent: Agent | undefined
@@ -99,15 +99,19 @@ export const postSigned = (
       // it is closed, since telling it may start the next attempt to the same receiver.
       let aborting = false
       const abortThenFinish = (
-        target: Dispatcher.DispatchController | undefined,
+        request: Dispatcher.DispatchController | undefined,
+        reason: string,
         statusCode: number | null,
-        error: string,
+        error: string | null,
       ) => {
         aborting = true
-        target?.abort(new Error(error))
+        request?.abort(new Error(reason))
         finish(statusCode, error)
       }
-      const timer = setTimeout(() => abortThenFinish(controller, null, `no answer within ${timeoutMs} ms`), timeoutMs)
+      const timer = setTimeout(() => {
+        const error = `no answer within ${timeoutMs} ms`
+        abortThenFinish(controller, error, null, error)
+      }, timeoutMs)
       try {
         agent.dispatch(
           {
@@ -118,9 +122,10 @@ export const postSigned = (
             body,
           },
           {
-            onRequestStart: (started) => {
-              controller = started
-              if (settled) started.abort(new Error("timed out"))
+            onRequestStart: (request) => {
+              controller = request
+              // timed out or interrupted while undici still held it back
+              if (settled) request.abort(new Error("given up"))
             },
             onResponseStart: (_controller, statusCode) => {
               status = statusCode
@@ -128,7 +133,9 @@ export const postSigned = (
             onResponseData: (response, chunk) => {
               read += chunk.length
               // The answer is known; a receiver sending more than this only loses its connection.
-              if (read > maxBodyBytes) abortThenFinish(response, status, failureOf(status ?? 0) ?? "")
+              if (read > maxBodyBytes) {
+                abortThenFinish(response, "response body too large", status, failureOf(status ?? 0))
+              }
             },
             onResponseEnd: () => finish(status, failureOf(status ?? 0)),
             onResponseError: (_controller, error) => {
