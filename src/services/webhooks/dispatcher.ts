@@ -4,12 +4,12 @@
  * `concurrency`, and `concurrency` workers deliver the claimed rows, one each at a time: a slow receiver holds a worker
  * per delivery in flight, each for at most the timeout, while the other workers go on delivering (nothing here runs in
  * a request, so no HTTP response ever waits for a receiver). One webhook has at most `concurrencyPerWebhook` (three
- * quarters of `concurrency` by default) deliveries in flight, one whose last attempt failed one: a slow or dead
- * receiver with a long backlog never holds the workers the other receivers need. A claim takes of one webhook that
- * limit and a few rows more (so a slow receiver stays at its limit between claims) minus its rows still held here,
- * and every webhook's first due row before any second one. Webhooks take turns for the workers, and an eighth of them
- * is kept for webhooks with nothing under way, so several receivers that are slow together do not hold them all
- * either.
+ * quarters of `concurrency` by default) deliveries in flight, and a claim takes of it that limit and a few rows more
+ * (so a slow receiver stays at its limit between claims) minus its rows still held here, of a webhook whose last
+ * attempt failed one row at a time: a slow or dead receiver with a long backlog never holds the workers the other
+ * receivers need. Each claim takes every webhook's first due row before any second one. Webhooks take turns for the
+ * workers, and an eighth of them is kept for webhooks with nothing under way, so several receivers that are slow
+ * together do not hold them all either.
  *
  * The target is checked against the SSRF guard again right before every attempt (once per webhook for a claimed
  * batch), and connections go to the address checked; a non-2xx answer, a timeout or a refused target is
@@ -75,16 +75,15 @@ interface ClaimedRow {
 }
 
 /**
- * Which receivers are failing (their last attempt here failed), and so how many deliveries each may have in flight
- * (`perWebhook`, a failing one one) and how many rows a claim may take of each: its in-flight limit plus `ahead`
- * (rows that wait here for the deliveries under way to end, so a slow receiver stays at its limit between claims),
- * minus the rows held here already.
+ * Which receivers are failing (their last attempt here failed), and so how many rows a claim may take of each: its
+ * in-flight limit `perWebhook` plus `ahead` (rows that wait here for the deliveries under way to end, so a slow
+ * receiver stays at its limit between claims), a failing one one, minus the rows held here already. (Rows a receiver
+ * had claimed before it began failing still go out at up to `perWebhook` at once: held back one at a time, they
+ * could wait here past their lease.)
  */
 const makeReceiverLoad = (perWebhook: number, ahead: number) => {
   const failing = new Set<string>()
-  const inFlightLimit = (webhookId: string) => (failing.has(webhookId) ? 1 : perWebhook)
   return {
-    inFlightLimit,
     /** Whether a claim left a webhook out or gave one all `limits` allowed it (then more of its rows may be due). */
     limitReached: (due: ReadonlyArray<M.WebhookDelivery>, limits: DeliveryClaimLimits): boolean => {
       const claimedOf = new Map<string, number>()
@@ -112,18 +111,18 @@ const makeReceiverLoad = (perWebhook: number, ahead: number) => {
 
 /**
  * The rows this instance has claimed and not finished, per webhook: waiting for one of `workers` workers, or under
- * way. Webhooks take turns (the one served longest ago first), each up to its `inFlightLimit`, and a webhook that
+ * way. Webhooks take turns (the one served longest ago first), each up to `perWebhook` in flight, and a webhook that
  * already has one under way gets a worker only while more than `reserve` are free: receivers that are slow together
  * (each within its limit) never hold the workers a quiet receiver's delivery needs.
  */
-const makeClaimedRows = (workers: number, reserve: number, inFlightLimit: (webhookId: string) => number) => {
+const makeClaimedRows = (workers: number, reserve: number, perWebhook: number) => {
   const queues = new Map<string, Array<ClaimedRow>>()
   const underWayOf = new Map<string, number>()
   let waiting = 0
   let underWay = 0
   const mayStart = (webhookId: string, reserved: boolean) => {
     const count = underWayOf.get(webhookId) ?? 0
-    return (count === 0 || !reserved) && count < inFlightLimit(webhookId)
+    return (count === 0 || !reserved) && count < perWebhook
   }
   return {
     /** Rows waiting, and deliveries under way. */
@@ -334,11 +333,7 @@ export const WebhookDispatcher = {
       const claimAfterEnded = Math.max(1, Math.floor(perWebhook / 4))
       const receivers = makeReceiverLoad(perWebhook, claimAfterEnded)
       // An eighth of the workers (one at least) is kept for webhooks with nothing under way.
-      const rows = makeClaimedRows(
-        settings.concurrency,
-        Math.max(1, Math.floor(settings.concurrency / 8)),
-        receivers.inFlightLimit,
-      )
+      const rows = makeClaimedRows(settings.concurrency, Math.max(1, Math.floor(settings.concurrency / 8)), perWebhook)
 
       let busy = false
       let lastSample = performance.eventLoopUtilization()
