@@ -21,7 +21,7 @@ import { SecretBox } from "../../src/services/secrets.js"
 import { EnvironmentStore, WebhookStore } from "../../src/services/store/index.js"
 import { resolveConfigSync } from "../../src/config.js"
 import { newWebhookSecret, nextRetryDelay, refusalOf, webhookSecretPurpose } from "../../src/services/webhooks/index.js"
-import { closeConnections, makeConnections, postSigned } from "../../src/services/webhooks/transport.js"
+import { makeConnections, postSigned } from "../../src/services/webhooks/transport.js"
 import { Client, startServer, strongPassword, type TestServer, uniqueEmail } from "../support/http.js"
 import { type Receiver, startReceiver } from "../support/webhooks.js"
 
@@ -475,7 +475,7 @@ describe("the SSRF guard", () => {
           2_000,
           connections,
         ),
-      ).finally(() => closeConnections(connections))
+      ).finally(() => connections.close())
       expect(outcome).toMatchObject({ statusCode: 302, error: "HTTP 302 (redirects are not followed)" })
       expect(receiver.calls).toHaveLength(1)
       expect(receiver.calls[0]!.host).toBe(`rebinding.invalid:${receiver.port}`)
@@ -508,7 +508,7 @@ describe("the SSRF guard", () => {
       expect(await post("/fail")).toMatchObject({ statusCode: 500, error: "HTTP 500" })
       expect(await post("/ok")).toMatchObject({ statusCode: 200, error: null })
     } finally {
-      await closeConnections(connections)
+      await connections.close()
       receiver.closeAllConnections()
       await new Promise((resolve) => receiver.close(resolve))
     }
@@ -538,9 +538,7 @@ describe("the SSRF guard", () => {
     const post = async (host: string, trusted: boolean) => {
       const connections = makeConnections(4, trusted ? { ca: cert } : {})
       const target = { url: new URL(`https://${host}:${port}/hook`), address: "127.0.0.1", family: 4 } as const
-      return Effect.runPromise(postSigned(target, {}, "{}", 2_000, connections)).finally(() =>
-        closeConnections(connections),
-      )
+      return Effect.runPromise(postSigned(target, {}, "{}", 2_000, connections)).finally(() => connections.close())
     }
     try {
       // Neither name resolves: reaching the receiver proves the checked address was used.

@@ -29,7 +29,7 @@ import type { DeliveryAttemptSuccess, DeliveryClaimLimits } from "../store/platf
 import { webhookSecretPurpose } from "./service.js"
 import { signedHeaders, signingKey } from "./signing.js"
 import { type CheckedTarget, checkTarget, parseTargetUrl, TargetRefused } from "./targets.js"
-import { type Connections, closeConnections, makeConnections, postSigned } from "./transport.js"
+import { type Connections, makeConnections, postSigned } from "./transport.js"
 import { WebhookWakeUp } from "./wake-up.js"
 
 /** Rows claimed per statement at most. */
@@ -309,7 +309,7 @@ export const WebhookDispatcher = {
         })
       const connections = yield* Effect.acquireRelease(
         Effect.sync(() => makeConnections(settings.concurrency)),
-        (open) => Effect.promise(() => closeConnections(open)),
+        (open) => Effect.promise(() => open.close()),
       )
       const { prepare, deliver } = yield* makeDeliverer(settings, connections, recordSuccess)
       // Claimed rows wait in `rows` for one of `concurrency` workers, so claims run ahead of the deliveries (up to

@@ -17,10 +17,6 @@ export const signingKey = (secret: string): Buffer => Buffer.from(secret.slice(s
 const signWith = (key: Buffer, id: string, timestamp: number, body: string): string =>
   `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")}`
 
-/** The value of the `webhook-signature` header. */
-export const signature = (secret: string, id: string, timestamp: number, body: string): string =>
-  signWith(signingKey(secret), id, timestamp, body)
-
 /** The headers of one attempt; `id` is the delivery's, the same on every retry so receivers can deduplicate. */
 export const signedHeaders = (
   key: Buffer,

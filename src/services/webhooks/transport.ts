@@ -50,20 +50,9 @@ export const makeConnections = (keep = 16, tls: Pick<SecureContextOptions, "ca">
   }
 }
 
-export const closeConnections = (connections: Connections) => connections.close()
-
 /** The origin a checked target's deliveries connect to: its scheme, the checked address and its port. */
-const origins = new WeakMap<CheckedTarget, string>()
-const originOf = (target: CheckedTarget): string => {
-  let origin = origins.get(target)
-  if (origin === undefined) {
-    const { url, address, family } = target
-    const host = family === 6 ? `[${address}]` : address
-    origin = `${url.protocol}//${host}${url.port === "" ? "" : `:${url.port}`}`
-    origins.set(target, origin)
-  }
-  return origin
-}
+const originOf = ({ url, address, family }: CheckedTarget): string =>
+  `${url.protocol}//${family === 6 ? `[${address}]` : address}${url.port === "" ? "" : `:${url.port}`}`
 
 /** The most of a response body read (and thrown away) before the connection is dropped. */
 const maxBodyBytes = 64 * 1024
