@@ -4,4 +4,4 @@ import { execFileSync } from "node:child_process"
 
 execFileSync(process.execPath, [new URL("./bundle.mjs", import.meta.url).pathname], { stdio: "inherit" })
 process.argv.splice(2, 0, "serve")
-await import("../dist/authsome.mjs")
+;(await import("../bin/bundle-loader.js")).runBundle()

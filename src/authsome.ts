@@ -357,7 +357,15 @@ export class Authsome extends Context.Tag("authsome/Authsome")<Authsome, Authsom
       Effect.gen(function* () {
         const http = yield* AuthsomeHttp
         return {
-          ...http,
+          basePath: http.basePath,
+          routes: http.routes,
+          // A getter, as on AuthsomeHttp: spreading would make the OpenAPI document at start-up.
+          get openApi() {
+            return http.openApi
+          },
+          httpApp: http.httpApp,
+          handle: http.handle,
+          isPage: http.isPage,
           config: yield* AuthConfig,
           defaultApp: yield* (yield* Tenancy).defaultApp,
           plugins: plugins.map((plugin) => plugin.name),

@@ -22,6 +22,6 @@ const builtAt = (file: string) => statSync(join(root, "dist", file), { throwIfNo
 
 export default async function setup() {
   const sources = Math.max(newest("src"), statSync(join(root, "package.json")).mtimeMs)
-  if (Math.min(builtAt("index.js"), builtAt("authsome.mjs")) >= sources) return
+  if (Math.min(builtAt("index.js"), builtAt("authsome.cjs")) >= sources) return
   await promisify(execFile)("npm", ["run", "build"], { cwd: root })
 }

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { PGlite } from "@electric-sql/pglite"
 import { ConfigProvider, Duration, Effect, Either } from "effect"
 import pg from "pg"
@@ -40,7 +40,7 @@ const allMigrations = servedGroups.flatMap((group) =>
 )
 
 // ---------------------------------------------------------------------------------------------------------------
-// The built program (`dist/authsome.mjs`) is made fresh by the global setup (test/build-setup.ts).
+// The built program (`dist/authsome.cjs`) is made fresh by the global setup (test/build-setup.ts).
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child processes
@@ -1118,6 +1118,7 @@ describe("the first hour", () => {
     const copy = tempDir("unbuilt")
     mkdirSync(join(copy, "bin"))
     copyFileSync(bin, join(copy, "bin", "authsome.js"))
+    copyFileSync(join(dirname(bin), "bundle-loader.js"), join(copy, "bin", "bundle-loader.js"))
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, [join(copy, "bin", "authsome.js"), "serve"], {
         stdio: ["ignore", "ignore", "pipe"],

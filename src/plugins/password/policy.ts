@@ -70,7 +70,7 @@ const SPECIAL = /[^\p{L}\p{M}\p{N}]/u
 
 /**
  * `data/common-passwords.txt` at the package root, found by walking up from this module: it sits three levels up
- * from `src/plugins/password/` and `dist/plugins/password/`, one from the bundled `dist/authsome.mjs`.
+ * from `src/plugins/password/` and `dist/plugins/password/`, one from the bundled `dist/authsome.cjs`.
  */
 const commonPasswordsPath = (): string => {
   let dir = dirname(fileURLToPath(import.meta.url))
