@@ -8,9 +8,9 @@ import { Cause, Clock, Effect, ParseResult, Schema } from "effect"
 import type { ResolvedConfig } from "../config.js"
 import { Forbidden, InvalidRequest, Unauthorized, UnsupportedMediaType } from "../domain/errors.js"
 import type { TaggedFailure } from "../plugin/errors.js"
-import type { Authenticated, Route, SessionRouteRequest } from "../plugin/route.js"
+import type { Authenticated, Route, SessionAuthenticated, SessionRouteRequest } from "../plugin/route.js"
 import { type ApiKeys, isApiKeyToken } from "../services/api-keys.js"
-import type { Authorization } from "../services/authorization.js"
+import { type Authorization, decisionOf } from "../services/authorization.js"
 import type { ClientContext } from "../services/context.js"
 import type { RequestActivity } from "../services/request-activity.js"
 import type { Sessions } from "../services/sessions.js"
@@ -39,6 +39,11 @@ export interface RequestLogEntry {
 interface RequestTrace {
   ip: string | null
   userId: string | null
+}
+
+interface AuthAndBody {
+  readonly auth: Authenticated | undefined
+  readonly body: unknown
 }
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
@@ -164,6 +169,16 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     })
   }
 
+  /** The body, with what authenticated the request (a route without a body reads nothing). */
+  const withBody = (
+    request: ApiRequest,
+    route: Route,
+    auth: Authenticated | undefined,
+  ): Effect.Effect<AuthAndBody, TaggedFailure> =>
+    decoders.has(route)
+      ? Effect.map(readBody(request, route), (body) => ({ auth, body }))
+      : Effect.succeed({ auth, body: undefined })
+
   /**
    * An API key acts as its user where the route accepts keys (a scoped key only where a route's `requires` is within
    * its scopes). Keys are never cookies, so CSRF does not apply.
@@ -184,45 +199,97 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
         : Effect.succeed(auth)
     })
 
+  /** The credential a request carries: an API key, a session token (bearer or cookie), or a 401. */
+  const credentialOf = (
+    request: ApiRequest,
+    secure: boolean,
+  ):
+    | { readonly apiKey: string }
+    | { readonly sessionToken: string; readonly via: "bearer" | "cookie" }
+    | { readonly failure: Unauthorized } => {
+    const authorization = request.headers["authorization"]
+    if (authorization !== undefined) {
+      const bearer = bearerHeader.exec(authorization)
+      if (bearer === null) return { failure: new Unauthorized({ message: "malformed authorization header" }) }
+      const token = bearer[1]!
+      return isApiKeyToken(token) ? { apiKey: token } : { sessionToken: token, via: "bearer" }
+    }
+    if (request.headers["x-api-key"] !== undefined) return { apiKey: request.headers["x-api-key"].trim() }
+    const token = request.cookies[cookieNames(secure).session]
+    return token
+      ? { sessionToken: token, via: "cookie" }
+      : { failure: new Unauthorized({ message: "missing credentials" }) }
+  }
+
+  /** A session token's lookup, behind the CSRF rule for cookie-authenticated unsafe requests. */
+  const viaSession = (
+    request: ApiRequest,
+    via: "bearer" | "cookie",
+    lookup: Effect.Effect<Pick<SessionAuthenticated, "session" | "user" | "permission">, TaggedFailure>,
+  ): Effect.Effect<Authenticated, TaggedFailure> => {
+    const validated = Effect.map(lookup, (found): Authenticated => ({ ...found, apiKey: null, via }))
+    return via === "cookie" && unsafeMethods.has(request.method)
+      ? Effect.zipLeft(validated, ensureSameOrigin(request))
+      : validated
+  }
+
   const authenticate = (
     request: ApiRequest,
     route: Route,
     client: ClientContext,
     secure: boolean,
   ): Effect.Effect<Authenticated, TaggedFailure> => {
-    const authorization = request.headers["authorization"]
-    let token: string | undefined
-    let via: "bearer" | "cookie" = "bearer"
-    if (authorization !== undefined) {
-      const bearer = bearerHeader.exec(authorization)
-      if (bearer === null) return Effect.fail(new Unauthorized({ message: "malformed authorization header" }))
-      token = bearer[1]!
-      if (isApiKeyToken(token)) return authenticateKey(token, route, client)
-    } else if (request.headers["x-api-key"] !== undefined) {
-      return authenticateKey(request.headers["x-api-key"].trim(), route, client)
-    } else {
-      token = request.cookies[cookieNames(secure).session]
-      via = "cookie"
-    }
-    if (!token) return Effect.fail(new Unauthorized({ message: "missing credentials" }))
-    const validated = Effect.map(
-      sessions.validate(token, client),
-      (found): Authenticated => ({ ...found, apiKey: null, via }),
-    )
-    return via === "cookie" && unsafeMethods.has(request.method)
-      ? Effect.zipLeft(validated, ensureSameOrigin(request))
-      : validated
+    const credential = credentialOf(request, secure)
+    if ("failure" in credential) return Effect.fail(credential.failure)
+    if ("apiKey" in credential) return authenticateKey(credential.apiKey, route, client)
+    return viaSession(request, credential.via, sessions.validate(credential.sessionToken, client))
   }
 
   /** Authentication, then the route's `requires` (the session check itself has none: nothing added to its path). */
-  const authenticated = (request: ApiRequest, route: Route, client: ClientContext, secure: boolean) => {
-    const auth = authenticate(request, route, client, secure)
+  const authenticated = (request: ApiRequest, route: Route, client: ClientContext, secure: boolean) =>
+    withRequirement(route, authenticate(request, route, client, secure))
+
+  const withRequirement = (route: Route, auth: Effect.Effect<Authenticated, TaggedFailure>) => {
     const requires = route.requires
     return requires === undefined
       ? auth
       : Effect.flatMap(auth, (auth) =>
           Effect.as(authorization.ensureRoute(auth.user, requires, auth.apiKey?.scopes), auth),
         )
+  }
+
+  /**
+   * A route with `callerPermission` and a session token: the body first (after a malformed or missing credential,
+   * which fails first as everywhere), then the session with the caller's permission in one lookup. A body that
+   * fails still lets an invalid session fail first.
+   */
+  const authenticatedWithBody = (
+    request: ApiRequest,
+    route: Route,
+    client: ClientContext,
+    secure: boolean,
+    callerPermission: NonNullable<Route["callerPermission"]>,
+  ): Effect.Effect<AuthAndBody, TaggedFailure> => {
+    const credential = credentialOf(request, secure)
+    if (!("sessionToken" in credential)) {
+      return Effect.flatMap(authenticated(request, route, client, secure), (auth) => withBody(request, route, auth))
+    }
+    const { sessionToken, via } = credential
+    return Effect.matchEffect(readBody(request, route), {
+      onFailure: (failure) => Effect.zipRight(authenticated(request, route, client, secure), Effect.fail(failure)),
+      onSuccess: (body) => {
+        const permission = callerPermission(body)
+        const lookup =
+          permission === undefined
+            ? sessions.validate(sessionToken, client)
+            : Effect.map(sessions.validateWithPermission(sessionToken, client, permission), (found) => ({
+                session: found.session,
+                user: found.user,
+                permission: decisionOf(found.grant),
+              }))
+        return Effect.map(withRequirement(route, viaSession(request, via, lookup)), (auth) => ({ auth, body }))
+      },
+    })
   }
 
   // The hot path is written as plain flatMap chains (not generators): every session check runs through it.
@@ -245,27 +312,32 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     const tenant = route.tenantless ? Effect.succeed(undefined) : tenancy.resolve(request.headers["x-publishable-key"])
     return Effect.flatMap(tenant, (tenant) => {
       const client = { app: tenant?.app, env: tenant?.env, ip: address.ip, userAgent } as ClientContext
-      const auth =
-        route.auth === "session" ? authenticated(request, route, client, address.secure) : Effect.succeed(undefined)
-      return Effect.flatMap(auth, (auth) => {
+      const callerPermission = route.callerPermission
+      const authAndBody: Effect.Effect<AuthAndBody, TaggedFailure> =
+        route.auth !== "session"
+          ? withBody(request, route, undefined)
+          : callerPermission !== undefined
+            ? authenticatedWithBody(request, route, client, address.secure, callerPermission)
+            : Effect.flatMap(authenticated(request, route, client, address.secure), (auth) =>
+                withBody(request, route, auth),
+              )
+      return Effect.flatMap(authAndBody, ({ auth, body }) => {
         if (auth !== undefined) trace.userId = auth.user.id
-        return Effect.flatMap(readBody(request, route), (body) => {
-          const headers: Record<string, string> = {}
-          const routeRequest: SessionRouteRequest<unknown> = {
-            raw: request,
-            params,
-            get query() {
-              return new URLSearchParams(queryString)
-            },
-            body,
-            client,
-            secure: address.secure,
-            basePath: request.mountPath ?? config.basePath,
-            headers,
-            auth: auth as Authenticated,
-          }
-          return Effect.map(route.handler(routeRequest), (response) => withHeaders(response, headers))
-        })
+        const headers: Record<string, string> = {}
+        const routeRequest: SessionRouteRequest<unknown> = {
+          raw: request,
+          params,
+          get query() {
+            return new URLSearchParams(queryString)
+          },
+          body,
+          client,
+          secure: address.secure,
+          basePath: request.mountPath ?? config.basePath,
+          headers,
+          auth: auth as Authenticated,
+        }
+        return Effect.map(route.handler(routeRequest), (response) => withHeaders(response, headers))
       })
     })
   }

@@ -7,6 +7,7 @@ import type { Effect, Schema } from "effect"
 import type * as M from "../domain/models.js"
 import { type PermissionName, parsePermission } from "../domain/permissions.js"
 import type { ApiRequest, ApiResponse } from "../http/message.js"
+import type { Decision } from "../services/authorization.js"
 import type { ClientContext } from "../services/context.js"
 import type { TaggedFailure } from "./errors.js"
 
@@ -19,6 +20,8 @@ export interface SessionAuthenticated {
   readonly apiKey: null
   /** How the session token arrived; only cookie-authenticated unsafe requests are subject to the CSRF rule. */
   readonly via: "bearer" | "cookie"
+  /** The caller's own permission check a route asked for with `callerPermission`, decided with the session lookup. */
+  readonly permission?: Decision
 }
 
 /** A request authenticated by an API key (`Authorization: Bearer sk_...` or `X-API-Key`): it acts as the key's user. */
@@ -100,6 +103,20 @@ interface AuthenticatedRouteSpec<B, Req> extends RouteSpec<B, Req> {
    * API key gets 403. Default: a session or an API key.
    */
   readonly credentials?: "session" | "any"
+  /**
+   * The permission the handler checks for the caller itself, from the decoded body (undefined: none, e.g. the body
+   * asks about someone else). When a session authenticates, the pipeline reads the body before the session and
+   * decides the permission with the session lookup, in one round trip; the decision is `auth.permission`. An API
+   * key, or no decision, leaves the check to the handler. Failures keep their order: credentials, then the body.
+   */
+  readonly callerPermission?: (body: B) => CallerPermission | undefined
+}
+
+/** A permission in the app of the request, with the caller's roles in `orgId` too when it is given. */
+export interface CallerPermission {
+  readonly resource: string
+  readonly action: string
+  readonly orgId: M.Organization["id"] | null
 }
 
 export interface Route {
@@ -113,6 +130,7 @@ export interface Route {
   readonly apiKeys: boolean
   /** The app-wide permission the pipeline checks before the handler runs. */
   readonly requires: PermissionName | undefined
+  readonly callerPermission: ((body: unknown) => CallerPermission | undefined) | undefined
   readonly tenantless: boolean
   readonly body: Schema.Schema<unknown, unknown> | undefined
   readonly query: ReadonlyArray<QueryParameter>
@@ -137,6 +155,7 @@ const erase = <B, Req>(spec: AuthenticatedRouteSpec<B, Req>, auth: Route["auth"]
   auth,
   apiKeys: auth === "session" && spec.credentials !== "session",
   requires: requirement(spec.requires),
+  callerPermission: spec.callerPermission as Route["callerPermission"],
   tenantless: spec.tenantless ?? false,
   body: spec.body as Schema.Schema<unknown, unknown> | undefined,
   query: spec.query ?? [],

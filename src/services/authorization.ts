@@ -17,7 +17,7 @@ import {
   scopesCover,
 } from "../domain/permissions.js"
 import type { ClientContext } from "./context.js"
-import { RbacStore, Store, UserStore } from "./store/index.js"
+import { RbacStore, type ResolvedPermission, Store, UserStore } from "./store/index.js"
 
 export interface CheckInput {
   readonly userId: UserId
@@ -35,6 +35,10 @@ export interface Decision {
   /** The slug of the role whose permission granted it (the nearest in the chain, then the most specific). */
   readonly viaRole?: string
 }
+
+/** The decision a resolved permission (or none) makes. */
+export const decisionOf = (grant: Option.Option<ResolvedPermission>): Decision =>
+  Option.isSome(grant) ? { allowed: true, viaRole: grant.value.roleSlug } : { allowed: false }
 
 /** What a route without `requires` needs from a scoped API key: everything. */
 const everything: PermissionName = { resource: "*", action: "*" }
@@ -58,8 +62,7 @@ export class Authorization extends Effect.Service<Authorization>()("authsome/Aut
           resource: input.resource,
           action: input.action,
         }),
-        (grant): Decision =>
-          Option.isSome(grant) ? { allowed: true, viaRole: grant.value.roleSlug } : { allowed: false },
+        decisionOf,
       )
     }
 

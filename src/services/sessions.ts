@@ -13,7 +13,14 @@ import { randomToken, sha256Hex } from "./crypto.js"
 import { Devices } from "./devices.js"
 import { Events } from "./events.js"
 import type { Tenant } from "./tenancy.js"
-import { AppSessionConfigStore, SessionStore, type SessionWithUser, Store } from "./store/index.js"
+import {
+  AppSessionConfigStore,
+  type PermissionQuery,
+  SessionStore,
+  type SessionWithPermission,
+  type SessionWithUser,
+  Store,
+} from "./store/index.js"
 
 export interface IssuedTokens {
   readonly session: M.Session
@@ -155,38 +162,54 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         return { session, sessionToken, refreshToken } satisfies IssuedTokens
       })
 
+    /** A lookup's result for the tenant of the request: absent, another app's, expired or banned fail. */
+    const admit = <Found extends SessionWithUser>(
+      found: Option.Option<Found>,
+      tenant: Tenant,
+    ): Effect.Effect<Found, Unauthorized | SessionExpired> => {
+      if (Option.isNone(found) || found.value.session.appId !== tenant.app.id) {
+        return Effect.fail(new Unauthorized({ message: "invalid session" }))
+      }
+      return Effect.flatMap(Clock.currentTimeMillis, (at): Effect.Effect<Found, Unauthorized | SessionExpired> => {
+        const { session, user } = found.value
+        if (session.expiresAt.getTime() <= at) return Effect.fail(new SessionExpired())
+        // A ban deletes the user's sessions; this also refuses one a sign-in racing the ban slipped in.
+        if (user.banned && (user.banExpires === null || user.banExpires.getTime() > at)) {
+          return Effect.fail(new Unauthorized({ message: "invalid session" }))
+        }
+        return at - session.lastActivityAt.getTime() >= activityResolution
+          ? Effect.as(sessions.touch(session.id, new Date(at)), found.value)
+          : Effect.succeed(found.value)
+      })
+    }
+
+    const malformed = (token: string) => token.length === 0 || token.length > 512
+
     /**
      * The session and user behind a session token, for the tenant of the request. A token of another app is treated
      * as absent; an expired one fails with `SessionExpired`.
      */
-    const validate = (token: string, tenant: Tenant): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> => {
-      if (token.length === 0 || token.length > 512) {
-        return Effect.fail(new Unauthorized({ message: "missing or malformed credentials" }))
-      }
-      // Every request of every app comes through here: a flatMap chain rather than a generator.
-      return Effect.flatMap(
-        sessions.findByTokenHash(sha256Hex(token)),
-        (found): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> => {
-          if (Option.isNone(found) || found.value.session.appId !== tenant.app.id) {
-            return Effect.fail(new Unauthorized({ message: "invalid session" }))
-          }
-          return Effect.flatMap(
-            Clock.currentTimeMillis,
-            (at): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> => {
-              const { session, user } = found.value
-              if (session.expiresAt.getTime() <= at) return Effect.fail(new SessionExpired())
-              // A ban deletes the user's sessions; this also refuses one a sign-in racing the ban slipped in.
-              if (user.banned && (user.banExpires === null || user.banExpires.getTime() > at)) {
-                return Effect.fail(new Unauthorized({ message: "invalid session" }))
-              }
-              return at - session.lastActivityAt.getTime() >= activityResolution
-                ? Effect.as(sessions.touch(session.id, new Date(at)), found.value)
-                : Effect.succeed(found.value)
-            },
+    // Every request of every app comes through here: flatMap chains rather than generators.
+    const validate = (token: string, tenant: Tenant): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> =>
+      malformed(token)
+        ? Effect.fail(new Unauthorized({ message: "missing or malformed credentials" }))
+        : Effect.flatMap(sessions.findByTokenHash(sha256Hex(token)), (found) => admit(found, tenant))
+
+    /**
+     * `validate`, and what grants the session's user `permission` in the tenant's app (`Authorization.check` without
+     * API-key scopes), read with the session: a caller's own permission check costs one round trip.
+     */
+    const validateWithPermission = (
+      token: string,
+      tenant: Tenant,
+      permission: Omit<PermissionQuery, "userId" | "appId">,
+    ): Effect.Effect<SessionWithPermission, Unauthorized | SessionExpired> =>
+      malformed(token)
+        ? Effect.fail(new Unauthorized({ message: "missing or malformed credentials" }))
+        : Effect.flatMap(
+            sessions.findByTokenHashWithPermission(sha256Hex(token), { ...permission, appId: tenant.app.id }),
+            (found) => admit(found, tenant),
           )
-        },
-      )
-    }
 
     /**
      * Whether a revoked refresh token is one presented again within the reuse grace (http-api.md §3 "Refresh reuse
@@ -318,6 +341,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
     return {
       issue,
       validate,
+      validateWithPermission,
       forgetLifetimes,
       refresh,
       revoke,

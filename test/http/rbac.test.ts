@@ -271,6 +271,47 @@ describe("RBAC over HTTP", () => {
     )
   })
 
+  it("POST /authorize (decided with the session lookup): credentials fail first, then the body; cookies keep the CSRF rule; keys and revoked sessions", async () => {
+    const erin = await person("erin")
+    const role = await createRole("reader")
+    await grant(role, "doc:read")
+    await assign(role, erin)
+    const anonymous = new CheckedClient(server.base)
+    const bad = { resource: "doc" }
+    const good = { resource: "doc", action: "read" }
+    // No credentials, a malformed header, or an unknown session: 401 whatever the body.
+    for (const body of [bad, good]) {
+      expectError(await anonymous.request("POST", "/authorize", { body }), 401, "unauthorized")
+      expectError(
+        await anonymous.request("POST", "/authorize", { body, headers: { authorization: "Bearer" } }),
+        401,
+        "unauthorized",
+      )
+      expectError(await anonymous.request("POST", "/authorize", { body, token: "not-a-session" }), 401, "unauthorized")
+    }
+    // A valid session: the body's problems are 400.
+    expectError(await call(erin, "POST", "/authorize", bad), 400, "invalid_request", ["details"])
+    expectError(await call(erin, "POST", "/authorize", { ...good, org_id: "nope" }), 400, "invalid_request", [
+      "details",
+    ])
+    expect(await authorize(erin, "doc:read")).toEqual({ allowed: true, via_role: role.slug })
+    expect(await authorize(erin, "doc:write")).toEqual({ allowed: false })
+    // The session cookie on an unsafe request from no trusted origin: 403, before the body is looked at.
+    for (const body of [bad, good]) {
+      expectError(await erin.client.request("POST", "/authorize", { body }), 403, "csrf_rejected")
+    }
+    // An API key asks through the handler's own check, with the same answer.
+    const key = (await call(erin, "POST", "/keys", { name: "checker" })).body.key as string
+    const viaKey = await anonymous.request("POST", "/authorize", { body: good, headers: { "x-api-key": key } })
+    expect(viaKey.status).toBe(200)
+    expect(viaKey.body).toEqual({ allowed: true, via_role: role.slug })
+    // Unassigned: the next check says no; signed out: the session no longer authenticates.
+    expect((await call(owner, "POST", `/roles/${role.id}/unassign`, { user_id: erin.id })).status).toBe(200)
+    expect(await authorize(erin, "doc:read")).toEqual({ allowed: false })
+    expect((await call(erin, "POST", "/signout")).status).toBe(200)
+    expectError(await call(erin, "POST", "/authorize", good), 401, "unauthorized")
+  })
+
   it("bad input: permissions must be resource:action; unknown or foreign ids are 404; duplicates 409", async () => {
     const role = await createRole("input")
     for (const body of [{ permission: "no-colon" }, { permission: "UPPER:case" }, { resource: "a b", action: "x" }]) {

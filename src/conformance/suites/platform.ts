@@ -10,6 +10,7 @@ import {
   RateLimitStore,
   type PermissionQuery,
   RbacStore,
+  SessionStore,
   UserStore,
   WebhookDeliveryStore,
   WebhookStore,
@@ -34,7 +35,7 @@ import {
   unique,
 } from "../fixtures.js"
 import { expectFailure, expectNone, getSome, type Harness, race } from "../harness.js"
-import { seedEnv, seedOrg, seedTenant, seedUser } from "../seed.js"
+import { seedEnv, seedOrg, seedSession, seedTenant, seedUser } from "../seed.js"
 
 const NOW = at(HOUR)
 
@@ -673,6 +674,67 @@ export const platformSuite = (h: Harness) => {
         yield* rbac.assign(makeUserRole(user, beta))
         yield* rbac.assign(makeUserRole(user, alpha))
         expect((yield* getSome(check("report", "view"))).roleSlug).toBe(alpha.slug)
+      }),
+    )
+
+    h.test(
+      "SessionStore.findByTokenHashWithPermission: the session lookup with resolvePermission's answer for its user",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const sessions = yield* SessionStore
+        const users = yield* UserStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const org = yield* seedOrg(user)
+        const base = yield* seedRole(tenant.app.id, { slug: unique("base") })
+        const middle = yield* seedRole(tenant.app.id, { slug: unique("middle"), parentId: base.id })
+        const top = yield* seedRole(tenant.app.id, { slug: unique("top"), parentId: middle.id })
+        const billing = yield* seedRole(tenant.app.id, { slug: unique("billing") })
+        yield* rbac.addPermission(makePermission(base, "doc", "read"))
+        yield* rbac.addPermission(makePermission(billing, "invoice", "pay"))
+        yield* rbac.assign(makeUserRole(user, top))
+        yield* rbac.assign(makeUserRole(user, billing, org.id))
+        const session = yield* seedSession(user)
+        const lookup = (
+          resource: string,
+          action: string,
+          orgId: PermissionQuery["orgId"] = null,
+          appId = tenant.app.id,
+        ) => sessions.findByTokenHashWithPermission(session.tokenHash, { appId, orgId, resource, action })
+        const found = yield* getSome(lookup("doc", "read"))
+        expect({ session: found.session, user: found.user }).toEqual(
+          yield* getSome(sessions.findByTokenHash(session.tokenHash)),
+        )
+        expect(found.grant).toEqual(
+          yield* rbac.resolvePermission({
+            appId: tenant.app.id,
+            userId: user.id,
+            orgId: null,
+            resource: "doc",
+            action: "read",
+          }),
+        )
+        expect(Option.getOrThrow(found.grant)).toMatchObject({ roleSlug: base.slug, depth: 2 })
+        // Nothing grants it: the session all the same, without a grant.
+        expect((yield* getSome(lookup("doc", "delete"))).grant).toEqual(Option.none())
+        // Organization roles count within their organization only; another app's check grants nothing.
+        expect((yield* getSome(lookup("invoice", "pay"))).grant).toEqual(Option.none())
+        expect(Option.getOrThrow((yield* getSome(lookup("invoice", "pay", org.id))).grant).roleSlug).toBe(billing.slug)
+        const other = yield* seedTenant()
+        expect((yield* getSome(lookup("doc", "read", null, other.app.id))).grant).toEqual(Option.none())
+        // Removing the role answers at once; an unknown token, or a deleted user's session, is None.
+        yield* rbac.unassign(user.id, top.id, null)
+        expect((yield* getSome(lookup("doc", "read"))).grant).toEqual(Option.none())
+        yield* expectNone(
+          sessions.findByTokenHashWithPermission(hash(), {
+            appId: tenant.app.id,
+            orgId: null,
+            resource: "doc",
+            action: "read",
+          }),
+        )
+        yield* users.softDelete(user.id, NOW)
+        yield* expectNone(lookup("invoice", "pay", org.id))
       }),
     )
 

@@ -1,4 +1,5 @@
 /** Memory implementations of the identity stores: users, sessions and refresh tokens, verifications, resets, devices. */
+import { Effect, Option } from "effect"
 import { NotFound } from "../../domain/errors.js"
 import type * as Id from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
@@ -6,12 +7,14 @@ import type {
   DeviceStoreShape,
   PasswordResetStoreShape,
   SessionStoreShape,
+  SessionWithUser,
   UserPatch,
   UserStoreShape,
   VerificationStoreShape,
 } from "../../services/store/identity.js"
 import type { Database, RowOf } from "./database.js"
 import type { Engine } from "./engine.js"
+import { resolvePermissionIn } from "./permissions.js"
 import { byTime, newestFirst, paged, patchOf, sorted } from "./query.js"
 
 const userPatch = patchOf<UserPatch>({
@@ -107,6 +110,12 @@ const revokeRefreshToken = (
 
 const refreshTokenExpired = (session: M.Session, now: Date) => session.refreshTokenExpiresAt.getTime() < now.getTime()
 
+const sessionWithUser = (db: Database, tokenHash: string): SessionWithUser | undefined => {
+  const session = db.findBy("sessions", "tokenHash", tokenHash)
+  const user = session === undefined ? undefined : db.find("users", session.userId)
+  return session !== undefined && isLive(user) ? { session, user } : undefined
+}
+
 export const makeSessionStore = ({ run, find }: Engine): SessionStoreShape => ({
   create: (session, events = []) =>
     run((db) => {
@@ -115,12 +124,16 @@ export const makeSessionStore = ({ run, find }: Engine): SessionStoreShape => ({
       return created
     }),
   get: (id) => run((db) => db.get("sessions", id), "NotFound"),
-  findByTokenHash: (tokenHash) =>
-    find((db) => {
-      const session = db.findBy("sessions", "tokenHash", tokenHash)
-      const user = session === undefined ? undefined : db.find("users", session.userId)
-      return session !== undefined && isLive(user) ? { session, user } : undefined
-    }),
+  findByTokenHash: (tokenHash) => find((db) => sessionWithUser(db, tokenHash)),
+  findByTokenHashWithPermission: (tokenHash, permission) =>
+    Effect.map(
+      find((db) => {
+        const found = sessionWithUser(db, tokenHash)
+        return found && { ...found, grant: resolvePermissionIn(db, { ...permission, userId: found.user.id }) }
+      }),
+      // The engine hands out copies (structured clones): the Option is made outside.
+      Option.map(({ grant, ...found }) => ({ ...found, grant: Option.fromNullable(grant) })),
+    ),
   findByRefreshTokenHash: (refreshTokenHash) =>
     find((db) => db.findBy("sessions", "refreshTokenHash", refreshTokenHash)),
   rotate: (input) =>

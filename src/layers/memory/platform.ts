@@ -2,7 +2,6 @@
 import { Effect, Option } from "effect"
 import { Conflict, NotFound } from "../../domain/errors.js"
 import type * as M from "../../domain/models.js"
-import { effectiveGrants, findGrant } from "../../domain/permissions.js"
 import type {
   ApiKeyStoreShape,
   DeliveryClaimLimits,
@@ -18,6 +17,7 @@ import type {
 import type { Database, RowOf } from "./database.js"
 import type { Engine } from "./engine.js"
 import { isLive } from "./identity.js"
+import { resolvePermissionIn } from "./permissions.js"
 import { byTime, newestFirst, oldestFirst, paged, patchOf, sorted } from "./query.js"
 
 const webhookPatch = patchOf<WebhookPatch>({ url: true, events: true, active: true })
@@ -317,31 +317,7 @@ export const makeRbacStore = ({ run, find }: Engine): RbacStoreShape => ({
     run((db) =>
       db.deleteWhere("userRoles", (assignment) => assignment.userId === userId && assignment.orgId === orgId),
     ),
-  resolvePermission: ({ appId, userId, orgId, resource, action }) =>
-    find((db) => {
-      const assigned = db.select(
-        "userRoles",
-        (assignment) =>
-          assignment.userId === userId &&
-          assignment.appId === appId &&
-          (assignment.orgId === null || assignment.orgId === orgId),
-      )
-      const grants = effectiveGrants(
-        assigned.map((assignment) => assignment.roleId),
-        db.select("roles", (role) => role.appId === appId),
-        db.select("permissions", (permission) => permission.appId === appId),
-      )
-      const grant = findGrant(grants, { resource, action })
-      return (
-        grant && {
-          roleId: grant.role.id,
-          roleSlug: grant.role.slug,
-          resource: grant.permission.resource,
-          action: grant.permission.action,
-          depth: grant.depth,
-        }
-      )
-    }),
+  resolvePermission: (query) => find((db) => resolvePermissionIn(db, query)),
 })
 
 export const makeAuditStore = ({ run }: Engine): AuditStoreShape => ({

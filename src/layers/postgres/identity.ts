@@ -7,11 +7,13 @@ import {
   PasswordResetStore,
   type RotateSession,
   SessionStore,
+  type SessionWithPermission,
   type SessionWithUser,
   UserStore,
   VerificationStore,
 } from "../../services/store/identity.js"
 import { AuditEvents } from "./audit-events.js"
+import { decodeGrant, grantingPermission } from "./permissions.js"
 import * as Sql from "./sql.js"
 
 export const Users = Sql.tableOf("authsome_users", M.User)
@@ -116,6 +118,30 @@ const makeSessionStore = Effect.gen(function* () {
               WHERE s.token_hash = ${tokenHash} AND u.deleted_at IS NULL`,
     [""],
   )
+  // The same lookup with a permission check of its user (`RbacStore.resolvePermission`'s walk): one round trip.
+  const sessionWithPermission = yield* Sql.preparedRead(
+    "authsome_session_with_permission",
+    (tokenHash: string, appId: string, orgId: string | null, resource: string, action: string) =>
+      pooled
+        ? sql`SELECT f.s, f.u, g.role_id, g.role_slug, g.resource, g.action, g.depth
+              FROM authsome_session_by_token_hash(${tokenHash}) f
+              LEFT JOIN LATERAL authsome_resolve_permission(f.s->>'user_id', ${appId}, ${orgId}, ${resource}, ${action}) g
+                ON true`
+        : sql`WITH found AS (
+                SELECT to_jsonb(s) AS s, to_jsonb(u) AS u, s.user_id
+                FROM authsome_sessions s JOIN authsome_users u ON u.id = s.user_id
+                WHERE s.token_hash = ${tokenHash} AND u.deleted_at IS NULL
+              )
+              SELECT found.s, found.u, g.role_id, g.role_slug, g.resource, g.action, g.depth
+              FROM found LEFT JOIN LATERAL (
+                ${grantingPermission(sql, Sql.column("found.user_id"), appId, orgId, resource, action)}
+              ) g ON true`,
+    ["", "", "", "", ""],
+  )
+  const decodeSessionWithUser = (row: Sql.Row): SessionWithUser => ({
+    session: Sessions.decodeJson(row["s"] as Sql.Row),
+    user: Users.decodeJson(row["u"] as Sql.Row),
+  })
 
   const rotate = (input: RotateSession) =>
     Effect.gen(function* () {
@@ -149,12 +175,17 @@ const makeSessionStore = Effect.gen(function* () {
       sql`SELECT ${Sessions.select} FROM authsome_sessions WHERE id = ${id}`.pipe(Sql.one(Sessions, "session")),
     findByTokenHash: (tokenHash) =>
       sessionByTokenHash(tokenHash).pipe(
+        Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), decodeSessionWithUser)),
+        Sql.dieOnSqlError,
+      ),
+    findByTokenHashWithPermission: (tokenHash, { appId, orgId, resource, action }) =>
+      sessionWithPermission(tokenHash, appId, orgId, resource, action).pipe(
         Effect.map((rows) =>
           Option.map(
             Option.fromNullable(rows[0]),
-            (row): SessionWithUser => ({
-              session: Sessions.decodeJson(row["s"] as Sql.Row),
-              user: Users.decodeJson(row["u"] as Sql.Row),
+            (row): SessionWithPermission => ({
+              ...decodeSessionWithUser(row),
+              grant: Option.fromNullable(decodeGrant(row)),
             }),
           ),
         ),

@@ -10,13 +10,13 @@ import {
   NotificationStore,
   RateLimitStore,
   RbacStore,
-  type ResolvedPermission,
   type RolePatch,
   WebhookDeliveryStore,
   WebhookStore,
 } from "../../services/store/platform.js"
 import { AuditEvents } from "./audit-events.js"
 import { Users } from "./identity.js"
+import { decodeGrant, grantingPermission } from "./permissions.js"
 import * as Sql from "./sql.js"
 
 export const Webhooks = Sql.tableOf("authsome_webhooks", M.Webhook)
@@ -290,22 +290,7 @@ const makeRbacStore = Effect.gen(function* () {
       pooled
         ? sql`SELECT role_id, role_slug, resource, action, depth
               FROM authsome_resolve_permission(${userId}, ${appId}, ${orgId}, ${resource}, ${action})`
-        : // The chain carries each role's slug and parent, so the walk is one index lookup per level. Cycles cannot be
-          // written (`updateRole`); the depth bound keeps a cycle in the data from running away all the same.
-          sql`WITH RECURSIVE chain(role_id, slug, parent_id, depth) AS (
-            SELECT r.id, r.slug, r.parent_id, 0
-            FROM authsome_user_roles ur JOIN authsome_roles r ON r.id = ur.role_id
-            WHERE ur.user_id = ${userId} AND ur.app_id = ${appId} AND (ur.org_id IS NULL OR ur.org_id = ${orgId})
-            UNION ALL
-            SELECT r.id, r.slug, r.parent_id, c.depth + 1
-            FROM chain c JOIN authsome_roles r ON r.id = c.parent_id
-            WHERE c.depth < 32
-          )
-          SELECT c.role_id, c.slug AS role_slug, p.resource, p.action, c.depth
-          FROM chain c JOIN authsome_permissions p ON p.role_id = c.role_id
-          WHERE (p.resource = ${resource} OR p.resource = '*') AND (p.action = ${action} OR p.action = '*')
-          ORDER BY c.depth, (p.resource = '*')::int + (p.action = '*')::int, c.slug COLLATE "C", p.id COLLATE "C"
-          LIMIT 1`,
+        : grantingPermission(sql, userId, appId, orgId, resource, action),
     ["", "", "", "", ""],
   )
 
@@ -365,18 +350,7 @@ const makeRbacStore = Effect.gen(function* () {
           ) SELECT count(*) AS count FROM deleted`.pipe(Sql.count),
     resolvePermission: (query) =>
       resolve(query.userId, query.appId, query.orgId, query.resource, query.action).pipe(
-        Effect.map((rows) =>
-          Option.map(
-            Option.fromNullable(rows[0]),
-            (row): ResolvedPermission => ({
-              roleId: row["role_id"] as M.Role["id"],
-              roleSlug: row["role_slug"] as string,
-              resource: row["resource"] as string,
-              action: row["action"] as string,
-              depth: Number(row["depth"]),
-            }),
-          ),
-        ),
+        Effect.map((rows) => Option.fromNullable(rows[0] === undefined ? undefined : decodeGrant(rows[0]))),
         Sql.dieOnSqlError,
       ),
   })

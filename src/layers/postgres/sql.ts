@@ -21,6 +21,9 @@ export type { Fragment, Row }
 
 export type Client = SqlClient.SqlClient
 
+/** A column of an outer query, where a statement builder takes a value or a column. */
+export const column = (name: string): Fragment => unsafeFragment(name)
+
 /** The client every store uses: the user's, with its name transforms switched off. */
 export const client = Effect.map(SqlClient.SqlClient, (sql) => sql.withoutTransforms())
 

@@ -3,6 +3,7 @@ import type { EmailTaken, NotFound, UsernameTaken } from "../../domain/errors.js
 import type * as Id from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
 import type { Page, PageRequest } from "./common.js"
+import type { PermissionQuery, ResolvedPermission } from "./platform.js"
 
 export type UserPatch = Partial<
   Pick<
@@ -66,6 +67,11 @@ export interface SessionWithUser {
   readonly user: M.User
 }
 
+export interface SessionWithPermission extends SessionWithUser {
+  /** What granted the permission asked for, if anything did. */
+  readonly grant: Option.Option<ResolvedPermission>
+}
+
 export interface RotateSession {
   readonly id: Id.SessionId
   /** Compare-and-swap: the rotation applies only while the session still holds this refresh-token hash. */
@@ -90,6 +96,14 @@ export interface SessionStoreShape {
   readonly get: (id: Id.SessionId) => Effect.Effect<M.Session, NotFound>
   /** One indexed read that also returns the (live) user: the per-request validation path. */
   readonly findByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<SessionWithUser>>
+  /**
+   * `findByTokenHash` and, for the session's user, `RbacStore.resolvePermission` of `permission`: a caller's own
+   * permission check with its authentication, in one round trip on PostgreSQL.
+   */
+  readonly findByTokenHashWithPermission: (
+    tokenHash: string,
+    permission: Omit<PermissionQuery, "userId">,
+  ) => Effect.Effect<Option.Option<SessionWithPermission>>
   readonly findByRefreshTokenHash: (refreshTokenHash: string) => Effect.Effect<Option.Option<M.Session>>
   /**
    * Atomically swaps in new token hashes if the session still holds `expectedRefreshTokenHash`, and records the old
