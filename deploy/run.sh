@@ -98,7 +98,7 @@ fi
 upstreams=()
 for i in $(seq 1 "$N"); do
   port=$((PROXY_PORT + i))
-  PORT=$port node bin/authsome.js serve &
+  PORT=$port ./bin/authsome.js serve &
   pids+=($!)
   upstreams+=("http://127.0.0.1:$port")
   # The first instance migrates; the others start on a migrated database.

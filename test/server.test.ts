@@ -5,7 +5,17 @@
  * opened only after migrations, graceful shutdown, one-line configuration errors, JSON request logs without secrets).
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -1113,6 +1123,40 @@ describe("the first hour", () => {
     expect(quiet.stdout).toMatch(/^database: embedded, in /)
     expect(quiet.stdout).not.toMatch(/level=DEBUG/)
   }, 90_000)
+
+  it("a corrupt code cache only costs time: the program compiles, runs, and writes a cache of its own", async () => {
+    const copy = tempDir("code-cache")
+    mkdirSync(join(copy, "bin"))
+    mkdirSync(join(copy, "dist"))
+    copyFileSync(bin, join(copy, "bin", "authsome.js"))
+    copyFileSync(join(dirname(bin), "bundle-loader.js"), join(copy, "bin", "bundle-loader.js"))
+    copyFileSync(join(root, "dist", "authsome.cjs"), join(copy, "dist", "authsome.cjs"))
+    writeFileSync(join(copy, "dist", "authsome.cjs.cache"), "not a code cache")
+    // The dependencies, but a cache directory of its own.
+    mkdirSync(join(copy, "node_modules"))
+    for (const name of readdirSync(join(root, "node_modules"))) {
+      if (name !== ".cache") symlinkSync(join(root, "node_modules", name), join(copy, "node_modules", name))
+    }
+    const version = () =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(copy, "bin", "authsome.js"), "--version"], {
+          stdio: ["ignore", "pipe", "inherit"],
+        })
+        let stdout = ""
+        child.stdout!.on("data", (chunk) => (stdout += chunk))
+        child.once("close", (code) => resolve({ code, stdout }))
+      })
+    const first = await version()
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(/^\d+\.\d+\.\d+/)
+    // Its own cache, beside the bundle (never in a shared directory).
+    const warmDir = join(copy, "node_modules", ".cache", "authsome")
+    const [warm] = readdirSync(warmDir).filter((name) => name.endsWith(".cache"))
+    expect(warm).toBeDefined()
+    writeFileSync(join(warmDir, warm!), "not a code cache either")
+    expect(await version()).toEqual(first)
+    expect(readFileSync(join(warmDir, warm!)).length).toBeGreaterThan(10_000)
+  })
 
   it("npm start without a build says so in one line", async () => {
     const copy = tempDir("unbuilt")

@@ -145,26 +145,25 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     ),
   )
 
+  // A flatMap chain rather than a generator: every request with a body comes through here.
   const readBody = (request: ApiRequest, route: Route): Effect.Effect<unknown, TaggedFailure> => {
     const decode = decoders.get(route)
     if (decode === undefined) return Effect.succeed(undefined)
-    return Effect.gen(function* () {
-      const text = yield* request.text(maxBodyBytes)
+    return Effect.flatMap(request.text(maxBodyBytes), (text): Effect.Effect<unknown, TaggedFailure> => {
       let raw: unknown = {}
       if (text.trim() !== "") {
-        if (!isJson(request.headers["content-type"])) return yield* new UnsupportedMediaType()
+        if (!isJson(request.headers["content-type"])) return Effect.fail(new UnsupportedMediaType())
         try {
           raw = JSON.parse(text)
         } catch {
-          return yield* new InvalidRequest({ message: "malformed JSON body" })
+          return Effect.fail(new InvalidRequest({ message: "malformed JSON body" }))
         }
         const problem = inspectJson(raw)
-        if (problem) return yield* new InvalidRequest({ message: "invalid request body", details: [problem] })
+        if (problem) return Effect.fail(new InvalidRequest({ message: "invalid request body", details: [problem] }))
       }
-      return yield* decode(raw).pipe(
-        Effect.mapError(
-          (error) => new InvalidRequest({ message: "invalid request body", details: describeIssues(error) }),
-        ),
+      return Effect.mapError(
+        decode(raw),
+        (error) => new InvalidRequest({ message: "invalid request body", details: describeIssues(error) }),
       )
     })
   }
