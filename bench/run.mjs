@@ -103,7 +103,11 @@ const main = async () => {
     const token = signup.body.session_token
     const sessionLoad = { url: `${base}/session`, connections: 32, headers: { authorization: `Bearer ${token}` } }
 
+    // Both servers get the same 3 s of warm-up first: a just-started server is still compiling its hot path (on a
+    // slow machine the first 10 s measured a third fewer requests than the same server later in the run).
+    const warmUp = (options) => load({ ...options, duration: 3 })
     log("session check")
+    await warmUp(sessionLoad)
     const session = await load(sessionLoad)
     log("session check baseline")
     const baselinePort = await freePort()
@@ -111,7 +115,9 @@ const main = async () => {
       env: { ...process.env, DATABASE_URL: db.url, PORT: String(baselinePort) },
     })
     await new Promise((resolve) => baseline.once("message", resolve))
-    const sessionBaseline = await load({ ...sessionLoad, url: `http://127.0.0.1:${baselinePort}/` })
+    const baselineLoad = { ...sessionLoad, url: `http://127.0.0.1:${baselinePort}/` }
+    await warmUp(baselineLoad)
+    const sessionBaseline = await load(baselineLoad)
     baseline.kill("SIGTERM")
     results.scenarios.sessionCheck = { authsome: session, baseline: sessionBaseline }
     const pooler = { databaseUrl: db.url, sessionLoad, startAuthsome, load, freePort, log }
