@@ -3,8 +3,9 @@
  * routes are written with the same pieces.
  *
  * - `definePlugin` and the plugin's parts (`Plugin`, hooks, the services it can build on);
- * - routes: `publicRoute` / `sessionRoute` (with `requires` and `credentials`), the request types, `HttpKit` (sign-in responses, cookies, CSRF, rate
- *   limits in the `RateLimit-*` headers), `json`/`status`, the shared request-field and response schemas;
+ * - routes: `publicRoute` / `sessionRoute` (with `requires`, `credentials` and `callerPermission`), the request
+ *   types, `HttpKit` (sign-in responses, cookies, CSRF, rate limits in the `RateLimit-*` headers), `json`/`status`,
+ *   the shared request-field and response schemas;
  * - errors: `declareError` (status, `type`, message, extra fields, headers — read by the pipeline and the OpenAPI
  *   document alike);
  * - rate limits: `rateLimitPolicy` and the core's shared policies;
@@ -24,6 +25,7 @@ export {
 export {
   type ApiKeyAuthenticated,
   type Authenticated,
+  type CallerPermission,
   type Method,
   type PermissionString,
   publicRoute,
