@@ -11,7 +11,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Script } from "node:vm"
 
-export const bundlePath = fileURLToPath(new URL("../dist/authsome.cjs", import.meta.url))
+const bundlePath = fileURLToPath(new URL("../dist/authsome.cjs", import.meta.url))
 const buildCachePath = `${bundlePath}.cache`
 const warmCacheDir = join(dirname(bundlePath), "..", "node_modules", ".cache", "authsome")
 /** The moment a run's own cache is written: start-up is over by then, and most of what it compiled is kept. */
