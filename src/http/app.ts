@@ -248,6 +248,10 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
   const authenticated = (request: ApiRequest, route: Route, client: ClientContext, secure: boolean) =>
     withRequirement(route, authenticate(request, route, client, secure))
 
+  /** The usual order: authentication (and `requires`), then the body. */
+  const authenticatedThenBody = (request: ApiRequest, route: Route, client: ClientContext, secure: boolean) =>
+    Effect.flatMap(authenticated(request, route, client, secure), (auth) => withBody(request, route, auth))
+
   const withRequirement = (route: Route, auth: Effect.Effect<Authenticated, TaggedFailure>) => {
     const requires = route.requires
     return requires === undefined
@@ -270,9 +274,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     callerPermission: NonNullable<Route["callerPermission"]>,
   ): Effect.Effect<AuthAndBody, TaggedFailure> => {
     const credential = credentialOf(request, secure)
-    if (!("sessionToken" in credential)) {
-      return Effect.flatMap(authenticated(request, route, client, secure), (auth) => withBody(request, route, auth))
-    }
+    if (!("sessionToken" in credential)) return authenticatedThenBody(request, route, client, secure)
     const { sessionToken, via } = credential
     return Effect.matchEffect(readBody(request, route), {
       onFailure: (failure) => Effect.zipRight(authenticated(request, route, client, secure), Effect.fail(failure)),
@@ -317,9 +319,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
           ? withBody(request, route, undefined)
           : callerPermission !== undefined
             ? authenticatedWithBody(request, route, client, address.secure, callerPermission)
-            : Effect.flatMap(authenticated(request, route, client, address.secure), (auth) =>
-                withBody(request, route, auth),
-              )
+            : authenticatedThenBody(request, route, client, address.secure)
       return Effect.flatMap(authAndBody, ({ auth, body }) => {
         if (auth !== undefined) trace.userId = auth.user.id
         const headers: Record<string, string> = {}

@@ -183,7 +183,15 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
       })
     }
 
-    const malformed = (token: string) => token.length === 0 || token.length > 512
+    /** A session token's lookup (`find`, by its hash), admitted for the tenant; a malformed token reads nothing. */
+    const lookUp = <Found extends SessionWithUser>(
+      token: string,
+      tenant: Tenant,
+      find: (tokenHash: string) => Effect.Effect<Option.Option<Found>>,
+    ): Effect.Effect<Found, Unauthorized | SessionExpired> =>
+      token.length === 0 || token.length > 512
+        ? Effect.fail(new Unauthorized({ message: "missing or malformed credentials" }))
+        : Effect.flatMap(find(sha256Hex(token)), (found) => admit(found, tenant))
 
     /**
      * The session and user behind a session token, for the tenant of the request. A token of another app is treated
@@ -191,9 +199,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
      */
     // Every request of every app comes through here: flatMap chains rather than generators.
     const validate = (token: string, tenant: Tenant): Effect.Effect<SessionWithUser, Unauthorized | SessionExpired> =>
-      malformed(token)
-        ? Effect.fail(new Unauthorized({ message: "missing or malformed credentials" }))
-        : Effect.flatMap(sessions.findByTokenHash(sha256Hex(token)), (found) => admit(found, tenant))
+      lookUp(token, tenant, sessions.findByTokenHash)
 
     /**
      * `validate`, and what grants the session's user `permission` in the tenant's app (`Authorization.check` without
@@ -204,12 +210,9 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
       tenant: Tenant,
       permission: Omit<PermissionQuery, "userId" | "appId">,
     ): Effect.Effect<SessionWithPermission, Unauthorized | SessionExpired> =>
-      malformed(token)
-        ? Effect.fail(new Unauthorized({ message: "missing or malformed credentials" }))
-        : Effect.flatMap(
-            sessions.findByTokenHashWithPermission(sha256Hex(token), { ...permission, appId: tenant.app.id }),
-            (found) => admit(found, tenant),
-          )
+      lookUp(token, tenant, (tokenHash) =>
+        sessions.findByTokenHashWithPermission(tokenHash, { ...permission, appId: tenant.app.id }),
+      )
 
     /**
      * Whether a revoked refresh token is one presented again within the reuse grace (http-api.md §3 "Refresh reuse
