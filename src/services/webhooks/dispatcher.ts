@@ -137,11 +137,18 @@ const makeClaimedRows = (workers: number, reserve: number, perWebhook: number) =
       else queue.push(row)
       waiting++
     },
-    /** Rows waiting that a worker could start now (not held back by their webhook's limit or the reserve). */
+    /**
+     * Rows waiting that workers could start now: of each webhook, as many as its limit leaves (one while the reserve
+     * applies). Counting a webhook's whole queue would keep the claims waiting for a delivery to end, and a quiet
+     * receiver's new row unclaimed for as long, while its limit holds those rows back.
+     */
     startable: (): number => {
       const reserved = underWay >= workers - reserve
       let count = 0
-      for (const [id, queue] of queues) if (mayStart(id, reserved)) count += queue.length
+      for (const [id, queue] of queues) {
+        if (!mayStart(id, reserved)) continue
+        count += Math.min(queue.length, reserved ? 1 : perWebhook - (underWayOf.get(id) ?? 0))
+      }
       return count
     },
     /** The next row to deliver, counted as under way; `undefined` when none may start now. */
