@@ -7,7 +7,9 @@
  *     → `AuthsomeHttp.layer(options)`       routes, the request pipeline, the OpenAPI document
  *
  * `Authsome.layer(options)` is that whole chain in one call; closing its scope stops the engine (the dispatcher, the
- * pool). Building it migrates, so a server built on it opens its port after the migrations.
+ * pool). Building it migrates, so a server built on it opens its port after the migrations. It builds the services
+ * and the routes while the migrations run (no service, core or plugin, touches the database while it is built), and
+ * starts what does (the default app, `onStart` hooks, the dispatchers, housekeeping) once both are done.
  */
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Context, Effect, Layer } from "effect"
@@ -181,6 +183,29 @@ const requireMigrated = (plugins: ReadonlyArray<AnyPlugin>) =>
     }),
   )
 
+/**
+ * The configuration, the core services and each plugin's services and stores: built without reading the database
+ * (no service reads at construction), so `Authsome.layer` builds them while the migrations run.
+ */
+const constructedServices = (options: AuthsomeOptions) => {
+  let withPlugins = Layer.empty as unknown as Layer.Layer<any, any, CoreServices>
+  for (const plugin of options.plugins ?? []) withPlugins = Layer.merge(withPlugins, pluginLayer(plugin))
+  return withPlugins.pipe(
+    Layer.provideMerge(coreServices),
+    Layer.provideMerge(AuthConfig.layer(configOf(options))),
+  ) as Layer.Layer<any, any, any>
+}
+
+/**
+ * What runs on the migrated database, once the `Migrator` in context has run every plugin's group: the mail and
+ * webhook dispatchers and the housekeeping, then the default app and every plugin's `onStart`.
+ */
+const runningServices = (options: AuthsomeOptions) =>
+  startup.pipe(
+    Layer.provideMerge(Layer.mergeAll(dispatcherLayer(options.mailer), webhookDispatcherLayer, housekeepingLayer)),
+    Layer.provide(requireMigrated(options.plugins ?? [])),
+  ) as Layer.Layer<never, any, any>
+
 export const AuthsomeServices = {
   /**
    * The configuration, the core services, each plugin's services and stores, and the mail dispatcher, on a store
@@ -192,17 +217,11 @@ export const AuthsomeServices = {
     EngineServices | PluginServices<P>,
     InvalidConfig | InvalidSmtpUrl | InvalidMigrationGroups | PluginErrors<P>,
     StoreServices | StoreBackend | Migrator
-  > => {
-    const plugins: ReadonlyArray<AnyPlugin> = options.plugins ?? []
-    let withPlugins = Layer.empty as unknown as Layer.Layer<any, any, CoreServices>
-    for (const plugin of plugins) withPlugins = Layer.merge(withPlugins, pluginLayer(plugin))
-    return Layer.merge(withPlugins, startup.pipe(Layer.provide(withPlugins))).pipe(
-      Layer.provideMerge(Layer.mergeAll(dispatcherLayer(options.mailer), webhookDispatcherLayer, housekeepingLayer)),
-      Layer.provideMerge(coreServices),
-      Layer.provideMerge(AuthConfig.layer(configOf(options))),
-      Layer.provideMerge(requireMigrated(plugins)),
-    ) as Layer.Layer<any, any, any>
-  },
+  > =>
+    runningServices(options).pipe(
+      Layer.provideMerge(constructedServices(options)),
+      Layer.provideMerge(requireMigrated(options.plugins ?? [])),
+    ),
 }
 
 // --- HTTP ----------------------------------------------------------------------------------------------------------
@@ -308,23 +327,29 @@ const uiPages = (
     if (config.publicUrl === undefined) {
       yield* Effect.logWarning("the hosted pages need publicUrl: its origin is the one their forms are accepted from")
     }
-    const defaultApp = yield* (yield* Tenancy).defaultApp
+    // Read at the first page (cached): the routes are built before the default app exists (during the migrations).
+    const appBrand = Effect.map((yield* Tenancy).defaultApp, (defaultApp) => ({
+      name: config.mail.appName ?? defaultApp.name,
+      logoUrl: null,
+      primaryColor: null,
+    }))
     const branding = yield* BrandingStore
-    const appBrand = { name: config.mail.appName ?? defaultApp.name, logoUrl: null, primaryColor: null }
     return makePages({
       config,
       api,
       requestLog: options.requestLog,
       brand: (orgId) =>
         orgId === null
-          ? Effect.succeed(appBrand)
-          : branding.get(orgId as OrganizationId).pipe(
-              Effect.map((found) => ({
-                name: found.companyName ?? appBrand.name,
-                logoUrl: found.logoUrl,
-                primaryColor: found.primaryColor,
-              })),
-              Effect.orElseSucceed(() => appBrand),
+          ? appBrand
+          : Effect.flatMap(appBrand, (brand) =>
+              branding.get(orgId as OrganizationId).pipe(
+                Effect.map((found) => ({
+                  name: found.companyName ?? brand.name,
+                  logoUrl: found.logoUrl,
+                  primaryColor: found.primaryColor,
+                })),
+                Effect.orElseSucceed(() => brand),
+              ),
             ),
     })
   })
@@ -372,10 +397,15 @@ export class Authsome extends Context.Tag("authsome/Authsome")<Authsome, Authsom
         }
       }),
     )
+    // The migrations' DDL runs in the database while the services and the routes are built (a third of an empty
+    // start); what reads or writes the database starts once both are done.
+    const built = Layer.merge(
+      AuthsomeHttp.layer(options).pipe(Layer.provideMerge(constructedServices(options))),
+      Migrator.layer(migrationGroups(plugins)),
+    )
     return facade.pipe(
-      Layer.provideMerge(AuthsomeHttp.layer(options)),
-      Layer.provideMerge(AuthsomeServices.layer(options)),
-      Layer.provideMerge(Migrator.layer(migrationGroups(plugins))),
+      Layer.provideMerge(runningServices(options)),
+      Layer.provideMerge(built),
       Layer.passthrough,
     ) as Layer.Layer<any, any, any>
   }

@@ -41,6 +41,26 @@ describe("migrations on PostgreSQL", () => {
     }
   })
 
+  it("records a migration whose name has a quote, sent in one query with the others", async () => {
+    const fresh = await createDatabase("quote")
+    const rt = runtimeFor(fresh.url)
+    try {
+      const quoted = { name: "quoted", migrations: [ddl(1, "o'brien's table", ["CREATE TABLE quoted (x int)"])] }
+      expect(await rt.runPromise(runMigrations([coreMigrations, quoted]))).toHaveLength(
+        coreMigrations.migrations.length + 1,
+      )
+      const status = await rt.runPromise(migrationStatus([coreMigrations, quoted]))
+      expect(status.find((s) => s.group === "quoted")).toMatchObject({
+        name: "o'brien's table",
+        appliedAt: expect.any(Date),
+      })
+      expect(status.every((s) => s.appliedAt instanceof Date)).toBe(true)
+    } finally {
+      await rt.dispose()
+      await fresh.drop()
+    }
+  })
+
   it("6 migrators started at once on an empty database all succeed, each migration recorded once", async () => {
     const fresh = await createDatabase("race")
     const runtimes = Array.from({ length: 6 }, () => runtimeFor(fresh.url))
@@ -65,9 +85,20 @@ describe("migrations on PostgreSQL", () => {
     const fresh = await createDatabase("fail")
     const rt = runtimeFor(fresh.url)
     try {
-      const broken = { name: "broken", migrations: [ddl(1, "bad", ["CREATE TABLE nope (x no_such_type)"])] }
+      // Sent in one query with the core's migrations: the failure still names the migration that failed.
+      const broken = {
+        name: "broken",
+        migrations: [
+          ddl(1, "fine", ["CREATE TABLE fine (x int)"]),
+          ddl(2, "bad", ["CREATE TABLE nope (x no_such_type)"]),
+        ],
+      }
       const exit = await rt.runPromiseExit(runMigrations([coreMigrations, broken]))
-      expect(Exit.isFailure(exit)).toBe(true)
+      expect(exit).toMatchObject({
+        _tag: "Failure",
+        cause: { error: { _tag: "MigrationFailed", group: "broken", version: 2, name: "bad" } },
+      })
+      expect(String(Exit.isFailure(exit) && exit.cause)).toContain('type "no_such_type" does not exist')
       expect(await rt.runPromise(tables)).toEqual([])
       const status = await rt.runPromise(migrationStatus([coreMigrations]))
       expect(status.every((s) => s.appliedAt === null)).toBe(true)

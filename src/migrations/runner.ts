@@ -6,7 +6,7 @@
  */
 import { SqlClient } from "@effect/sql"
 import { Data, Effect } from "effect"
-import type { AppliedMigration, MigrationGroup, MigrationStatus } from "./types.js"
+import type { AppliedMigration, Migration, MigrationGroup, MigrationStatus } from "./types.js"
 
 export class MigrationFailed extends Data.TaggedError("MigrationFailed")<{
   readonly group: string
@@ -56,6 +56,24 @@ const ensureTable = (sql: SqlClient.SqlClient) =>
     CONSTRAINT authsome_migrations_pkey PRIMARY KEY ("group", version)
   )`
 
+interface Pending {
+  readonly group: string
+  readonly migration: Migration
+}
+
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
+
+/** Plain-SQL migrations and their tracking rows, as one multi-statement text. */
+const batchText = (batch: ReadonlyArray<Pending>) =>
+  batch
+    .map(
+      ({ group, migration }) =>
+        `${migration.statements!.join(";\n")};\n` +
+        `INSERT INTO authsome_migrations ("group", version, name) ` +
+        `VALUES (${literal(group)}, ${migration.version}, ${literal(migration.name)})`,
+    )
+    .join(";\n")
+
 /** Applies every pending migration of `groups` (in group order, then version order); returns what ran. */
 export const runMigrations = (groups: ReadonlyArray<MigrationGroup>) =>
   Effect.gen(function* () {
@@ -66,24 +84,45 @@ export const runMigrations = (groups: ReadonlyArray<MigrationGroup>) =>
       yield* ensureTable(sql)
       const rows = yield* sql<{ group: string; version: number }>`SELECT "group", version FROM authsome_migrations`
       const applied = new Set(rows.map((r) => `${r.group}\u0000${r.version}`))
-      const ran: Array<AppliedMigration> = []
-      for (const group of groups) {
-        for (const m of sorted(group)) {
-          if (applied.has(`${group.name}\u0000${m.version}`)) continue
-          yield* m.up.pipe(
-            Effect.provideService(SqlClient.SqlClient, sql),
-            Effect.mapError(
-              (cause) => new MigrationFailed({ group: group.name, version: m.version, name: m.name, cause }),
-            ),
-            Effect.catchAllDefect(
-              (cause) => new MigrationFailed({ group: group.name, version: m.version, name: m.name, cause }),
-            ),
-          )
-          yield* sql`INSERT INTO authsome_migrations ("group", version, name) VALUES (${group.name}, ${m.version}, ${m.name})`
-          ran.push({ group: group.name, version: m.version, name: m.name })
+      const pending = groups.flatMap((group) =>
+        sorted(group)
+          .filter((m) => !applied.has(`${group.name}\u0000${m.version}`))
+          .map((migration) => ({ group: group.name, migration })),
+      )
+      const applyOne = ({ group, migration: m }: Pending) =>
+        m.up.pipe(
+          Effect.provideService(SqlClient.SqlClient, sql),
+          Effect.mapError((cause) => new MigrationFailed({ group, version: m.version, name: m.name, cause })),
+          Effect.catchAllDefect((cause) => new MigrationFailed({ group, version: m.version, name: m.name, cause })),
+          Effect.zipRight(
+            sql`INSERT INTO authsome_migrations ("group", version, name) VALUES (${group}, ${m.version}, ${m.name})`,
+          ),
+        )
+      // Runs of plain-SQL migrations go in one query with their tracking rows: one round trip instead of two per
+      // migration (on an empty database the server builds its services meanwhile, and each round trip waits for the
+      // event loop). If the batch fails, it is undone to its savepoint and run one migration at a time, which names
+      // the one that fails.
+      let index = 0
+      while (index < pending.length) {
+        let end = index
+        while (end < pending.length && pending[end]!.migration.statements !== undefined) end++
+        const batch = pending.slice(index, end)
+        if (batch.length > 1) {
+          yield* sql`SAVEPOINT authsome_migrations_batch`
+          const together = yield* Effect.either(sql.unsafe(batchText(batch)).unprepared)
+          if (together._tag === "Right") {
+            yield* sql`RELEASE SAVEPOINT authsome_migrations_batch`
+            index = end
+            continue
+          }
+          yield* sql`ROLLBACK TO SAVEPOINT authsome_migrations_batch`
         }
+        for (const one of batch.length > 1 ? batch : [pending[index]!]) yield* applyOne(one)
+        index += Math.max(1, batch.length)
       }
-      return ran
+      return pending.map(
+        ({ group, migration }): AppliedMigration => ({ group, version: migration.version, name: migration.name }),
+      )
     })
     return yield* sql.withTransaction(run)
   }).pipe(Effect.withSpan("authsome.migrate"))

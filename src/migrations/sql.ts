@@ -10,4 +10,5 @@ export const ddl = (version: number, name: string, statements: ReadonlyArray<str
   version,
   name,
   up: Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(statements.join(";\n")).unprepared),
+  statements,
 })

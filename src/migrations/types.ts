@@ -6,6 +6,11 @@ export interface Migration {
   readonly version: number
   readonly name: string
   readonly up: Effect.Effect<unknown, unknown, SqlClient.SqlClient>
+  /**
+   * `up` as plain SQL statements, when it is only that (`ddl` sets it): the runner may send them in one query with
+   * the other pending migrations'.
+   */
+  readonly statements?: ReadonlyArray<string>
 }
 
 /** An ordered list of migrations owned by the core (`authsome`) or by one plugin (`authsome-<plugin>`). */

@@ -72,7 +72,11 @@ export interface Plugin<Services = never, E = never> {
   readonly name: string
   /** The plugin's tables, merged into the engine's single migration run. */
   readonly migrations?: MigrationGroup | undefined
-  /** The plugin's stores and services, built on the core services. */
+  /**
+   * The plugin's stores and services, built on the core services. `Authsome.layer` builds it while the migrations
+   * run, so building it must not read or write the database (its tables may not exist yet): start-time work on the
+   * database belongs in the `onStart` hook.
+   */
   readonly layer?: Layer.Layer<Services, E, CoreServices> | undefined
   readonly routes?: Effect.Effect<ReadonlyArray<Route>, never, Services | CoreServices> | undefined
   readonly hooks?: Effect.Effect<PluginHooks, never, Services | CoreServices> | undefined

