@@ -2,8 +2,8 @@
  * Apps and environments: bootstraps the default app (three environments, built-in roles) and resolves the app of a
  * request from its publishable key.
  */
-import { Clock, Effect, Option } from "effect"
-import { Unauthorized } from "../domain/errors.js"
+import { Clock, Effect } from "effect"
+import { NotFound, Unauthorized } from "../domain/errors.js"
 import { newId } from "../domain/ids.js"
 import type * as M from "../domain/models.js"
 import { AppStore, EnvironmentStore, RbacStore, Store } from "./store/index.js"
@@ -59,67 +59,70 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
     const rbac = yield* RbacStore
     const store = yield* Store
 
+    // Each reads what exists in one query and creates only what is missing: on a provisioned app (every start) two
+    // reads, on a new one no lookup per row.
     const ensureEnvironments = (app: M.App, now: Date) =>
-      Effect.forEach(
-        defaultEnvironments,
-        (spec, index) =>
-          environments.getBySlug(app.id, spec.slug).pipe(
-            Effect.catchTag("NotFound", () =>
-              environments.create({
-                id: newId.environment(),
-                appId: app.id,
-                name: spec.name,
-                slug: spec.slug,
-                type: spec.type,
-                isDefault: index === 0,
-                color: spec.color,
-                description: null,
-                settings: null,
-                clonedFrom: null,
-                metadata: null,
-                createdAt: now,
-                updatedAt: now,
-              }),
-            ),
-          ),
-        { discard: true },
-      )
+      Effect.flatMap(environments.list(app.id), (existing) => {
+        const slugs = new Set(existing.map((environment) => environment.slug))
+        return Effect.forEach(
+          defaultEnvironments,
+          (spec, index) =>
+            slugs.has(spec.slug)
+              ? Effect.void
+              : environments.create({
+                  id: newId.environment(),
+                  appId: app.id,
+                  name: spec.name,
+                  slug: spec.slug,
+                  type: spec.type,
+                  isDefault: index === 0,
+                  color: spec.color,
+                  description: null,
+                  settings: null,
+                  clonedFrom: null,
+                  metadata: null,
+                  createdAt: now,
+                  updatedAt: now,
+                }),
+          { discard: true },
+        )
+      })
 
     const ensureRoles = (app: M.App, now: Date) =>
-      Effect.forEach(
-        builtInRoles,
-        (spec) =>
-          Effect.gen(function* () {
-            const existing = yield* Effect.option(rbac.getRoleBySlug(app.id, spec.slug))
-            if (Option.isSome(existing)) return
-            const parent = spec.parent === null ? null : yield* rbac.getRoleBySlug(app.id, spec.parent)
-            const role = yield* rbac.createRole({
-              id: newId.role(),
-              appId: app.id,
-              parentId: parent?.id ?? null,
-              name: spec.name,
-              slug: spec.slug,
-              description: null,
-              builtIn: true,
-              createdAt: now,
-              updatedAt: now,
-            })
-            yield* Effect.forEach(
-              spec.permissions,
-              ([resource, action]) =>
-                rbac.addPermission({
-                  id: newId.permission(),
-                  appId: app.id,
-                  roleId: role.id,
-                  resource,
-                  action,
-                  createdAt: now,
-                }),
-              { discard: true },
-            )
-          }),
-        { discard: true },
-      )
+      Effect.gen(function* () {
+        const roles = new Map((yield* rbac.listRoles(app.id)).map((role) => [role.slug, role]))
+        // Parents come first in `builtInRoles`.
+        for (const spec of builtInRoles) {
+          if (roles.has(spec.slug)) continue
+          const parent = spec.parent === null ? undefined : roles.get(spec.parent)
+          if (spec.parent !== null && parent === undefined) return yield* new NotFound({ entity: "role" })
+          const role = yield* rbac.createRole({
+            id: newId.role(),
+            appId: app.id,
+            parentId: parent?.id ?? null,
+            name: spec.name,
+            slug: spec.slug,
+            description: null,
+            builtIn: true,
+            createdAt: now,
+            updatedAt: now,
+          })
+          roles.set(spec.slug, role)
+          yield* Effect.forEach(
+            spec.permissions,
+            ([resource, action]) =>
+              rbac.addPermission({
+                id: newId.permission(),
+                appId: app.id,
+                roleId: role.id,
+                resource,
+                action,
+                createdAt: now,
+              }),
+            { discard: true },
+          )
+        }
+      })
 
     /** Creates a missing app's environments and roles; safe to run on every start and from several instances. */
     const provisionApp = (app: M.App) =>
