@@ -100,25 +100,28 @@ export const runMigrations = (groups: ReadonlyArray<MigrationGroup>) =>
         )
       // Runs of plain-SQL migrations go in one query with their tracking rows: one round trip instead of two per
       // migration (on an empty database the server builds its services meanwhile, and each round trip waits for the
-      // event loop). If the batch fails, it is undone to its savepoint and run one migration at a time, which names
-      // the one that fails.
+      // event loop). A failed run is undone to its savepoint and applied one migration at a time, which names the
+      // migration that fails.
+      const appliedTogether = (run: ReadonlyArray<Pending>) =>
+        Effect.gen(function* () {
+          yield* sql`SAVEPOINT authsome_migrations_run`
+          const together = yield* Effect.either(sql.unsafe(batchText(run)).unprepared)
+          yield* together._tag === "Right"
+            ? sql`RELEASE SAVEPOINT authsome_migrations_run`
+            : sql`ROLLBACK TO SAVEPOINT authsome_migrations_run`
+          return together._tag === "Right"
+        })
       let index = 0
       while (index < pending.length) {
+        // The run of plain-SQL migrations from here, or this one migration when it is not plain SQL.
         let end = index
         while (end < pending.length && pending[end]!.migration.statements !== undefined) end++
-        const batch = pending.slice(index, end)
-        if (batch.length > 1) {
-          yield* sql`SAVEPOINT authsome_migrations_batch`
-          const together = yield* Effect.either(sql.unsafe(batchText(batch)).unprepared)
-          if (together._tag === "Right") {
-            yield* sql`RELEASE SAVEPOINT authsome_migrations_batch`
-            index = end
-            continue
-          }
-          yield* sql`ROLLBACK TO SAVEPOINT authsome_migrations_batch`
+        end = Math.max(end, index + 1)
+        const run = pending.slice(index, end)
+        if (run.length === 1 || !(yield* appliedTogether(run))) {
+          for (const one of run) yield* applyOne(one)
         }
-        for (const one of batch.length > 1 ? batch : [pending[index]!]) yield* applyOne(one)
-        index += Math.max(1, batch.length)
+        index = end
       }
       return pending.map(
         ({ group, migration }): AppliedMigration => ({ group, version: migration.version, name: migration.name }),
