@@ -197,13 +197,12 @@ const constructedServices = (options: AuthsomeOptions) => {
 }
 
 /**
- * What runs on the migrated database, once the `Migrator` in context has run every plugin's group: the mail and
- * webhook dispatchers and the housekeeping, then the default app and every plugin's `onStart`.
+ * What runs on the migrated database (build it after `requireMigrated`): the mail and webhook dispatchers and the
+ * housekeeping, then the default app and every plugin's `onStart`.
  */
 const runningServices = (options: AuthsomeOptions) =>
   startup.pipe(
     Layer.provideMerge(Layer.mergeAll(dispatcherLayer(options.mailer), webhookDispatcherLayer, housekeepingLayer)),
-    Layer.provide(requireMigrated(options.plugins ?? [])),
   ) as Layer.Layer<never, any, any>
 
 export const AuthsomeServices = {
@@ -405,6 +404,7 @@ export class Authsome extends Context.Tag("authsome/Authsome")<Authsome, Authsom
     )
     return facade.pipe(
       Layer.provideMerge(runningServices(options)),
+      Layer.provideMerge(requireMigrated(plugins)),
       Layer.provideMerge(built),
       Layer.passthrough,
     ) as Layer.Layer<any, any, any>
