@@ -32,6 +32,8 @@ export const coreTables = [
   "authsome_webhook_deliveries",
   "authsome_audit_events",
   "authsome_rate_limits",
+  // Derived from roles and permissions by triggers: each role's grants with its ancestors' (migration 16).
+  "authsome_role_grants",
   "authsome_migrations",
 ]
 

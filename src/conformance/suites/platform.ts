@@ -760,6 +760,81 @@ export const platformSuite = (h: Harness) => {
     )
 
     h.test(
+      "resolvePermission follows every change of the hierarchy at once: parents, slugs, permissions, deleted roles",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const base = yield* seedRole(tenant.app.id, { slug: unique("base") })
+        const middle = yield* seedRole(tenant.app.id, { slug: unique("middle") })
+        const top = yield* seedRole(tenant.app.id, { slug: unique("top"), parentId: middle.id })
+        yield* rbac.assign(makeUserRole(user, top))
+        const check = (resource = "doc", action = "read") =>
+          rbac.resolvePermission({ appId: tenant.app.id, userId: user.id, orgId: null, resource, action })
+        const read = yield* rbac.addPermission(makePermission(base, "doc", "read"))
+        yield* expectNone(check())
+        // A parent given: its grants reach every descendant.
+        yield* rbac.updateRole(middle.id, { parentId: base.id }, NOW)
+        expect(yield* getSome(check())).toMatchObject({ roleId: base.id, roleSlug: base.slug, depth: 2 })
+        // A slug renamed: the explanation names the new one; a name alone changes nothing else.
+        const renamed = unique("renamed")
+        yield* rbac.updateRole(base.id, { slug: renamed, name: "Renamed" }, NOW)
+        expect(yield* getSome(check())).toMatchObject({ roleSlug: renamed, depth: 2 })
+        // A permission added nearer wins; removed, the farther one answers again.
+        const nearer = yield* rbac.addPermission(makePermission(middle, "doc", "read"))
+        expect(yield* getSome(check())).toMatchObject({ roleId: middle.id, depth: 1 })
+        yield* rbac.removePermission(middle.id, nearer.id)
+        expect(yield* getSome(check())).toMatchObject({ roleId: base.id, depth: 2 })
+        // A middle role deleted detaches its children, so nothing above it is inherited any more.
+        yield* rbac.deleteRole(middle.id)
+        yield* expectNone(check())
+        yield* rbac.updateRole(top.id, { parentId: base.id }, NOW)
+        expect(yield* getSome(check())).toMatchObject({ roleId: base.id, depth: 1 })
+        yield* rbac.removePermission(base.id, read.id)
+        yield* expectNone(check())
+        // Another app's roles are untouched by all of it.
+        const other = yield* seedTenant()
+        const stranger = yield* seedUser(other)
+        const otherRole = yield* seedRole(other.app.id)
+        yield* rbac.addPermission(makePermission(otherRole, "doc", "read"))
+        yield* rbac.assign(makeUserRole(stranger, otherRole))
+        yield* rbac.deleteRole(base.id)
+        expect(
+          yield* getSome(
+            rbac.resolvePermission({ appId: other.app.id, userId: stranger.id, orgId: null, resource: "doc", action: "read" }),
+          ),
+        ).toMatchObject({ roleId: otherRole.id, depth: 0 })
+      }),
+    )
+
+    h.test(
+      "resolvePermission: two concurrent changes of one app's hierarchy both count",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const base = yield* seedRole(tenant.app.id)
+        const top = yield* seedRole(tenant.app.id)
+        yield* rbac.assign(makeUserRole(user, top))
+        for (let round = 0; round < 5; round++) {
+          const [resource, action] = [`doc${round}`, "read"]
+          // One writer grants the base role a permission while the other makes the base role the top's parent.
+          yield* rbac.updateRole(top.id, { parentId: null }, NOW)
+          yield* Effect.all(
+            [
+              rbac.addPermission(makePermission(base, resource, action)),
+              rbac.updateRole(top.id, { parentId: base.id }, NOW),
+            ],
+            { concurrency: "unbounded" },
+          )
+          expect(
+            yield* getSome(rbac.resolvePermission({ appId: tenant.app.id, userId: user.id, orgId: null, resource, action })),
+          ).toMatchObject({ roleId: base.id, depth: 1 })
+        }
+      }),
+    )
+
+    h.test(
       "deleteRole removes its permissions and assignments and detaches its children; NotFound after",
       Effect.gen(function* () {
         const rbac = yield* RbacStore

@@ -1,8 +1,7 @@
 /**
  * The permission check's SQL, shared by `RbacStore.resolvePermission` and `SessionStore.findByTokenHashWithPermission`:
- * the walk up the user's role chains to the nearest granting permission. The chain carries each role's slug and
- * parent, so the walk is one index lookup per level. Cycles cannot be written (`updateRole`); the depth bound keeps a
- * cycle in the data from running away all the same.
+ * the nearest granting permission of the roles the user holds, read from their grants with their ancestors'
+ * (`authsome_role_grants`, kept by triggers: migration 16), one index lookup per role held.
  */
 import type * as Id from "../../domain/ids.js"
 import type { ResolvedPermission } from "../../services/store/platform.js"
@@ -17,19 +16,13 @@ export const grantingPermission = (
   resource: string,
   action: string,
 ) =>
-  sql`WITH RECURSIVE chain(role_id, slug, parent_id, depth) AS (
-        SELECT r.id, r.slug, r.parent_id, 0
-        FROM authsome_user_roles ur JOIN authsome_roles r ON r.id = ur.role_id
-        WHERE ur.user_id = ${userId} AND ur.app_id = ${appId} AND (ur.org_id IS NULL OR ur.org_id = ${orgId})
-        UNION ALL
-        SELECT r.id, r.slug, r.parent_id, c.depth + 1
-        FROM chain c JOIN authsome_roles r ON r.id = c.parent_id
-        WHERE c.depth < 32
-      )
-      SELECT c.role_id, c.slug AS role_slug, p.resource, p.action, c.depth
-      FROM chain c JOIN authsome_permissions p ON p.role_id = c.role_id
-      WHERE (p.resource = ${resource} OR p.resource = '*') AND (p.action = ${action} OR p.action = '*')
-      ORDER BY c.depth, (p.resource = '*')::int + (p.action = '*')::int, c.slug COLLATE "C", p.id COLLATE "C"
+  sql`SELECT g.granting_role_id AS role_id, g.granting_role_slug AS role_slug, g.resource, g.action, g.depth
+      FROM authsome_user_roles ur
+      JOIN authsome_role_grants g ON g.app_id = ur.app_id AND g.role_id = ur.role_id
+      WHERE ur.user_id = ${userId} AND ur.app_id = ${appId} AND (ur.org_id IS NULL OR ur.org_id = ${orgId})
+        AND (g.resource = ${resource} OR g.resource = '*') AND (g.action = ${action} OR g.action = '*')
+      ORDER BY g.depth, (g.resource = '*')::int + (g.action = '*')::int, g.granting_role_slug COLLATE "C",
+        g.permission_id COLLATE "C"
       LIMIT 1`
 
 /** A row of `grantingPermission` (or of its PL/pgSQL function); a row without `role_id` granted nothing. */
