@@ -108,18 +108,15 @@ export class Tenancy extends Effect.Service<Tenancy>()("authsome/Tenancy", {
             updatedAt: now,
           })
           roles.set(spec.slug, role)
-          yield* Effect.forEach(
-            spec.permissions,
-            ([resource, action]) =>
-              rbac.addPermission({
-                id: newId.permission(),
-                appId: app.id,
-                roleId: role.id,
-                resource,
-                action,
-                createdAt: now,
-              }),
-            { discard: true },
+          yield* rbac.addPermissions(
+            spec.permissions.map(([resource, action]) => ({
+              id: newId.permission(),
+              appId: app.id,
+              roleId: role.id,
+              resource,
+              action,
+              createdAt: now,
+            })),
           )
         }
       })

@@ -515,6 +515,21 @@ export const platformSuite = (h: Harness) => {
     )
 
     h.test(
+      "addPermissions adds several in order, or none of them when one conflicts (Conflict)",
+      Effect.gen(function* () {
+        const rbac = yield* RbacStore
+        const { app } = yield* seedTenant()
+        const role = yield* seedRole(app.id)
+        const added = [makePermission(role, "post", "read"), makePermission(role, "post", "write")]
+        expect(yield* rbac.addPermissions(added)).toEqual(added)
+        expect(yield* rbac.addPermissions([])).toEqual([])
+        const fresh = makePermission(role, "comment", "read")
+        yield* expectFailure(rbac.addPermissions([fresh, makePermission(role, "post", "read")]), "Conflict")
+        expect(sortedIds(yield* rbac.listPermissions(role.id))).toEqual(sortedIds(added))
+      }),
+    )
+
+    h.test(
       "assignments: unique per user, role and organization (Conflict); listUserRoles scopes; unassign (NotFound)",
       Effect.gen(function* () {
         const rbac = yield* RbacStore
@@ -801,7 +816,13 @@ export const platformSuite = (h: Harness) => {
         yield* rbac.deleteRole(base.id)
         expect(
           yield* getSome(
-            rbac.resolvePermission({ appId: other.app.id, userId: stranger.id, orgId: null, resource: "doc", action: "read" }),
+            rbac.resolvePermission({
+              appId: other.app.id,
+              userId: stranger.id,
+              orgId: null,
+              resource: "doc",
+              action: "read",
+            }),
           ),
         ).toMatchObject({ roleId: otherRole.id, depth: 0 })
       }),
@@ -828,7 +849,9 @@ export const platformSuite = (h: Harness) => {
             { concurrency: "unbounded" },
           )
           expect(
-            yield* getSome(rbac.resolvePermission({ appId: tenant.app.id, userId: user.id, orgId: null, resource, action })),
+            yield* getSome(
+              rbac.resolvePermission({ appId: tenant.app.id, userId: user.id, orgId: null, resource, action }),
+            ),
           ).toMatchObject({ roleId: base.id, depth: 1 })
         }
       }),

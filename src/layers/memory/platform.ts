@@ -278,6 +278,8 @@ export const makeRbacStore = ({ run, find }: Engine): RbacStoreShape => ({
       ),
     ),
   addPermission: (permission) => run((db) => db.insert("permissions", permission), "Conflict"),
+  addPermissions: (permissions) =>
+    run((db) => permissions.map((permission) => db.insert("permissions", permission)), "Conflict"),
   removePermission: (roleId, permissionId) =>
     run((db) => {
       const permission = db.find("permissions", permissionId)

@@ -315,6 +315,13 @@ const makeRbacStore = Effect.gen(function* () {
         Sql.onUniqueViolation(Sql.conflict),
         Sql.returned(Permissions),
       ),
+    addPermissions: (permissions) =>
+      permissions.length === 0
+        ? Effect.succeed([])
+        : sql`${Sql.insertInto(sql, Permissions, permissions)} RETURNING ${Permissions.select}`.pipe(
+            Sql.onUniqueViolation(Sql.conflict),
+            Sql.all(Permissions),
+          ),
     removePermission: (roleId, permissionId) =>
       sql`DELETE FROM authsome_permissions WHERE id = ${permissionId} AND role_id = ${roleId} RETURNING 1`.pipe(
         Sql.found("permission"),

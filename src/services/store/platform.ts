@@ -186,6 +186,10 @@ export interface RbacStoreShape {
   /** Oldest first. */
   readonly listRoles: (appId: Id.AppId) => Effect.Effect<ReadonlyArray<M.Role>>
   readonly addPermission: (permission: M.Permission) => Effect.Effect<M.Permission, Conflict>
+  /** Several at once (one statement on PostgreSQL), in order: all of them, or none and Conflict. */
+  readonly addPermissions: (
+    permissions: ReadonlyArray<M.Permission>,
+  ) => Effect.Effect<ReadonlyArray<M.Permission>, Conflict>
   readonly removePermission: (roleId: Id.RoleId, permissionId: Id.PermissionId) => Effect.Effect<void, NotFound>
   readonly listPermissions: (roleId: Id.RoleId) => Effect.Effect<ReadonlyArray<M.Permission>>
   /** Every permission of every role of the app, for evaluating hierarchies in one read. */
