@@ -99,6 +99,16 @@ const nextAttemptOrFailed = (sql: Sql.Client, nextAttemptAt: Date | null) =>
 
 const makeWebhookStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  // Every change that records events (each sign-in among them) asks who subscribes: prepared once per connection.
+  const subscribed = yield* Sql.preparedRead(
+    "authsome_webhooks_subscribed",
+    (appId: string, envId: string, eventTypes: string) =>
+      sql`SELECT ${Webhooks.select} FROM authsome_webhooks
+          WHERE app_id = ${appId} AND env_id = ${envId} AND active
+            AND (events && ARRAY(SELECT jsonb_array_elements_text(${eventTypes}::jsonb)) OR '*' = ANY(events))
+          ORDER BY id`,
+    ["", "", ""],
+  )
   return WebhookStore.of({
     create: (webhook) =>
       sql`${Sql.insertInto(sql, Webhooks, [webhook])} RETURNING ${Webhooks.select}`.pipe(Sql.returned(Webhooks)),
@@ -118,11 +128,7 @@ const makeWebhookStore = Effect.gen(function* () {
         Sql.all(Webhooks),
       ),
     listSubscribed: (appId, envId, eventTypes) =>
-      sql`SELECT ${Webhooks.select} FROM authsome_webhooks
-          WHERE app_id = ${appId} AND env_id = ${envId} AND active
-            AND (events && ARRAY(SELECT jsonb_array_elements_text(${JSON.stringify(eventTypes)}::jsonb))
-                 OR '*' = ANY(events))
-          ORDER BY id`.pipe(Sql.all(Webhooks)),
+      subscribed(appId, envId, JSON.stringify(eventTypes)).pipe(Sql.all(Webhooks)),
   })
 })
 

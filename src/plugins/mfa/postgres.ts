@@ -10,15 +10,21 @@ const MfaRecoveryCodes = Sql.tableOf("authsome_mfa_recovery_codes", MfaRecoveryC
 export const makeSqlMfaStore = Effect.gen(function* () {
   const sql = yield* Sql.client
   const transaction = Sql.transaction(sql)
+  // Every password sign-in asks for the user's authenticator: prepared once per connection.
+  const enrollmentOf = yield* Sql.preparedRead(
+    "authsome_mfa_enrollment_of",
+    (userId: string, method: string) =>
+      sql`SELECT ${MfaEnrollments.select} FROM authsome_mfa_enrollments
+          WHERE user_id = ${userId} AND method = ${method}`,
+    ["", ""],
+  )
   return MfaStore.of({
     createEnrollment: (enrollment) =>
       sql`${Sql.insertInto(sql, MfaEnrollments, [enrollment])} RETURNING ${MfaEnrollments.select}`.pipe(
         Sql.onUniqueViolation(Sql.conflict),
         Sql.returned(MfaEnrollments),
       ),
-    getEnrollment: (userId, method) =>
-      sql`SELECT ${MfaEnrollments.select} FROM authsome_mfa_enrollments
-          WHERE user_id = ${userId} AND method = ${method}`.pipe(Sql.maybe(MfaEnrollments)),
+    getEnrollment: (userId, method) => enrollmentOf(userId, method).pipe(Sql.maybe(MfaEnrollments)),
     markVerified: (id, now) =>
       sql`UPDATE authsome_mfa_enrollments SET verified = true, updated_at = ${now}
           WHERE id = ${id} RETURNING 1`.pipe(Sql.found("mfa_enrollment")),
