@@ -50,11 +50,14 @@ export const parseUserAgent = (agent: string): ParsedAgent => {
 export class Devices extends Effect.Service<Devices>()("authsome/Devices", {
   effect: Effect.gen(function* () {
     const devices = yield* DeviceStore
-    /** The user's device for this request's User-Agent (created on first sight); none without a User-Agent. */
-    const track = (user: M.User, ctx: ClientContext, now: Date) => {
-      if (ctx.userAgent === null) return Effect.succeed(null)
+    /**
+     * The device row of this request's User-Agent, for `SessionStore.create` to upsert with the session (an
+     * existing row of the same user and fingerprint keeps its id); none without a User-Agent.
+     */
+    const sighting = (user: M.User, ctx: ClientContext, now: Date): M.Device | undefined => {
+      if (ctx.userAgent === null) return undefined
       const parsed = parseUserAgent(ctx.userAgent)
-      return devices.upsert({
+      return {
         id: newId.device(),
         appId: user.appId,
         envId: user.envId,
@@ -69,7 +72,7 @@ export class Devices extends Effect.Service<Devices>()("authsome/Devices", {
         lastSeenAt: now,
         createdAt: now,
         updatedAt: now,
-      })
+      }
     }
 
     /** One of the user's own devices; another user's (or a malformed id) is `NotFound`. */
@@ -87,6 +90,6 @@ export class Devices extends Effect.Service<Devices>()("authsome/Devices", {
         Effect.flatMap(Clock.currentTimeMillis, (now) => devices.setTrusted(device.id, true, new Date(now))),
       )
 
-    return { track, getOwn, listForUser, forget, trust } as const
+    return { sighting, getOwn, listForUser, forget, trust } as const
   }),
 }) {}

@@ -112,7 +112,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
         const refreshTokenTtl = options.refreshTokenTtl
           ? Duration.min(options.refreshTokenTtl, ttl.refreshTokenTtl)
           : ttl.refreshTokenTtl
-        const device = yield* devices.track(user, ctx, at)
+        const device = devices.sighting(user, ctx, at)
         const sessionToken = randomToken()
         const refreshToken = randomToken()
         const id = newId.session()
@@ -154,6 +154,7 @@ export class Sessions extends Effect.Service<Sessions>()("authsome/Sessions", {
             updatedAt: at,
           },
           recorded.events,
+          device,
         )
         // Without subscribed webhooks a sign-in stays one statement; with some, their deliveries join it.
         const session = yield* queued.length === 0

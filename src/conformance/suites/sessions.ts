@@ -2,8 +2,8 @@ import { Effect, Option } from "effect"
 import { describe, expect } from "vitest"
 import { newId } from "../../domain/ids.js"
 import type * as M from "../../domain/models.js"
-import { AuditStore, type RotateSession, SessionStore } from "../../services/store/index.js"
-import { at, DAY, HOUR, hash, MINUTE, makeAuditEvent, makeSession, sweepEpoch } from "../fixtures.js"
+import { AuditStore, DeviceStore, type RotateSession, SessionStore } from "../../services/store/index.js"
+import { at, DAY, HOUR, hash, MINUTE, makeAuditEvent, makeDevice, makeSession, sweepEpoch } from "../fixtures.js"
 import { expectFailure, expectNone, getSome, type Harness, race } from "../harness.js"
 import { seedOrg, seedSession, seedTenant, seedUser } from "../seed.js"
 
@@ -74,6 +74,38 @@ export const sessionsSuite = (h: Harness) =>
           type: "auth.signin",
           metadata: { session_id: session.id },
         })
+      }),
+    )
+
+    h.test(
+      "create with a device upserts it with the session: a new one is inserted, a known fingerprint keeps its row",
+      Effect.gen(function* () {
+        const sessions = yield* SessionStore
+        const devices = yield* DeviceStore
+        const tenant = yield* seedTenant()
+        const user = yield* seedUser(tenant)
+        const device = makeDevice(user, { lastSeenAt: at(HOUR) })
+        const first = makeSession(user, { deviceId: device.id })
+        expect(yield* sessions.create(first, [], device)).toEqual(first)
+        expect(yield* devices.get(device.id)).toEqual(device)
+        // Seen again: the session names the existing row whatever id the new sighting carried.
+        const again = makeDevice(user, {
+          fingerprint: device.fingerprint,
+          lastSeenAt: at(2 * HOUR),
+          ipAddress: "198.51.100.7",
+        })
+        const second = makeSession(user, { deviceId: again.id })
+        const event = makeAuditEvent(tenant, { userId: user.id, type: "session.created" })
+        expect(yield* sessions.create(second, [event], again)).toEqual({ ...second, deviceId: device.id })
+        expect(yield* sessions.get(second.id)).toEqual({ ...second, deviceId: device.id })
+        expect(yield* devices.listByUser(user.id)).toEqual([
+          { ...device, lastSeenAt: at(2 * HOUR), ipAddress: "198.51.100.7", updatedAt: again.updatedAt },
+        ])
+        yield* expectFailure(devices.get(again.id), "NotFound")
+        // The same fingerprint for another user is that user's own device.
+        const other = yield* seedUser(tenant)
+        const theirs = makeDevice(other, { fingerprint: device.fingerprint })
+        expect((yield* sessions.create(makeSession(other), [], theirs)).deviceId).toBe(theirs.id)
       }),
     )
 

@@ -110,6 +110,14 @@ const revokeRefreshToken = (
 
 const refreshTokenExpired = (session: M.Session, now: Date) => session.refreshTokenExpiresAt.getTime() < now.getTime()
 
+/** A device seen again (same user and fingerprint) keeps its row: its last sighting is updated. */
+const upsertDeviceIn = (db: Database, device: M.Device) =>
+  db.upsert("devices", "fingerprint", device, () => ({
+    lastSeenAt: device.lastSeenAt,
+    ipAddress: device.ipAddress,
+    updatedAt: device.updatedAt,
+  }))
+
 const sessionWithUser = (db: Database, tokenHash: string): SessionWithUser | undefined => {
   const session = db.findBy("sessions", "tokenHash", tokenHash)
   const user = session === undefined ? undefined : db.find("users", session.userId)
@@ -117,9 +125,10 @@ const sessionWithUser = (db: Database, tokenHash: string): SessionWithUser | und
 }
 
 export const makeSessionStore = ({ run, find }: Engine): SessionStoreShape => ({
-  create: (session, events = []) =>
+  create: (session, events = [], device) =>
     run((db) => {
-      const created = db.insert("sessions", session)
+      const seen = device === undefined ? undefined : upsertDeviceIn(db, device)
+      const created = db.insert("sessions", seen === undefined ? session : { ...session, deviceId: seen.id })
       for (const event of events) db.insert("auditEvents", event)
       return created
     }),
@@ -261,14 +270,7 @@ export const makePasswordResetStore = ({ run, find }: Engine): PasswordResetStor
 })
 
 export const makeDeviceStore = ({ run }: Engine): DeviceStoreShape => ({
-  upsert: (device) =>
-    run((db) =>
-      db.upsert("devices", "fingerprint", device, () => ({
-        lastSeenAt: device.lastSeenAt,
-        ipAddress: device.ipAddress,
-        updatedAt: device.updatedAt,
-      })),
-    ),
+  upsert: (device) => run((db) => upsertDeviceIn(db, device)),
   get: (id) => run((db) => db.get("devices", id), "NotFound"),
   listByUser: (userId) =>
     run((db) =>

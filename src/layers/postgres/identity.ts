@@ -101,8 +101,15 @@ const makeUserStore = Effect.gen(function* () {
   })
 })
 
+/** A device seen again (same user and User-Agent fingerprint) keeps its row: its last sighting is updated. */
+const upsertDeviceWith = (sql: Sql.Client) => (device: M.Device) =>
+  sql`${Sql.insertInto(sql, Devices, [device])}
+      ON CONFLICT (user_id, fingerprint) DO UPDATE SET
+        ${Sql.fromExcluded<M.Device>("lastSeenAt", "ipAddress", "updatedAt")}`
+
 const makeSessionStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const upsertDevice = upsertDeviceWith(sql)
   const onReplica = yield* Sql.replicaReads
   const transaction = Sql.transaction(sql)
   // The per-request validation read: one lookup by token hash joined to the live user. Behind a transaction pooler
@@ -164,13 +171,22 @@ const makeSessionStore = Effect.gen(function* () {
     }).pipe(transaction)
 
   return SessionStore.of({
-    create: (session, events = []) =>
-      (events.length === 0
-        ? sql`${Sql.insertInto(sql, Sessions, [session])} RETURNING ${Sessions.select}`
-        : sql`WITH created AS (${Sql.insertInto(sql, Sessions, [session])} RETURNING ${Sessions.select}),
-                recorded AS (${Sql.insertInto(sql, AuditEvents, events)})
-              SELECT * FROM created`
-      ).pipe(Sql.returned(Sessions)),
+    create: (session, events = [], device) => {
+      const inserted =
+        device === undefined
+          ? Sql.insertInto(sql, Sessions, [session])
+          : Sql.insertInto(sql, Sessions, [session], { deviceId: sql`(SELECT id FROM device)` })
+      const parts = [
+        device === undefined ? undefined : sql`device AS (${upsertDevice(device)} RETURNING id)`,
+        sql`created AS (${inserted} RETURNING ${Sessions.select})`,
+        events.length === 0 ? undefined : sql`recorded AS (${Sql.insertInto(sql, AuditEvents, events)})`,
+      ].filter((part) => part !== undefined)
+      return (
+        parts.length === 1
+          ? sql`${inserted} RETURNING ${Sessions.select}`
+          : sql`WITH ${sql.csv(parts)} SELECT * FROM created`
+      ).pipe(Sql.returned(Sessions))
+    },
     get: (id) =>
       sql`SELECT ${Sessions.select} FROM authsome_sessions WHERE id = ${id}`.pipe(Sql.one(Sessions, "session")),
     findByTokenHash: (tokenHash) =>
@@ -315,12 +331,9 @@ const makePasswordResetStore = Effect.gen(function* () {
 
 const makeDeviceStore = Effect.gen(function* () {
   const sql = yield* Sql.client
+  const upsertDevice = upsertDeviceWith(sql)
   return DeviceStore.of({
-    upsert: (device) =>
-      sql`${Sql.insertInto(sql, Devices, [device])}
-          ON CONFLICT (user_id, fingerprint) DO UPDATE SET
-            ${Sql.fromExcluded<M.Device>("lastSeenAt", "ipAddress", "updatedAt")}
-          RETURNING ${Devices.select}`.pipe(Sql.returned(Devices)),
+    upsert: (device) => sql`${upsertDevice(device)} RETURNING ${Devices.select}`.pipe(Sql.returned(Devices)),
     get: (id) => sql`SELECT ${Devices.select} FROM authsome_devices WHERE id = ${id}`.pipe(Sql.one(Devices, "device")),
     listByUser: (userId) =>
       sql`SELECT ${Devices.select} FROM authsome_devices WHERE user_id = ${userId}

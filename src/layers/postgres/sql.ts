@@ -206,10 +206,18 @@ const insertTemplate = <A>(table: Table<A>, keys: ReadonlyArray<keyof A & string
   return template
 }
 
-/** `INSERT INTO table (every column) VALUES (...), (...)`. */
-export const insertInto = <A>(sql: Client, table: Table<A>, rows: ReadonlyArray<A>): Fragment => {
+/**
+ * `INSERT INTO table (every column) VALUES (...), (...)`; `expressions` replace the values of some columns with SQL
+ * (`{ deviceId: sql\`(SELECT id FROM device)\` }`, a column of a text type).
+ */
+export const insertInto = <A>(
+  sql: Client,
+  table: Table<A>,
+  rows: ReadonlyArray<A>,
+  expressions: Partial<Record<keyof A & string, Fragment>> = {},
+): Fragment => {
   const keys = Object.keys(table.columns) as Array<keyof A & string>
-  const params = rows.flatMap((row) => keys.map((key) => paramOf(table.columns[key], row[key])))
+  const params = rows.flatMap((row) => keys.map((key) => expressions[key] ?? paramOf(table.columns[key], row[key])))
   return sql(insertTemplate(table, keys, rows.length), ...params)
 }
 

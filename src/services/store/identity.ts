@@ -89,10 +89,16 @@ export interface RotateSession {
  */
 export interface SessionStoreShape {
   /**
-   * Inserts the session and, when given, the audit events of its creation — atomically, in one statement on
-   * PostgreSQL (a sign-in is one round trip instead of four with BEGIN and COMMIT).
+   * Inserts the session and, when given, the audit events of its creation and the device it starts on — atomically,
+   * in one statement on PostgreSQL (a sign-in is one round trip instead of five with BEGIN and COMMIT). The device is
+   * upserted as `DeviceStore.upsert` does, and the session's `deviceId` is the id of the device row (an existing one
+   * for the same user and fingerprint), whatever `session.deviceId` said.
    */
-  readonly create: (session: M.Session, events?: ReadonlyArray<M.AuditEvent>) => Effect.Effect<M.Session>
+  readonly create: (
+    session: M.Session,
+    events?: ReadonlyArray<M.AuditEvent>,
+    device?: M.Device,
+  ) => Effect.Effect<M.Session>
   readonly get: (id: Id.SessionId) => Effect.Effect<M.Session, NotFound>
   /** One indexed read that also returns the (live) user: the per-request validation path. */
   readonly findByTokenHash: (tokenHash: string) => Effect.Effect<Option.Option<SessionWithUser>>
