@@ -663,9 +663,8 @@ const roleGrants = ddl(16, "add_role_grants", [
         PERFORM authsome_refresh_role_grants(ARRAY(SELECT DISTINCT app_id FROM old_rows));
       ELSIF TG_TABLE_NAME = 'authsome_roles' THEN
         PERFORM authsome_refresh_role_grants(ARRAY(
-          SELECT n.app_id FROM new_rows n JOIN old_rows o ON o.id = n.id
-          WHERE n.parent_id IS DISTINCT FROM o.parent_id OR n.slug <> o.slug OR n.app_id <> o.app_id
-          UNION SELECT o.app_id FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.app_id <> o.app_id));
+          SELECT unnest(ARRAY[n.app_id, o.app_id]) FROM new_rows n JOIN old_rows o ON o.id = n.id
+          WHERE n.parent_id IS DISTINCT FROM o.parent_id OR n.slug <> o.slug OR n.app_id <> o.app_id));
       ELSE
         PERFORM authsome_refresh_role_grants(ARRAY(SELECT app_id FROM new_rows UNION SELECT app_id FROM old_rows));
       END IF;
