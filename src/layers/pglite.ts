@@ -4,7 +4,7 @@
  * PGlite has a single connection, so every statement takes the connection exclusively, and a transaction keeps it
  * until it ends: no other fiber's query can run inside an open transaction (real isolation, not interleaving).
  */
-import { PGlite } from "@electric-sql/pglite"
+import type { PGlite } from "@electric-sql/pglite"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import { SqlClient, type SqlConnection } from "@effect/sql"
 import { SqlError } from "@effect/sql/SqlError"
@@ -103,6 +103,8 @@ export const makePgliteClient = (options: PgliteOptions = {}) =>
     const db = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: async () => {
+          // Loaded here, not at import: compiling it is ~20 ms of every start-up, also on PostgreSQL.
+          const { PGlite } = await import("@electric-sql/pglite")
           const db = new PGlite(options.dataDir)
           await db.waitReady
           return db
