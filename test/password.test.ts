@@ -1,9 +1,15 @@
 import { describe, expect, it, layer } from "@effect/vitest"
-import { hashSync } from "@node-rs/argon2"
+import { hashSync, verify as argon2Verify } from "@node-rs/argon2"
 import { Effect, Exit, Option, Redacted } from "effect"
 import { randomBytes } from "node:crypto"
 import { WeakPassword } from "../src/domain/errors.js"
-import { defaultHashParams, PasswordHasher, parsePhc, phcNeedsRehash } from "../src/plugins/password/hasher.js"
+import {
+  defaultHashParams,
+  dummyPhcOf,
+  PasswordHasher,
+  parsePhc,
+  phcNeedsRehash,
+} from "../src/plugins/password/hasher.js"
 import {
   checkPassword,
   commonPasswordSet,
@@ -165,6 +171,24 @@ layer(PasswordHasher.Default, { excludeTestServices: true })("PasswordHasher (de
 })
 
 describe("PasswordHasher.layer(params)", () => {
+  it("the dummy hash is a well-formed argon2id hash of the configured parameters that matches nothing", async () => {
+    const dummy = dummyPhcOf(defaultHashParams)
+    expect(Option.getOrThrow(parsePhc(dummy))).toEqual({ algorithm: "argon2id", version: 19, ...defaultHashParams })
+    // argon2 itself accepts it (a malformed one would throw instead of verifying) and computes the full hash.
+    expect(await argon2Verify(dummy, "any password")).toBe(false)
+    expect(await argon2Verify(dummy, "")).toBe(false)
+    expect(dummyPhcOf(defaultHashParams)).not.toBe(dummy)
+  })
+
+  it.effect("parameters argon2 refuses are a defect at construction", () =>
+    Effect.gen(function* () {
+      for (const params of [{ memoryCost: 8, parallelism: 2 }, { parallelism: 2 ** 24 }, { timeCost: 2 ** 32 }]) {
+        const exit = yield* Effect.exit(Effect.provide(PasswordHasher, PasswordHasher.layer(params)))
+        expect(Exit.isFailure(exit) && String(exit.cause)).toContain("invalid argon2 parameters")
+      }
+    }),
+  )
+
   it.effect("hashes with the configured params and flags older ones for re-hash", () =>
     Effect.gen(function* () {
       const hasher = yield* PasswordHasher

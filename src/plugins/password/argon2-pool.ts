@@ -35,6 +35,9 @@ interface Pending {
   readonly reject: (error: Error) => void
 }
 
+/** When the workers start if no task came first. */
+const startAfterMs = 2_000
+
 /** The pool's queue is full: the task was refused at once instead of waiting behind the others. */
 export class Argon2QueueFull extends Error {
   constructor() {
@@ -97,11 +100,22 @@ export const makeArgon2Pool = (size: number, nice: number, maxQueued: number): A
     })
     idle.push(worker)
   }
-  for (let i = 0; i < size; i++) spawn()
+  // Started at the first task, or once the server's own start-up is over: booting a worker and loading the native
+  // library costs ~100 ms of CPU each, which would otherwise compete with migrations and layer building.
+  let started = false
+  const start = () => {
+    if (started || closed) return
+    started = true
+    clearTimeout(startLater)
+    for (let i = 0; i < size; i++) spawn()
+  }
+  const startLater = setTimeout(start, startAfterMs)
+  startLater.unref()
 
   const submit = <A extends string | boolean>(task: Task) =>
     new Promise<A>((resolve, reject) => {
       if (closed) return reject(new Error("argon2 pool closed"))
+      start()
       if (idle.length === 0 && queue.length >= maxQueued) return reject(new Argon2QueueFull())
       queue.push({ task, resolve: resolve as (value: string | boolean) => void, reject })
       dispatch()
@@ -112,6 +126,7 @@ export const makeArgon2Pool = (size: number, nice: number, maxQueued: number): A
     verify: (phc, input) => submit<boolean>({ op: "verify", phc, input }),
     close: async () => {
       closed = true
+      clearTimeout(startLater)
       for (const pending of queue.splice(0)) pending.reject(new Error("argon2 pool closed"))
       await Promise.all([...idle, ...running.keys()].map((worker) => worker.terminate()))
     },

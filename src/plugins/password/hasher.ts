@@ -123,12 +123,35 @@ const argon2Options = (params: HashParams): Options => ({
   parallelism: params.parallelism,
 })
 
+/** What argon2 refuses in `params` (its own limits: m ≥ 8·p, p < 2^24, each below 2^32), if anything. */
+const argon2ParamsProblem = ({ memoryCost, timeCost, parallelism }: HashParams): string | undefined => {
+  const integral = (n: number) => Number.isInteger(n) && n >= 1 && n <= 0xffffffff
+  if (!integral(memoryCost) || !integral(timeCost) || !integral(parallelism))
+    return "each cost must be a positive integer below 2^32"
+  if (parallelism > 0xffffff) return "parallelism must be below 2^24"
+  if (memoryCost < 8 * parallelism) return "memoryCost must be at least 8 × parallelism"
+  return undefined
+}
+
+const phcBase64 = (bytes: Buffer) => bytes.toString("base64").replace(/=+$/, "")
+
 /**
- * Builds the service implementation. Computes the dummy hash (of 32 random bytes, with the same parameters) once,
- * so `verifyDummy` costs what a real verification costs. Invalid parameters are a defect at construction.
+ * A PHC string with the configured parameters, a random salt and a random 32-byte digest: verifying a password
+ * against it computes exactly what verifying against a real hash does (the digest is only compared), and always fails.
+ * Made without hashing, so start-up does not wait for a hash worker to boot and hash.
+ */
+export const dummyPhcOf = ({ memoryCost, timeCost, parallelism }: HashParams) =>
+  `$argon2id$v=${CURRENT_VERSION}$m=${memoryCost},t=${timeCost},p=${parallelism}` +
+  `$${phcBase64(randomBytes(16))}$${phcBase64(randomBytes(32))}`
+
+/**
+ * Builds the service implementation, with a dummy hash of the same parameters (`dummyPhcOf`), so `verifyDummy`
+ * costs what a real verification costs. Invalid parameters are a defect at construction.
  */
 const makeHasher = (params: HashParams, hasherOptions: HasherOptions = {}) =>
   Effect.gen(function* () {
+    const problem = argon2ParamsProblem(params)
+    if (problem !== undefined) return yield* Effect.dieMessage(`invalid argon2 parameters: ${problem}`)
     const options = argon2Options(params)
     const pool = yield* Effect.acquireRelease(
       Effect.sync(() =>
@@ -162,7 +185,7 @@ const makeHasher = (params: HashParams, hasherOptions: HasherOptions = {}) =>
         Effect.catchAll((cause) => (cause instanceof Argon2QueueFull ? Effect.fail(busy) : Effect.succeed(false))),
       )
 
-    const dummyPhc = yield* Effect.orDie(hashRaw(randomBytes(32)))
+    const dummyPhc = dummyPhcOf(params)
 
     /** Hashes a password with the configured parameters; returns the PHC string. `Unavailable` when the queue is full. */
     const hash = (password: Redacted.Redacted<string>): Effect.Effect<string, Unavailable> =>
