@@ -2,7 +2,7 @@
  * Converting servers' requests and responses to and from the pipeline's (`message.ts`): node:http, web-standard
  * `Request`/`Response`, and `@effect/platform`.
  */
-import type { IncomingMessage, ServerResponse } from "node:http"
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http"
 import type { Duplex } from "node:stream"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect, Option, Runtime } from "effect"
@@ -81,15 +81,16 @@ class NodeRequest implements ApiRequest {
 const fromNode = (source: IncomingMessage, url = source.url ?? "/", mountPath?: string): ApiRequest =>
   new NodeRequest(source, url, mountPath)
 
+/**
+ * Every header in one `writeHead` (merged over any a host set with `setHeader` before): `setHeader` would store,
+ * lower-case and validate each one first, on every response.
+ */
 const writeNode = (target: ServerResponse, response: ApiResponse) => {
-  target.statusCode = response.status
-  for (const name in response.headers) target.setHeader(name, response.headers[name]!)
-  if (response.cookies.length > 0) target.setHeader("set-cookie", response.cookies.map(serializeCookie))
-  if (response.body === undefined) target.end()
-  else {
-    target.setHeader("content-length", Buffer.byteLength(response.body))
-    target.end(response.body)
-  }
+  const headers: OutgoingHttpHeaders = { ...response.headers }
+  if (response.cookies.length > 0) headers["set-cookie"] = response.cookies.map(serializeCookie)
+  if (response.body !== undefined) headers["content-length"] = Buffer.byteLength(response.body)
+  target.writeHead(response.status, headers)
+  target.end(response.body)
 }
 
 /**
