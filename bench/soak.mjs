@@ -138,10 +138,13 @@ const main = async () => {
     // Per route: { [minute]: latencies[] }, and the errors (non-2xx or network) seen.
     const samples = Object.fromEntries(Object.keys(streams).map((name) => [name, new Map()]))
     const errors = Object.fromEntries(Object.keys(streams).map((name) => [name, []]))
+    // Idle sockets are dropped after 4 s, before the server's announced `Keep-Alive: timeout=5`, as browsers and
+    // undici do. Without it a socket left idle ~6 s is reused just as the server closes it, and the request is reset:
+    // HTTP/1.1's keep-alive race, which the low-rate routes hit twice in a 12-minute soak (BENCHMARKS.md).
     const agents = Object.fromEntries(
       Object.entries(streams).map(([name, s]) => [
         name,
-        new http.Agent({ keepAlive: true, maxSockets: s.connections }),
+        new http.Agent({ keepAlive: true, maxSockets: s.connections, timeout: 4000 }),
       ]),
     )
     let signUps = 0
