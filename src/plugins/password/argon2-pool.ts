@@ -100,8 +100,9 @@ export const makeArgon2Pool = (size: number, nice: number, maxQueued: number): A
     })
     idle.push(worker)
   }
-  // Started at the first task, or once the server's own start-up is over: booting a worker and loading the native
-  // library costs ~100 ms of CPU each, which would otherwise compete with migrations and layer building.
+  // Started at the first task, or 2 s after the pool is made (a server's start-up is over by then): booting a worker
+  // and loading the native library costs ~100 ms of CPU each, which would otherwise compete with migrations and
+  // building the layers.
   let started = false
   const start = () => {
     if (started || closed) return
