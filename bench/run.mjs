@@ -163,15 +163,14 @@ const main = async () => {
       rounds.apiKey.push(await load(apiKeyLoad))
       rounds.authorize.push(await load(authorizeLoad))
     }
-    const meanRps = (runs) => runs.reduce((sum, run) => sum + run.rps, 0) / runs.length
-    const sessionRps = meanRps(rounds.session)
+    const sessionRps = meanRun(rounds.session).rps
     results.scenarios.apiKey = {
-      rps: meanRps(rounds.apiKey),
+      rps: meanRun(rounds.apiKey).rps,
       sessionRps,
       runs: rounds.apiKey,
       sessionRuns: rounds.session,
     }
-    results.scenarios.authorize = { rps: meanRps(rounds.authorize), sessionRps, runs: rounds.authorize }
+    results.scenarios.authorize = { rps: meanRun(rounds.authorize).rps, sessionRps, runs: rounds.authorize }
 
     log("sign-in")
     const signinLoad = {

@@ -46,11 +46,6 @@ interface AuthAndBody {
   readonly body: unknown
 }
 
-const isEmpty = (record: Record<string, string>) => {
-  for (const _ in record) return false
-  return true
-}
-
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/
 
 const maxBodyBytes = 64 * 1024
@@ -341,9 +336,7 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
           headers,
           auth: auth as Authenticated,
         }
-        const answered = route.handler(routeRequest)
-        // Most routes set no header of their own: their response is used as it is.
-        return Effect.map(answered, (response) => (isEmpty(headers) ? response : withHeaders(response, headers)))
+        return Effect.map(route.handler(routeRequest), (response) => withHeaders(response, headers))
       })
     })
   }
@@ -391,10 +384,11 @@ export const makePipeline = (routes: ReadonlyArray<Route>, deps: PipelineDeps) =
     const trace: RequestTrace = { ip: null, userId: null }
     const { response, pattern } = handle(request, trace)
     return Effect.flatMap(response, (result) => {
-      const finished: ApiResponse = {
-        ...result,
-        headers: { ...result.headers, ...securityHeaders, ...corsHeaders(request), "x-request-id": requestId },
-      }
+      const finished = withHeaders(result, {
+        ...securityHeaders,
+        ...corsHeaders(request),
+        "x-request-id": requestId,
+      })
       const entry: RequestLogEntry = {
         request_id: requestId,
         method: request.method,
